@@ -1,0 +1,57 @@
+"""What the kernel side needs to know to run one container.
+
+Built by the statemachine from the create event's payload; plain data, so the
+monitor (a forked child) and recovery can use it without the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.cgroups import Limits
+
+
+@dataclass
+class ContainerSpec:
+    id: str
+    root: str  # the state root
+    argv: list[str]
+    env: list[str]
+    hostname: str
+    workdir: str = "/"
+    layers: list[str] = field(default_factory=list)  # absolute layer dirs, lowest first
+    cgroups: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    tty: bool = False
+    interactive: bool = False
+    network: str = "none"
+
+    @property
+    def directory(self) -> Path:
+        return container_dir(self.root, self.id)
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "container.log"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ContainerSpec":
+        data = dict(data)
+        data["limits"] = Limits(**data.get("limits", {}))
+        return cls(**data)
+
+
+def container_dir(root: str | Path, container_id: str) -> Path:
+    return Path(root) / "containers" / container_id
+
+
+def prepare_dirs(spec: ContainerSpec) -> None:
+    """upper/ work/ merged/ for the overlay; kept across stop/start like docker's."""
+    for sub in ("upper", "work", "merged"):
+        os.makedirs(spec.directory / sub, mode=0o700, exist_ok=True)

@@ -1,0 +1,52 @@
+"""What every command carries: the state root, a database connection, and who
+is acting (recorded in every event it appends)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_ROOT = "/var/lib/mydocker"
+
+
+def default_root() -> str:
+    return os.environ.get("MYDOCKER_ROOT") or DEFAULT_ROOT
+
+
+def actor(command: str) -> dict[str, Any]:
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    return {"command": command, "pid": os.getpid(), "uid": uid, "user": user}
+
+
+@dataclass
+class Context:
+    root: str
+    command: str = ""
+    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            from store.db import connect
+
+            self._conn = connect(self.root)
+        return self._conn
+
+    def actor(self) -> dict[str, Any]:
+        return actor(self.command)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def fresh(self, command: str) -> "Context":
+        """A new context with its own connection (for a forked process)."""
+        return Context(self.root, command)
