@@ -79,7 +79,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "directory": str(container_dir(spec.root, cid)),
     }
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
-    for attempt in range(20):
+    for _attempt in range(20):
         payload["name"] = name or naming.random_name()
         try:
             append(ctx.conn, "container", cid, 0, [Event("create", payload, ctx.actor())])

@@ -28,7 +28,7 @@ def stored_projections(conn: sqlite3.Connection) -> dict[str, dict[str, dict[str
     for table, _ in PROJECTIONS.values():
         cursor = conn.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cursor.description]
-        out[table] = {row[0]: dict(zip(names, row)) for row in cursor}
+        out[table] = {row[0]: dict(zip(names, row, strict=True)) for row in cursor}
     return out
 
 

@@ -1,0 +1,45 @@
+# `make demo` and `make test` do every set-up step from nothing, and are safe to
+# run again: each step checks before it installs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv
+DEMO_ROOT ?= /var/lib/mydocker
+
+.PHONY: all host-deps install demo test unit lint bench clean
+
+all: install
+
+host-deps:
+	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BIN)/mydocker: pyproject.toml | host-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: host-deps $(BIN)/mydocker
+	@ln -sf $(abspath $(BIN)/mydocker) /usr/local/bin/mydocker
+
+demo: install
+	MYDOCKER_ROOT=$(DEMO_ROOT) bash bench/demo.sh
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+unit: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/lifecycle.py
+
+clean:
+	rm -rf $(VENV) *.egg-info
