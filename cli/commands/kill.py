@@ -12,7 +12,7 @@ from statemachine.context import Context
 
 def parser() -> Parser:
     p = Parser("kill", "Kill one or more running containers")
-    p.add_argument("-s", "--signal", type=parse_signal, default=int(signal.SIGKILL), help="signal to send (default KILL)")
+    p.add_argument("-s", "--signal", type=parse_signal, default=int(signal.SIGKILL), help="signal (default KILL)")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     return p
 
