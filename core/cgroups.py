@@ -111,16 +111,28 @@ def _read(directory: str, filename: str) -> str:
 
 def create(paths: dict[str, str], limits: Limits) -> None:
     for key, directory in paths.items():
-        os.makedirs(directory, exist_ok=True)
         if key == "cpuset":
-            # A v1 cpuset starts empty and refuses tasks until cpus and mems are set.
-            parent = os.path.dirname(directory)
-            _write(directory, "cpuset.mems", _read(parent, "cpuset.mems").strip())
-            _write(directory, "cpuset.cpus", limits.cpuset_cpus or _read(parent, "cpuset.cpus").strip())
+            _make_cpuset(directory)
+            if limits.cpuset_cpus:
+                _write(directory, "cpuset.cpus", limits.cpuset_cpus)
+        else:
+            os.makedirs(directory, exist_ok=True)
     if "unified" in paths and "memory" not in paths:
         _apply_v2(paths["unified"], limits)
     else:
         _apply_v1(paths, limits)
+
+
+def _make_cpuset(directory: str) -> None:
+    """A new v1 cpuset starts empty and refuses tasks until cpus and mems are set,
+    and so does every intermediate directory a --cgroup-parent makes."""
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        _make_cpuset(parent)
+    os.makedirs(directory, exist_ok=True)
+    for name in ("cpuset.mems", "cpuset.cpus"):
+        if not _read(directory, name).strip():
+            _write(directory, name, _read(parent, name).strip())
 
 
 def _apply_v1(paths: dict[str, str], limits: Limits) -> None:

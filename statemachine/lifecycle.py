@@ -19,7 +19,7 @@ from core.spec import ContainerSpec, container_dir
 from statemachine import images, naming, queries
 from statemachine.context import Context
 from statemachine.effects import KernelEffects
-from statemachine.errors import UserError
+from statemachine.errors import NoSuchImage, UserError
 from statemachine.machine import Container
 from statemachine.queries import ContainerView
 from store.events import ConcurrencyError, Event, NameConflict, append
@@ -45,7 +45,10 @@ class CreateOptions:
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
-    image = images.resolve(ctx, opts.image)
+    try:
+        image = images.resolve(ctx, opts.image)
+    except NoSuchImage:
+        raise UserError(f"Unable to find image '{images.normalize(opts.image)}' locally", 125) from None
     image_cfg = image.config.get("config", {})
     name = naming.check_name(opts.name) if opts.name else None
     entrypoint = opts.entrypoint if opts.entrypoint is not None else (image_cfg.get("Entrypoint") or [])
@@ -126,7 +129,8 @@ def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
             raise queries.NoSuchContainer(ref)
-        aggregate = Container(current, effects or _effects(ctx))
+        aggregate = Container(current, effects or _effects(ctx),
+                              record=lambda events: commit(ctx, current.id, events))
         result = action(aggregate)
         commit(ctx, current.id, aggregate.pending)
         if aggregate.state == "removed":
@@ -215,6 +219,7 @@ class RecordingHooks:
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
         commit(self.ctx, self.id, [Event("start", asdict(info))])
+        self.ctx.close()  # nothing to write until the exit, maybe days away
 
     def exited(self, info: monitor.Exited) -> None:
         current = queries.by_id(self.ctx.conn, self.id)

@@ -9,7 +9,7 @@ unit tests fake) and leaves the events to append in `pending`.
 from __future__ import annotations
 
 import signal
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from transitions import EventData, Machine, MachineError
 
@@ -50,9 +50,11 @@ class Container:
 
     state: str
 
-    def __init__(self, view: ContainerView, effects: Effects) -> None:
+    def __init__(self, view: ContainerView, effects: Effects,
+                 record: Callable[[list[Event]], None] | None = None) -> None:
         self.view = view
         self.effects = effects
+        self.record = record
         self.pending: list[Event] = []
         self.result: Any = None
         Machine(model=self, states=STATES, transitions=TRANSITIONS, initial=view.state,
@@ -79,8 +81,17 @@ class Container:
     def _record_die(self, event: EventData) -> None:
         self.pending.append(Event("die", dict(event.kwargs["exit"])))
 
+    def _record_now(self, event: Event) -> None:
+        """Log an intent before acting on it (kill before the signal), so the log
+        reads in the order things happened and a crash mid-command is visible."""
+        if self.record is not None:
+            self.record([event])
+        else:
+            self.pending.append(event)
+
     def _stop(self, event: EventData) -> None:
         timeout = float(event.kwargs.get("timeout", 10))
+        self._record_now(Event("kill", {"signal": int(signal.SIGTERM), "timeout": timeout}))
         died = self.effects.stop(self.view, timeout)
         if died is not None:  # the monitor was gone, so nobody else recorded the exit
             self.pending.append(Event("die", died))
@@ -88,11 +99,11 @@ class Container:
 
     def _kill(self, event: EventData) -> None:
         sig = int(event.kwargs.get("signal", signal.SIGKILL))
+        self._record_now(Event("kill", {"signal": sig}))
         self.effects.signal(self.view, sig)
-        self.pending.append(Event("kill", {"signal": sig}))
 
     def _kill_for_removal(self, event: EventData) -> None:
-        self.pending.append(Event("kill", {"signal": int(signal.SIGKILL)}))
+        self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
         died = self.effects.kill(self.view)
         if died is not None:
             self.pending.append(Event("die", died))

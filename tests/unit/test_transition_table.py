@@ -1,0 +1,238 @@
+"""The whole lifecycle table: every state x every trigger, legal or not.
+
+Legal: the resulting state, the side effects asked for (through a fake Effects)
+and the events left in `pending`. Illegal: IllegalTransition with docker's words,
+no side effect, nothing pending, state unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from statemachine.errors import IllegalTransition, UserError
+from statemachine.machine import STATES, TRIGGERS, Container
+from statemachine.queries import ContainerView
+from tests.fakes import CONTAINER_ID, FakeEffects, container_config, container_row, die_payload
+
+NAME = "happy_turing"
+EXIT = die_payload(exit_code=3, reason=None)
+CONFIG = container_config()
+DESTROY = ("destroy", {"cgroups": CONFIG["spec"]["cgroups"], "directory": CONFIG["directory"]})
+KILL9 = ("kill", {"signal": int(signal.SIGKILL)})
+
+# Every trigger as the lifecycle service calls it. remove appears twice.
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "start": ("start", {"attached": True}),
+    "die": ("die", {"exit": EXIT}),
+    "stop": ("stop", {"timeout": 7}),
+    "kill": ("kill", {"signal": int(signal.SIGTERM)}),
+    "remove": ("remove", {}),
+    "remove -f": ("remove", {"force": True}),
+}
+
+
+@dataclass
+class Legal:
+    dest: str
+    effects: list[tuple[Any, ...]]
+    events: list[tuple[str, dict[str, Any]]]
+    result_is_launch: bool = False
+
+
+@dataclass
+class Illegal:
+    message: str  # a regex, matched in full
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+NOT_RUNNING = rf"Container {NAME} is not running"
+KILL_REFUSED = rf"Cannot kill container: {NAME}: Container {CONTAINER_ID} is not running"
+RM_RUNNING = (rf"You cannot remove a running container {CONTAINER_ID}\. "
+              r"Stop the container before attempting removal or force remove")
+
+
+def cannot_start(state: str) -> str:
+    return rf"Container {NAME} cannot be started from state {state}"
+
+
+TABLE: dict[tuple[str, str], Legal | Illegal] = {
+    # created
+    ("created", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
+    ("created", "die"): Illegal(NOT_RUNNING),
+    ("created", "stop"): Illegal(NOT_RUNNING),
+    ("created", "kill"): Illegal(KILL_REFUSED),
+    ("created", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    ("created", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    # running
+    ("running", "start"): Illegal(cannot_start("running")),
+    ("running", "die"): Legal("stopped", [], [("die", EXIT)]),
+    ("running", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0)],
+                               [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]),
+    ("running", "kill"): Legal("running", [("signal", CONTAINER_ID, int(signal.SIGTERM))],
+                               [("kill", {"signal": int(signal.SIGTERM)})]),
+    ("running", "remove"): Illegal(RM_RUNNING),
+    ("running", "remove -f"): Legal("removed", [("kill", CONTAINER_ID), ("teardown", CONTAINER_ID)],
+                                    [KILL9, DESTROY]),
+    # stopped
+    ("stopped", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
+    ("stopped", "die"): Illegal(NOT_RUNNING),
+    ("stopped", "stop"): Illegal(NOT_RUNNING),
+    ("stopped", "kill"): Illegal(KILL_REFUSED),
+    ("stopped", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    ("stopped", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    # removed: the end, nothing goes
+    ("removed", "start"): Illegal(cannot_start("removed")),
+    ("removed", "die"): Illegal(NOT_RUNNING),
+    ("removed", "stop"): Illegal(NOT_RUNNING),
+    ("removed", "kill"): Illegal(KILL_REFUSED),
+    ("removed", "remove"): Illegal(rf"Cannot remove container {NAME} in state removed"),
+    ("removed", "remove -f"): Illegal(rf"Cannot remove container {NAME} in state removed"),
+}
+
+
+def test_table_covers_every_state_and_trigger() -> None:
+    assert set(STATES) == {"created", "running", "stopped", "removed"}
+    assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove"}
+    assert set(TABLE) == set(itertools.product(STATES, CALLS))
+
+
+def make(state: str, effects: FakeEffects | None = None) -> tuple[Container, FakeEffects]:
+    effects = effects or FakeEffects()
+    return Container(ContainerView(container_row(state, name=NAME)), effects), effects
+
+
+@pytest.mark.parametrize(("state", "call"), sorted(TABLE), ids=[f"{s}-{c}" for s, c in sorted(TABLE)])
+def test_transition(state: str, call: str) -> None:
+    expected = TABLE[(state, call)]
+    trigger, kwargs = CALLS[call]
+    container, effects = make(state)
+    assert container.state == state
+
+    if isinstance(expected, Illegal):
+        with pytest.raises(IllegalTransition) as info:
+            container.handle(trigger, **kwargs)
+        assert re.fullmatch(expected.message, str(info.value)), str(info.value)
+        assert isinstance(info.value, UserError)
+        assert effects.calls == [], "an illegal trigger must not touch the kernel"
+        assert container.pending == [], "an illegal trigger must not record anything"
+        assert container.state == state
+        return
+
+    result = container.handle(trigger, **kwargs)
+    assert container.state == expected.dest
+    assert [(c.name, *c.args) for c in effects.calls] == expected.effects
+    assert [(e.type, e.payload) for e in container.pending] == expected.events
+    if expected.result_is_launch:
+        assert result is effects.launched
+
+
+# --- details the table cannot show ---------------------------------------------------
+
+
+def test_stop_records_the_exit_when_the_monitor_was_gone() -> None:
+    died = die_payload(exit_code=137, reason="monitor lost")
+    container, effects = make("running", FakeEffects(stop_died=died))
+    container.handle("stop", timeout=1)
+    assert container.state == "stopped"
+    assert [(e.type, e.payload) for e in container.pending] == [
+        ("kill", {"signal": int(signal.SIGTERM), "timeout": 1.0}), ("die", died), ("stop", {"timeout": 1.0})]
+
+
+def test_stop_default_timeout_is_ten_seconds() -> None:
+    container, effects = make("running")
+    container.handle("stop")
+    assert [(c.name, *c.args) for c in effects.calls] == [("stop", CONTAINER_ID, 10.0)]
+
+
+def test_kill_defaults_to_sigkill_and_stays_running() -> None:
+    container, effects = make("running")
+    container.handle("kill")
+    assert container.state == "running"
+    assert [(c.name, *c.args) for c in effects.calls] == [("signal", CONTAINER_ID, int(signal.SIGKILL))]
+    assert [(e.type, e.payload) for e in container.pending] == [KILL9]
+
+
+def test_force_remove_of_running_records_kill_die_destroy_in_order() -> None:
+    died = die_payload(exit_code=137, reason="monitor lost")
+    container, effects = make("running", FakeEffects(kill_died=died))
+    container.handle("remove", force=True)
+    assert container.state == "removed"
+    assert [(e.type, e.payload) for e in container.pending] == [KILL9, ("die", died), DESTROY]
+    # teardown only after the processes were killed
+    assert effects.calls.names() == ["kill", "teardown"]
+
+
+def test_start_detached_passes_attached_false() -> None:
+    container, effects = make("created")
+    container.handle("start")
+    assert [(c.name, *c.args) for c in effects.calls] == [("launch", CONTAINER_ID, False)]
+
+
+def test_two_containers_do_not_share_a_machine() -> None:
+    a, _ = make("running")
+    b, _ = make("created")
+    a.handle("die", exit=EXIT)
+    assert (a.state, b.state) == ("stopped", "created")
+    assert b.pending == []
+
+
+def test_an_effect_that_fails_leaves_the_state_and_pending_alone() -> None:
+    class Boom(FakeEffects):
+        def teardown(self, view: Any) -> None:
+            super().teardown(view)
+            raise OSError("device busy")
+
+    container, _ = make("stopped", Boom())
+    with pytest.raises(OSError):
+        container.handle("remove")
+    assert container.state == "stopped"
+    assert container.pending == []
+
+
+# --- record: intents logged before the effect ------------------------------------------
+
+
+class Recorder:
+    """The `record` callback: remembers each batch and how many effects had run then."""
+
+    def __init__(self, effects: FakeEffects) -> None:
+        self.effects = effects
+        self.batches: list[tuple[list[tuple[str, dict[str, Any]]], int]] = []
+
+    def __call__(self, events: list[Any]) -> None:
+        self.batches.append(([(e.type, e.payload) for e in events], len(self.effects.calls)))
+
+
+@pytest.mark.parametrize(
+    ("state", "trigger", "kwargs", "recorded", "still_pending"),
+    [
+        ("running", "kill", {"signal": 15}, [("kill", {"signal": 15})], []),
+        ("running", "stop", {"timeout": 2}, [("kill", {"signal": 15, "timeout": 2.0})], [("stop", {"timeout": 2.0})]),
+        ("running", "remove", {"force": True}, [KILL9], [DESTROY]),
+    ],
+    ids=["kill", "stop", "rm-f"],
+)
+def test_kill_intent_is_recorded_before_the_signal(state: str, trigger: str, kwargs: dict[str, Any],
+                                                   recorded: list[Any], still_pending: list[Any]) -> None:
+    effects = FakeEffects()
+    record = Recorder(effects)
+    container = Container(ContainerView(container_row(state, name=NAME)), effects, record=record)
+    container.handle(trigger, **kwargs)
+    assert [batch for batch, _ in record.batches] == [[e] for e in recorded]
+    assert all(done == 0 for _, done in record.batches), "the intent must be logged before any effect runs"
+    assert [(e.type, e.payload) for e in container.pending] == still_pending
+
+
+def test_record_is_not_called_for_an_illegal_trigger() -> None:
+    effects = FakeEffects()
+    record = Recorder(effects)
+    container = Container(ContainerView(container_row("stopped", name=NAME)), effects, record=record)
+    with pytest.raises(IllegalTransition):
+        container.handle("kill", signal=9)
+    assert record.batches == []
