@@ -24,6 +24,9 @@ COMMANDS = {
     "replay": "Rebuild the projections from the event log (--check compares)",
 }
 
+# Commands that read container state first make the log and the kernel agree.
+RECONCILE_FIRST = {"ps", "inspect", "wait", "logs", "start", "stop", "kill", "rm", "history", "system"}
+
 USAGE = """Usage:  mydocker [--root DIR] [--debug] COMMAND [ARGS...]
 
 A daemonless, event-sourced container runtime.
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
+        if name in RECONCILE_FIRST:
+            from statemachine.reconcile import reconcile
+
+            reconcile(ctx.root, ctx.conn)
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:
         sys.stderr.write(f"Error: {exc}\n")

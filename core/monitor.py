@@ -22,6 +22,7 @@ from typing import Protocol
 
 from core import cgroups, init, procinfo
 from core import syscalls as sc
+from core.crashpoints import crash
 from core.logs import LogWriter
 from core.spec import ContainerSpec, prepare_dirs
 
@@ -114,6 +115,7 @@ class _Monitor:
             _safe_remove_cgroups(spec.cgroups)
             _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc)})
             return 125
+        crash("monitor.after-cgroups")
         sc.unshare(sc.CLONE_NEWPID)
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
@@ -128,6 +130,7 @@ class _Monitor:
             os.close(fd)
         if os.read(ready_r, 1) == b"R":
             cgroups.add_process(spec.cgroups, self.child)
+            crash("monitor.before-go")
             os.write(go_w, b"G")
         os.close(ready_r)
         os.close(go_w)
@@ -136,6 +139,7 @@ class _Monitor:
         hooks = self.hooks_factory()
         hooks.started(Started(self.child, pid_start, procinfo.boot_id(), os.getpid(),
                               procinfo.start_time(os.getpid()) or 0))
+        crash("monitor.after-start")
         if failure:
             detail = json.loads(failure)
             _report(self.report_w, {"started": False, "exit_code": detail["code"], "message": detail["message"]})

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core import cgroups, monitor, procinfo
+from core.crashpoints import crash
 from core.spec import ContainerSpec, container_dir
 from statemachine.queries import ContainerView
 
@@ -69,8 +70,12 @@ class KernelEffects:
             "reason": "monitor lost",
         }
 
+    def release(self, view: ContainerView) -> None:
+        """What a dead container no longer needs from the kernel (idempotent)."""
+        cgroups.remove(spec_of(view).cgroups)
+
     def teardown(self, view: ContainerView) -> None:
         """Idempotent: what is already gone counts as removed."""
-        spec = spec_of(view)
-        cgroups.remove(spec.cgroups)
+        self.release(view)
+        crash("rm.after-release")
         shutil.rmtree(container_dir(self.root, view.id), ignore_errors=True)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core import cgroups, locks, monitor, procinfo
+from core.crashpoints import crash
 from core.spec import ContainerSpec, container_dir
 from statemachine import images, naming, queries
 from statemachine.context import Context
@@ -86,6 +87,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         payload["name"] = name or naming.random_name()
         try:
             append(ctx.conn, "container", cid, 0, [Event("create", payload, ctx.actor())])
+            crash("run.after-create")
             break
         except NameConflict:
             if name:
@@ -201,7 +203,11 @@ def wait(ctx: Context, ref: str) -> int:
         if procinfo.is_same_process(mpid, mstart):
             procinfo.wait_exit(mpid, 1.0)
         else:
-            time.sleep(0.05)  # no monitor to wait on: poll the log
+            # No monitor to wait on: if the container died unseen, say so.
+            from statemachine.reconcile import reconcile
+
+            reconcile(ctx.root, ctx.conn)
+            time.sleep(0.05)
 
 
 # --- what the monitor records ------------------------------------------------
@@ -222,6 +228,7 @@ class RecordingHooks:
         self.ctx.close()  # nothing to write until the exit, maybe days away
 
     def exited(self, info: monitor.Exited) -> None:
+        crash("monitor.before-die")
         current = queries.by_id(self.ctx.conn, self.id)
         if current is not None and current.state == "running" and current.row["pid"] == self.pid:
             aggregate = Container(current, _effects(self.ctx))

@@ -9,10 +9,12 @@ unit tests fake) and leaves the events to append in `pending`.
 from __future__ import annotations
 
 import signal
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from transitions import EventData, Machine, MachineError
 
+from core.crashpoints import crash
 from statemachine.errors import IllegalTransition
 from statemachine.queries import ContainerView
 from store.events import Event
@@ -21,7 +23,7 @@ STATES = ["created", "running", "stopped", "removed"]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": ["created", "stopped"], "dest": "running", "before": "_launch"},
-    {"trigger": "die", "source": "running", "dest": "stopped", "before": "_record_die"},
+    {"trigger": "die", "source": "running", "dest": "stopped", "before": ["_record_die", "_release"]},
     {"trigger": "stop", "source": "running", "dest": "stopped", "before": "_stop"},
     {"trigger": "kill", "source": "running", "dest": None, "before": "_kill"},
     {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
@@ -41,6 +43,8 @@ class Effects(Protocol):
     def signal(self, view: ContainerView, sig: int) -> None: ...
 
     def kill(self, view: ContainerView) -> dict[str, Any] | None: ...
+
+    def release(self, view: ContainerView) -> None: ...
 
     def teardown(self, view: ContainerView) -> None: ...
 
@@ -78,8 +82,13 @@ class Container:
     def _launch(self, event: EventData) -> None:
         self.result = self.effects.launch(self.view, bool(event.kwargs.get("attached")))
 
+    def _release(self, event: EventData) -> None:
+        self.effects.release(self.view)
+
     def _record_die(self, event: EventData) -> None:
-        self.pending.append(Event("die", dict(event.kwargs["exit"])))
+        # Recorded before the release kills what is left, so a monitor that sees
+        # the death meanwhile finds it already explained and adds nothing.
+        self._record_now(Event("die", dict(event.kwargs["exit"])))
 
     def _record_now(self, event: Event) -> None:
         """Log an intent before acting on it (kill before the signal), so the log
@@ -92,7 +101,9 @@ class Container:
     def _stop(self, event: EventData) -> None:
         timeout = float(event.kwargs.get("timeout", 10))
         self._record_now(Event("kill", {"signal": int(signal.SIGTERM), "timeout": timeout}))
+        crash("stop.after-kill-event")
         died = self.effects.stop(self.view, timeout)
+        self.effects.release(self.view)
         if died is not None:  # the monitor was gone, so nobody else recorded the exit
             self.pending.append(Event("die", died))
         self.pending.append(Event("stop", {"timeout": timeout}))
@@ -104,15 +115,21 @@ class Container:
 
     def _kill_for_removal(self, event: EventData) -> None:
         self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
+        crash("rm.after-kill-event")
         died = self.effects.kill(self.view)
+        self.effects.release(self.view)
         if died is not None:
             self.pending.append(Event("die", died))
 
     def _teardown(self, event: EventData) -> None:
-        self.effects.teardown(self.view)
         config = self.view.config
-        self.pending.append(Event("destroy", {"cgroups": config.get("spec", {}).get("cgroups", {}),
-                                              "directory": config.get("directory", "")}))
+        undo = {"cgroups": config.get("spec", {}).get("cgroups", {}), "directory": config.get("directory", "")}
+        # The intent goes first: if we die halfway, recovery sees `destroying`
+        # without `destroy` and finishes the same idempotent teardown.
+        self._record_now(Event("destroying", undo))
+        crash("rm.after-destroying")
+        self.effects.teardown(self.view)
+        self.pending.append(Event("destroy", undo))
 
 
 def refusal(trigger: str, view: ContainerView) -> str:

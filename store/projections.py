@@ -76,6 +76,8 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         )
     elif event.type == "rename":
         row["name"] = p["name"]
+    elif event.type == "adopt":  # a new watcher took over from a lost monitor
+        row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])
     # stop, kill, exec_start, exec_die, commit...: recorded history, no state change.
     return row
 

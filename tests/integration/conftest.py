@@ -24,6 +24,7 @@ import pytest
 MYDOCKER = str(Path(sys.executable).parent / "mydocker")
 
 pytestmark = pytest.mark.integration
+CREATE_PAYLOADS = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
 
 if os.geteuid() != 0:
     pytest.skip("integration tests need root", allow_module_level=True)
@@ -86,7 +87,7 @@ def find_leaks(root: Path) -> list[str]:
     try:
         for (name,) in conn.execute("SELECT name FROM containers"):
             leaks.append(f"container not removed: {name}")
-        for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"):
+        for (payload,) in conn.execute(CREATE_PAYLOADS):
             cgroups = json.loads(payload)["config"]["spec"]["cgroups"]
             leaks += [f"cgroup: {d}" for d in cgroups.values() if os.path.isdir(d)]
         for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'start'"):
@@ -116,7 +117,7 @@ def force_clean(root: Path) -> None:
                 if _alive(pid, start):
                     os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
-        for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"):
+        for (payload,) in conn.execute(CREATE_PAYLOADS):
             for d in json.loads(payload)["config"]["spec"]["cgroups"].values():
                 for _ in range(50):
                     try:

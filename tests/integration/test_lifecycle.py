@@ -8,7 +8,7 @@ import re
 import subprocess
 import time
 
-from tests.integration.conftest import MYDOCKER, _alive
+from tests.integration.conftest import MYDOCKER
 
 
 def test_seed_scenario_step_by_step(md):
@@ -38,7 +38,7 @@ def test_seed_scenario_step_by_step(md):
     md.ok("rm", "rm1")
     assert "rm1" not in md.ok("ps", "-a")
     assert not directory.exists()
-    assert md.events(cid) == ["create", "start", "kill", "die", "stop", "destroy"]
+    assert md.events(cid) == ["create", "start", "kill", "die", "stop", "destroying", "destroy"]
 
     cid2 = md.ok("run", "-d", "--name", "rm2", "busybox", "top").strip()
     pid = md.inspect(cid2)["State"]["Pid"]
@@ -46,7 +46,7 @@ def test_seed_scenario_step_by_step(md):
     md.ok("rm", "-f", "rm2")
     assert not os.path.exists(f"/proc/{pid}") or _zombie_or_gone(pid)
     assert md.ok("ps", "-aq") == ""
-    assert md.events(cid2)[-3:] == ["kill", "die", "destroy"]
+    assert md.events(cid2)[-4:] == ["kill", "die", "destroying", "destroy"]
 
     exited = md("run", "--rm", "busybox", "sh", "-c", "exit 3")
     assert exited.code == 3
@@ -126,7 +126,7 @@ def test_detached_container_that_exits_by_itself(md):
 def test_detached_run_returns_at_once_and_holds_no_caller_fds(md):
     started = time.monotonic()
     proc = subprocess.run([MYDOCKER, "--root", str(md.root), "run", "-d", "--name", "bg", "busybox", "sleep", "60"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+                          capture_output=True, timeout=20)
     assert proc.returncode == 0
     assert time.monotonic() - started < 10, "the monitor kept our stdout open"
     monitor = md.inspect("bg")["Mydocker"]["MonitorPid"]
@@ -246,7 +246,7 @@ def test_illegal_transitions_change_nothing(md):
     md.ok("rm", "c1")
     r = md("start", "c1")
     assert r.code == 1 and "No such container" in r.err
-    assert md.events(cid) == ["create", "start", "die", "destroy"]
+    assert md.events(cid) == ["create", "start", "die", "destroying", "destroy"]
 
 
 def test_names_ids_and_prefixes(md):
