@@ -180,6 +180,9 @@ class FakeEffects:
         self.calls.append(Call("kill", (view.id,)))
         return self.kill_died
 
+    def release(self, view: Any) -> None:
+        self.calls.append(Call("release", (view.id,)))
+
     def teardown(self, view: Any) -> None:
         self.calls.append(Call("teardown", (view.id,)))
 

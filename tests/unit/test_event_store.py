@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def conn(root: Path) -> sqlite3.Connection:
+def conn(root: Path) -> Iterator[sqlite3.Connection]:
     c = connect(root)
     yield c
     c.close()
@@ -102,6 +103,22 @@ def test_two_connections_same_version_second_loses(root: Path) -> None:
         second.close()
 
 
+def _race_writer(root: Path, version: int, n: int, barrier: threading.Barrier, outcomes: list[str]) -> None:
+    c = connect(root)
+    try:
+        barrier.wait()
+        try:
+            append(c, "container", A, version, [Event("rename", {"name": f"r{version}-{n}"})])
+            result = "won"
+        except ConcurrencyError:
+            result = "lost"
+        except Exception as exc:  # noqa: BLE001 - anything else is a failure to report
+            result = f"error: {exc!r}"
+    finally:
+        c.close()
+    outcomes.append(result)  # list.append is atomic under the GIL
+
+
 def test_racing_threads_exactly_one_wins(root: Path) -> None:
     setup = connect(root)
     create(setup, A, "one")
@@ -111,25 +128,8 @@ def test_racing_threads_exactly_one_wins(root: Path) -> None:
         version = 1 + round_no
         barrier = threading.Barrier(writers)
         outcomes: list[str] = []
-        lock = threading.Lock()
-
-        def writer(n: int, version: int = version, barrier: threading.Barrier = barrier) -> None:
-            c = connect(root)
-            try:
-                barrier.wait()
-                try:
-                    append(c, "container", A, version, [Event("rename", {"name": f"r{version}-{n}"})])
-                    result = "won"
-                except ConcurrencyError:
-                    result = "lost"
-                except Exception as exc:  # noqa: BLE001 - anything else is a failure to report
-                    result = f"error: {exc!r}"
-            finally:
-                c.close()
-            with lock:
-                outcomes.append(result)
-
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+        threads = [threading.Thread(target=_race_writer, args=(root, version, n, barrier, outcomes))
+                   for n in range(writers)]
         for t in threads:
             t.start()
         for t in threads:

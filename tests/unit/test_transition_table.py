@@ -23,7 +23,9 @@ from tests.fakes import CONTAINER_ID, FakeEffects, container_config, container_r
 NAME = "happy_turing"
 EXIT = die_payload(exit_code=3, reason=None)
 CONFIG = container_config()
-DESTROY = ("destroy", {"cgroups": CONFIG["spec"]["cgroups"], "directory": CONFIG["directory"]})
+UNDO = {"cgroups": CONFIG["spec"]["cgroups"], "directory": CONFIG["directory"]}
+DESTROYING = ("destroying", UNDO)  # the intent, logged before the teardown
+DESTROY = ("destroy", UNDO)
 KILL9 = ("kill", {"signal": int(signal.SIGKILL)})
 
 # Every trigger as the lifecycle service calls it. remove appears twice.
@@ -67,25 +69,26 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("created", "die"): Illegal(NOT_RUNNING),
     ("created", "stop"): Illegal(NOT_RUNNING),
     ("created", "kill"): Illegal(KILL_REFUSED),
-    ("created", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
-    ("created", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    ("created", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
+    ("created", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
     # running
     ("running", "start"): Illegal(cannot_start("running")),
-    ("running", "die"): Legal("stopped", [], [("die", EXIT)]),
-    ("running", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0)],
+    ("running", "die"): Legal("stopped", [("release", CONTAINER_ID)], [("die", EXIT)]),
+    ("running", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID)],
                                [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]),
     ("running", "kill"): Legal("running", [("signal", CONTAINER_ID, int(signal.SIGTERM))],
                                [("kill", {"signal": int(signal.SIGTERM)})]),
     ("running", "remove"): Illegal(RM_RUNNING),
-    ("running", "remove -f"): Legal("removed", [("kill", CONTAINER_ID), ("teardown", CONTAINER_ID)],
-                                    [KILL9, DESTROY]),
+    ("running", "remove -f"): Legal("removed",
+                                    [("kill", CONTAINER_ID), ("release", CONTAINER_ID), ("teardown", CONTAINER_ID)],
+                                    [KILL9, DESTROYING, DESTROY]),
     # stopped
     ("stopped", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
     ("stopped", "die"): Illegal(NOT_RUNNING),
     ("stopped", "stop"): Illegal(NOT_RUNNING),
     ("stopped", "kill"): Illegal(KILL_REFUSED),
-    ("stopped", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
-    ("stopped", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]),
+    ("stopped", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
+    ("stopped", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
     # removed: the end, nothing goes
     ("removed", "start"): Illegal(cannot_start("removed")),
     ("removed", "die"): Illegal(NOT_RUNNING),
@@ -147,7 +150,7 @@ def test_stop_records_the_exit_when_the_monitor_was_gone() -> None:
 def test_stop_default_timeout_is_ten_seconds() -> None:
     container, effects = make("running")
     container.handle("stop")
-    assert [(c.name, *c.args) for c in effects.calls] == [("stop", CONTAINER_ID, 10.0)]
+    assert [(c.name, *c.args) for c in effects.calls] == [("stop", CONTAINER_ID, 10.0), ("release", CONTAINER_ID)]
 
 
 def test_kill_defaults_to_sigkill_and_stays_running() -> None:
@@ -163,9 +166,9 @@ def test_force_remove_of_running_records_kill_die_destroy_in_order() -> None:
     container, effects = make("running", FakeEffects(kill_died=died))
     container.handle("remove", force=True)
     assert container.state == "removed"
-    assert [(e.type, e.payload) for e in container.pending] == [KILL9, ("die", died), DESTROY]
-    # teardown only after the processes were killed
-    assert effects.calls.names() == ["kill", "teardown"]
+    assert [(e.type, e.payload) for e in container.pending] == [KILL9, ("die", died), DESTROYING, DESTROY]
+    # teardown only after the processes were killed and their cgroups released
+    assert effects.calls.names() == ["kill", "release", "teardown"]
 
 
 def test_start_detached_passes_attached_false() -> None:
@@ -182,7 +185,9 @@ def test_two_containers_do_not_share_a_machine() -> None:
     assert b.pending == []
 
 
-def test_an_effect_that_fails_leaves_the_state_and_pending_alone() -> None:
+def test_an_effect_that_fails_leaves_the_state_and_records_only_the_intent() -> None:
+    """A teardown that fails: still stopped, and nothing claims it was destroyed;
+    only the `destroying` intent is there, for recovery to finish the job."""
     class Boom(FakeEffects):
         def teardown(self, view: Any) -> None:
             super().teardown(view)
@@ -192,6 +197,18 @@ def test_an_effect_that_fails_leaves_the_state_and_pending_alone() -> None:
     with pytest.raises(OSError):
         container.handle("remove")
     assert container.state == "stopped"
+    assert [(e.type, e.payload) for e in container.pending] == [DESTROYING]
+
+
+def test_a_failing_launch_leaves_created_and_records_nothing() -> None:
+    class Boom(FakeEffects):
+        def launch(self, view: Any, attached: bool) -> Any:
+            raise OSError("no overlay")
+
+    container, _ = make("created", Boom())
+    with pytest.raises(OSError):
+        container.handle("start")
+    assert container.state == "created"
     assert container.pending == []
 
 
@@ -210,22 +227,28 @@ class Recorder:
 
 
 @pytest.mark.parametrize(
-    ("state", "trigger", "kwargs", "recorded", "still_pending"),
+    ("state", "trigger", "kwargs", "recorded", "still_pending", "effects_done"),
     [
-        ("running", "kill", {"signal": 15}, [("kill", {"signal": 15})], []),
-        ("running", "stop", {"timeout": 2}, [("kill", {"signal": 15, "timeout": 2.0})], [("stop", {"timeout": 2.0})]),
-        ("running", "remove", {"force": True}, [KILL9], [DESTROY]),
+        ("running", "kill", {"signal": 15}, [("kill", {"signal": 15})], [], [0]),
+        ("running", "stop", {"timeout": 2}, [("kill", {"signal": 15, "timeout": 2.0})], [("stop", {"timeout": 2.0})],
+         [0]),
+        ("running", "die", {"exit": EXIT}, [("die", EXIT)], [], [0]),
+        ("running", "remove", {"force": True}, [KILL9, DESTROYING], [DESTROY], [0, 2]),
+        ("stopped", "remove", {}, [DESTROYING], [DESTROY], [0]),
     ],
-    ids=["kill", "stop", "rm-f"],
+    ids=["kill", "stop", "die", "rm-f", "rm"],
 )
-def test_kill_intent_is_recorded_before_the_signal(state: str, trigger: str, kwargs: dict[str, Any],
-                                                   recorded: list[Any], still_pending: list[Any]) -> None:
+def test_intents_are_recorded_before_their_effects(state: str, trigger: str, kwargs: dict[str, Any],
+                                                   recorded: list[Any], still_pending: list[Any],
+                                                   effects_done: list[int]) -> None:
+    """With a `record` callback, kill/die/destroying reach the log before the
+    effect they announce (effects_done: how many effects had run at each one)."""
     effects = FakeEffects()
     record = Recorder(effects)
     container = Container(ContainerView(container_row(state, name=NAME)), effects, record=record)
     container.handle(trigger, **kwargs)
     assert [batch for batch, _ in record.batches] == [[e] for e in recorded]
-    assert all(done == 0 for _, done in record.batches), "the intent must be logged before any effect runs"
+    assert [done for _, done in record.batches] == effects_done
     assert [(e.type, e.payload) for e in container.pending] == still_pending
 
 
