@@ -24,7 +24,7 @@ def human_duration(seconds: float) -> str:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = int(round(seconds / 3600))
+    hours = int(seconds / 3600 + 0.5)  # Go's rounding, not Python's round-half-even
     if hours == 1:
         return "About an hour"
     if hours < 48:

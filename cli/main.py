@@ -22,6 +22,9 @@ COMMANDS = {
     "wait": "Block until one or more containers stop, then print their exit codes",
     "images": "List images",
     "replay": "Rebuild the projections from the event log (--check compares)",
+    "events": "Show the event log (filters, formats, --follow)",
+    "history": "Show a container's whole life, removed ones too",
+    "system": "check: compare the log with the kernel; prune: remove leaks",
 }
 
 # Commands that read container state first make the log and the kernel agree.

@@ -20,6 +20,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(prog=f"mydocker {prog}", description=description, allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            raise UsageError(f'"{self.prog}" requires at least 1 argument. See \'{self.prog} --help\'.')
         raise UsageError(message)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
@@ -28,16 +30,19 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(status)
 
 
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?", re.IGNORECASE | re.ASCII)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
 def parse_size(text: str) -> int:
     """docker's RAMInBytes: 32m, 1g, 512k, 1048576 (binary units)."""
-    match = _SIZE.match(text.strip())
+    match = _SIZE.fullmatch(text.strip())
     if not match:
         raise UsageError(f"invalid size: {text!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    value = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if not value < 2**63:
+        raise UsageError(f"invalid size: {text!r} is too large")
+    return int(value)
 
 
 def parse_memory(text: str) -> int:
@@ -58,11 +63,11 @@ def parse_cpus(text: str) -> float:
     return value
 
 
-_CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+_CPUSET = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*", re.ASCII)
 
 
 def parse_cpuset(text: str) -> str:
-    if not _CPUSET.match(text):
+    if not _CPUSET.fullmatch(text):
         raise UsageError(f"invalid value {text!r} for --cpuset-cpus")
     available = os.cpu_count() or 1
     for part in text.split(","):
@@ -88,7 +93,7 @@ def parse_int(name: str, minimum: int | None = None, maximum: int | None = None)
 def parse_signal(text: str) -> int:
     """9, KILL, SIGKILL, sigkill."""
     raw = text.strip().upper()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdecimal():
         number = int(raw)
         if 1 <= number <= signal.SIGRTMAX:
             return number
@@ -105,6 +110,8 @@ def parse_timeout(text: str) -> float:
         value = float(text)
     except ValueError:
         raise UsageError(f"invalid argument {text!r} for --time: not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"invalid argument {text!r} for --time: not a finite number")
     if value < 0:
         return 1e9  # docker: a negative timeout waits forever
     return value

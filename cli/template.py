@@ -61,11 +61,18 @@ def _evaluate(expr: str, data: Any) -> str:
     raise UsageError(f'template: function "{func}" not defined or wrong arguments')
 
 
+class GoMap(dict):  # type: ignore[type-arg]
+    """A map in Go's sense: a missing key renders as <no value> instead of
+    failing the way a missing struct field does (docker's Labels, Attributes)."""
+
+
 def _lookup(path: str, data: Any) -> Any:
     value = data
     for part in [p for p in path.split(".") if p]:
         if isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, GoMap):
+            return "<no value>"
         else:
             raise UsageError(f"template: can't evaluate field {part}")
     return value

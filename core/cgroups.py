@@ -68,13 +68,15 @@ def _v1_mount(controller: str, root: Path) -> Path | None:
     return None
 
 
-def plan(container_id: str, parent: str | None = None, root: Path = CGROUP_ROOT) -> dict[str, str]:
+def plan(container_id: str, parent: str | None = None, root: Path = CGROUP_ROOT, tag: str = "") -> dict[str, str]:
     """The directories this container's cgroups will have.
 
     Nested under the caller's own cgroup for each hierarchy unless parent
-    (--cgroup-parent, a path from each hierarchy's root) is given.
+    (--cgroup-parent, a path from each hierarchy's root) is given. The name
+    carries the state root's tag so `system check` of one root never takes
+    another root's cgroups for leaks.
     """
-    name = PREFIX + container_id[:12]
+    name = cgroup_name(container_id, tag)
     own = _own_paths()
     mode = detect_mode(root)
     paths: dict[str, str] = {}
@@ -94,6 +96,28 @@ def plan(container_id: str, parent: str | None = None, root: Path = CGROUP_ROOT)
         seen.add(mount)
         paths[controller] = under(mount, controller)
     return paths
+
+
+def cgroup_name(container_id: str, tag: str = "") -> str:
+    return f"{PREFIX}{tag}-{container_id[:12]}" if tag else PREFIX + container_id[:12]
+
+
+def find_ours(tag: str, root: Path = CGROUP_ROOT, max_depth: int = 6) -> list[str]:
+    """Every cgroup directory named for this tag, in every hierarchy."""
+    prefix = f"{PREFIX}{tag}-"
+    found: list[str] = []
+    for top in root.iterdir() if root.is_dir() else []:
+        if not top.is_dir() or top.is_symlink():
+            continue
+        base_depth = len(top.parts)
+        for dirpath, dirnames, _ in os.walk(top):
+            if len(Path(dirpath).parts) - base_depth >= max_depth:
+                dirnames[:] = []
+            for d in list(dirnames):
+                if d.startswith(prefix):
+                    found.append(os.path.join(dirpath, d))
+                    dirnames.remove(d)
+    return found
 
 
 def _write(directory: str, filename: str, value: str | int) -> None:

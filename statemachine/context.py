@@ -39,6 +39,13 @@ class Context:
             self._conn = connect(self.root)
         return self._conn
 
+    @property
+    def tag(self) -> str:
+        """Short, stable name of this state root for host objects (cgroups)."""
+        import hashlib
+
+        return hashlib.sha256(os.path.abspath(self.root).encode()).hexdigest()[:6]
+
     def actor(self) -> dict[str, Any]:
         return actor(self.command)
 

@@ -67,7 +67,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         hostname=hostname,
         workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
         layers=[str(images.core_images.layer_path(os.path.abspath(ctx.root), layer)) for layer in image.layers],
-        cgroups=cgroups.plan(cid, opts.cgroup_parent),
+        cgroups=cgroups.plan(cid, opts.cgroup_parent, tag=ctx.tag),
         limits=opts.limits,
         tty=opts.tty,
         interactive=opts.interactive,

@@ -55,6 +55,8 @@ def append(
     table, apply = PROJECTIONS[stream_type]
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if stream_version(conn, stream_id) != expected_version:
+            raise ConcurrencyError(f"{stream_type} {stream_id} is not at version {expected_version}")
         current = _load_row(conn, table, stream_id)
         version = expected_version
         for event in events:
@@ -76,7 +78,8 @@ def append(
         _store_row(db, table, stream_id, current)
         conn.execute("COMMIT")
     except sqlite3.IntegrityError as exc:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         message = str(exc)
         if "events.stream_id" in message:
             raise ConcurrencyError(f"{stream_type} {stream_id} changed underneath us") from exc

@@ -11,7 +11,6 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +30,7 @@ from cli.parsing import (
 NCPU = os.cpu_count() or 1
 MIB = 1 << 20
 
-# Short enough that no all-digit string overflows a float (see test_parsing's xfail
-# for parse_size("9" * 400)).
+# Short enough that no all-digit string overflows a float (huge ones are tested in test_parsing)
 texts = st.text(max_size=200)
 # Characters that look like digits to str.isdigit() but are not decimals ("²", "①"):
 # parse_signal's known bug, pinned by test_parsing.test_parse_signal_superscript_digit...
@@ -217,9 +215,5 @@ def test_run_parser_examples() -> None:
     assert parse(run_cmd.parser, ["--bogus", "busybox"]) == "usage"
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="run -m with a number too big for a float: parse_size raises OverflowError, which "
-                          "argparse does not turn into a usage error (a traceback / exit 125 'Error: cannot convert "
-                          "float infinity to integer' instead of the size message)")
 def test_run_parser_huge_memory_is_a_usage_error() -> None:
     assert parse(run_cmd.parser, ["-m", "9" * 400, "busybox"]) == "usage"

@@ -77,8 +77,6 @@ def test_stale_version_in_the_middle_of_a_batch_rolls_back_the_whole_batch(conn:
     assert snapshot(conn) == before
 
 
-@pytest.mark.xfail(strict=True, reason="append() only relies on UNIQUE(stream_id, version): an expected_version "
-                   "ahead of the stream is accepted and leaves a gap in the versions")
 def test_expected_version_ahead_of_the_stream_is_refused(conn: sqlite3.Connection) -> None:
     create(conn, A, "one")
     before = snapshot(conn)
