@@ -1,0 +1,95 @@
+"""events, history and system check as a user sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from tests.integration.conftest import MYDOCKER
+
+
+def test_events_filters_and_formats(md):
+    assert md("run", "--name", "ev1", "busybox", "sh", "-c", "exit 4").code == 4
+    md.ok("run", "--name", "ev2", "busybox", "true")
+    lines = md.ok("events", "--filter", "container=ev1").splitlines()
+    assert [line.split()[2] for line in lines] == ["create", "start", "die"]
+    assert "exit_code=4" in lines[-1] and "name=ev1" in lines[-1]
+    dies = md.ok("events", "--filter", "event=die", "--format", "{{.Actor.Attributes.name}} "
+                 "{{.Actor.Attributes.exitCode}}").splitlines()
+    assert dies == ["ev1 4", "ev2 0"]
+    both = md.ok("events", "--filter", "container=ev1", "--filter", "container=ev2", "--filter", "event=create")
+    assert len(both.splitlines()) == 2
+    objects = [json.loads(line) for line in md.ok("events", "--format", "json").splitlines()]
+    assert objects[0]["Type"] == "image" and objects[0]["Action"] == "import"
+    assert {o["Actor"]["Attributes"].get("name") for o in objects if o["Type"] == "container"} == {"ev1", "ev2"}
+    assert all(o["By"]["user"] == "root" and o["By"]["pid"] > 0 for o in objects)
+    assert md.ok("events", "--since", "1h", "--filter", "image=busybox", "--filter", "event=create").count("\n") == 2
+    assert md.ok("events", "--until", "2000-01-01T00:00:00Z") == ""
+    assert md.ok("events", "--since", "2999-01-01") == ""
+    assert md("events", "--since", "yesterday").code == 125
+    assert md("events", "--filter", "colour=red").code == 125
+    md.ok("rm", "ev1", "ev2")
+
+
+def test_events_follow_prints_what_other_processes_append(md):
+    md.ok("images")  # build the image first: follow starts at the end of the log
+    follower = subprocess.Popen([MYDOCKER, "--root", str(md.root), "events", "-f", "--filter", "type=container"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        md.ok("run", "--rm", "--name", "fol", "busybox", "true")
+        seen: list[str] = []
+        deadline = time.monotonic() + 10
+        os.set_blocking(follower.stdout.fileno(), False)
+        while len(seen) < 5 and time.monotonic() < deadline:
+            chunk = follower.stdout.readline()
+            if chunk:
+                seen.append(chunk.split()[2])
+            else:
+                time.sleep(0.05)
+        assert seen == ["create", "start", "die", "destroying", "destroy"]
+    finally:
+        follower.kill()
+        follower.wait()
+
+
+def test_history_outlives_the_container(md):
+    assert md("run", "--name", "hist", "busybox", "sh", "-c", "exit 9").code == 9
+    cid = md.inspect("hist")["Id"]
+    md.ok("rm", "hist")
+    table = md.ok("history", "hist").splitlines()
+    assert table[0].split() == ["VERSION", "TIME", "EVENT", "BY", "DETAILS"]
+    assert [line.split()[2] for line in table[1:]] == ["create", "start", "die", "destroying", "destroy"]
+    assert "exit_code=9" in table[3] and "monitor" in table[3]
+    rows = [json.loads(line) for line in md.ok("history", "--format", "json", cid[:12]).splitlines()]
+    assert rows[-1]["Event"] == "destroy" and rows[-1]["By"] == "rm hist"
+    r = md("history", "never-was")
+    assert r.code == 1 and r.err.strip() == "Error: No such container: never-was"
+
+
+def test_system_check_finds_and_prune_removes_leaks_of_this_root_only(md, tmp_path):
+    md.ok("run", "-d", "--name", "live", "busybox", "top")
+    assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+    cgroup = md.inspect("live")["Mydocker"]["Cgroups"]["pids"]
+    leaked = os.path.join(os.path.dirname(cgroup), os.path.basename(cgroup)[:-12] + "0123456789ab")
+    other_root = os.path.join(os.path.dirname(cgroup), "mydocker-ffffff-0123456789ab")
+    os.mkdir(leaked)
+    os.mkdir(other_root)
+    stray = md.root / "containers" / ("f" * 64)
+    stray.mkdir()
+    try:
+        r = md("system", "check")
+        assert r.code == 1
+        assert f"leaked: cgroup {leaked}" in r.out and f"leaked: directory {stray}" in r.out
+        assert other_root not in r.out, "another root's cgroups are not ours to judge"
+        md.ok("system", "prune")
+        assert not os.path.exists(leaked) and not stray.exists() and os.path.isdir(other_root)
+        assert os.path.isdir(cgroup), "a running container's cgroup is not a leak"
+        assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+    finally:
+        for d in (leaked, other_root):
+            if os.path.isdir(d):
+                os.rmdir(d)
+        md.ok("rm", "-f", "live")
