@@ -8,15 +8,13 @@ first; a container's overlay uses them as lowerdirs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
+
+# tarfile, hashlib, subprocess and friends are imported where used: `run`
+# needs only layer_path from here, and every millisecond of start-up counts.
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -38,6 +36,8 @@ class _Hasher:
     """A write-only file object that only hashes what is written."""
 
     def __init__(self) -> None:
+        import hashlib
+
         self.digest = hashlib.sha256()
         self.size = 0
 
@@ -49,6 +49,8 @@ class _Hasher:
 
 def diff_id(directory: Path) -> str:
     """sha256 of a canonical tar of the directory (sorted, times and owners fixed)."""
+    import tarfile
+
     hasher = _Hasher()
     with tarfile.open(fileobj=hasher, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
         for path in sorted(_walk(directory)):
@@ -92,6 +94,9 @@ def find_busybox() -> str:
 
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
+    import shutil
+    import subprocess
+
     binary = find_busybox()
     applets = subprocess.run([binary, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "var/run", "run"):
@@ -114,6 +119,8 @@ def build_busybox_layer(staging: Path) -> None:
 
 def store_layer(root: str | Path, staging: Path) -> tuple[str, str, int]:
     """Move a filled staging directory into the layer store; (layer name, diff_id, size)."""
+    import shutil
+
     digest = diff_id(staging)
     name = digest.split(":", 1)[1]
     final = layer_path(root, name)
@@ -126,6 +133,8 @@ def store_layer(root: str | Path, staging: Path) -> tuple[str, str, int]:
 
 
 def new_staging(root: str | Path) -> Path:
+    import tempfile
+
     layers_dir(root).mkdir(mode=0o700, parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
 
@@ -149,9 +158,13 @@ def make_config(diff_ids: list[str], created: str, cmd: list[str], env: list[str
 
 def image_id(config: dict[str, Any]) -> str:
     """As docker: the sha256 of the config JSON."""
+    import hashlib
+
     raw = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def remove_layer(root: str | Path, layer: str) -> None:
+    import shutil
+
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)

@@ -7,7 +7,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from core import images as core_images
 from core import locks
 from statemachine.context import Context
 from statemachine.errors import NoSuchImage, UserError
@@ -73,6 +72,8 @@ def list_images(conn: sqlite3.Connection) -> list[ImageView]:
 
 def ensure_default(ctx: Context) -> ImageView:
     """Build busybox:latest from the host's busybox-static once per root."""
+    from core import images as core_images  # tarfile, hashlib: only when building
+
     with locks.hold(ctx.root, "image-default"):
         found = find(ctx.conn, DEFAULT_IMAGE)
         if found:

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import cgroups, locks, monitor, procinfo
 from core.crashpoints import crash
+from core.images import layer_path
 from core.spec import ContainerSpec, container_dir
 from statemachine import images, naming, queries
 from statemachine.context import Context
@@ -66,7 +67,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         env=_environment(image_cfg.get("Env") or [], hostname, opts),
         hostname=hostname,
         workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
-        layers=[str(images.core_images.layer_path(os.path.abspath(ctx.root), layer)) for layer in image.layers],
+        layers=[str(layer_path(os.path.abspath(ctx.root), layer)) for layer in image.layers],
         cgroups=cgroups.plan(cid, opts.cgroup_parent, tag=ctx.tag),
         limits=opts.limits,
         tty=opts.tty,
