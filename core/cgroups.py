@@ -18,6 +18,7 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices")
 PREFIX = "mydocker-"
+_GONE = (errno.ENOENT, errno.ENODEV)  # a cgroup removed while we looked at it
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,10 @@ def pids(paths: dict[str, str]) -> set[int]:
     for directory in paths.values():
         try:
             found.update(int(x) for x in _read(directory, "cgroup.procs").split())
-        except FileNotFoundError:
-            continue
+        except OSError as exc:
+            if exc.errno not in _GONE:
+                raise
+            continue  # removed meanwhile (by the monitor, or a racing command)
     return found
 
 
@@ -269,9 +272,9 @@ def remove(paths: dict[str, str], timeout: float = 5.0) -> None:
             try:
                 os.rmdir(directory)
                 break
-            except FileNotFoundError:
-                break
             except OSError as exc:
+                if exc.errno in _GONE:
+                    break
                 # EBUSY: the kernel has not yet let go of a task that just died.
                 if exc.errno != errno.EBUSY or time.monotonic() > deadline:
                     raise CgroupError(f"cannot remove cgroup {directory}: {exc.strerror}") from exc

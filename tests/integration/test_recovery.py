@@ -170,8 +170,8 @@ def test_parallel_rm_and_stop_remove_each_container_once(md):
     ids = [md.ok("run", "-d", "--name", f"par{i}", "busybox", "top").strip() for i in range(10)]
 
     def act(i: int) -> subprocess.CompletedProcess:
-        name = f"par{i % 10}"
-        verb = ["rm", "-f", name] if i % 2 == 0 else ["stop", "-t", "1", name]
+        name = f"par{i % 10}"  # every container gets one rm -f and one stop at once
+        verb = ["rm", "-f", name] if i < 10 else ["stop", "-t", "1", name]
         return md(*verb, timeout=120)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
