@@ -41,10 +41,11 @@ class Context:
 
     @property
     def tag(self) -> str:
-        """Short, stable name of this state root for host objects (cgroups)."""
-        import hashlib
+        """Short, stable name of this state root for host objects (cgroups).
+        A checksum, not a digest: hashlib would load OpenSSL on every run."""
+        import zlib
 
-        return hashlib.sha256(os.path.abspath(self.root).encode()).hexdigest()[:6]
+        return f"{zlib.crc32(os.path.abspath(self.root).encode()):08x}"[:6]
 
     def actor(self) -> dict[str, Any]:
         return actor(self.command)
