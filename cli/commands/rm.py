@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cli.parsing import Parser
 from statemachine.context import Context
@@ -18,19 +17,13 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from cli.each import for_each
     from statemachine import lifecycle
-    from statemachine.errors import NoSuchContainer, UserError
+    from statemachine.errors import NoSuchContainer
 
-    code = 0
-    for ref in args.containers:
-        try:
-            lifecycle.remove(ctx, ref, force=args.force)
-            print(ref)
-        except NoSuchContainer:
-            if not args.force:  # docker: rm -f of a missing container is quietly fine
-                sys.stderr.write(f"Error: No such container: {ref}\n")
-                code = 1
-        except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
-            code = 1
-    return code
+    def remove(ref: str) -> str:
+        lifecycle.remove(ctx, ref, force=args.force)
+        return ref
+
+    # docker: rm -f of a missing container is quietly fine
+    return for_each(args.containers, remove, skip=NoSuchContainer if args.force else None)

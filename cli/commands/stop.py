@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cli.parsing import Parser, parse_timeout
 from statemachine.context import Context
@@ -18,15 +17,11 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from cli.each import for_each
     from statemachine import lifecycle
-    from statemachine.errors import UserError
 
-    code = 0
-    for ref in args.containers:
-        try:
-            lifecycle.stop(ctx, ref, args.time)
-            print(ref)
-        except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
-            code = 1
-    return code
+    def stop(ref: str) -> str:
+        lifecycle.stop(ctx, ref, args.time)
+        return ref
+
+    return for_each(args.containers, stop)

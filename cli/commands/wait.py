@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cli.parsing import Parser
 from statemachine.context import Context
@@ -16,14 +15,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from cli.each import for_each
     from statemachine import lifecycle
-    from statemachine.errors import UserError
 
-    code = 0
-    for ref in args.containers:
-        try:
-            print(lifecycle.wait(ctx, ref), flush=True)
-        except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
-            code = 1
-    return code
+    return for_each(args.containers, lambda ref: lifecycle.wait(ctx, ref))
