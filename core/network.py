@@ -137,18 +137,17 @@ def attach(spec: EndpointSpec, netns_path: str) -> None:
 
 
 def detach(veth: str) -> None:
-    """Delete the host end (the kernel takes the peer with it); gone already is fine."""
-    from pyroute2 import NetlinkError
-
-    with _iproute() as ipr:
-        found = ipr.link_lookup(ifname=veth)
-        if not found:
-            return
-        try:
-            ipr.link("del", index=found[0])
-        except NetlinkError as exc:
-            if not _gone(exc):
-                raise NetworkError(f"cannot delete veth {veth}: {exc}") from exc
+    """Delete the host end (the kernel takes the peer with it); gone already is fine.
+    The container's netns dying takes the pair away by itself, maybe right between
+    our lookup and our delete: ENODEV at any step is success."""
+    try:
+        with _iproute() as ipr:
+            found = ipr.link_lookup(ifname=veth)
+            if found:
+                ipr.link("del", index=found[0])
+    except Exception as exc:  # noqa: BLE001 - pyroute2 raises several types for one errno
+        if not _gone(exc):
+            raise NetworkError(f"cannot delete veth {veth}: {exc}") from exc
 
 
 def link_exists(name: str) -> bool:
@@ -157,10 +156,16 @@ def link_exists(name: str) -> bool:
 
 
 def host_routes(exclude_dev: str | None = None) -> list[tuple[str, str]]:
-    """(destination network, device) of the host's IPv4 routes but the default."""
+    """(network, device) of the host's IPv4 routes but the default, and of its
+    addresses (the local table's 127/8 included): what a new subnet must not touch."""
     out: list[tuple[str, str]] = []
     with _iproute() as ipr:
         names = {link["index"]: link.get("ifname") for link in ipr.get_links()}
+        for addr in ipr.get_addr(family=2):
+            dev = names.get(addr["index"], "")
+            if dev != exclude_dev:
+                out.append((str(ipaddress.ip_network(f"{addr.get('address')}/{addr['prefixlen']}", strict=False)),
+                            dev or ""))
         for route in ipr.get_routes(family=2, table=254):
             dst, plen = route.get("dst"), route["dst_len"]
             if not dst or plen == 0:

@@ -24,6 +24,9 @@ def parse_subnet(text: str) -> Net:
         raise UserError(f"invalid subnet {text}: only IPv4 is supported", 125)
     if str(net) != text.strip():
         raise UserError(f"invalid subnet {text}: it should be {net}", 125)
+    if net.is_loopback or net.is_multicast or net.is_link_local or net.is_reserved or net.is_unspecified:
+        raise UserError(f"invalid subnet {text}: loopback, link-local, multicast and reserved ranges cannot be used",
+                        125)
     if net.prefixlen > 30:
         raise UserError(f"invalid subnet {text}: too small, at most /30", 125)
     return net

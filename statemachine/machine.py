@@ -9,7 +9,8 @@ unit tests fake) and leaves the events to append in `pending`.
 from __future__ import annotations
 
 import signal
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from transitions import EventData, Machine, MachineError
 

@@ -219,6 +219,8 @@ def ensure_default(ctx: Context) -> NetworkView:
 
 def remove(ctx: Context, ref: str, allow_predefined: bool = False) -> str:
     """Refused while any container is configured on it; idempotent underneath."""
+    if ref in PREDEFINED and not allow_predefined:
+        raise UserError(f"{ref} is a pre-defined network and cannot be removed", 1)
     view = get(ctx.conn, ref)
     if view.name in PREDEFINED and not allow_predefined:
         raise UserError(f"{view.name} is a pre-defined network and cannot be removed", 1)

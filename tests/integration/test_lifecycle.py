@@ -126,7 +126,7 @@ def test_detached_container_that_exits_by_itself(md):
 def test_detached_run_returns_at_once_and_holds_no_caller_fds(md):
     started = time.monotonic()
     proc = subprocess.run([MYDOCKER, "--root", str(md.root), "run", "-d", "--name", "bg", "busybox", "sleep", "60"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+                          capture_output=True, timeout=20)
     assert proc.returncode == 0
     assert time.monotonic() - started < 10, "the monitor kept our stdout open"
     monitor = md.inspect("bg")["Mydocker"]["MonitorPid"]
@@ -206,7 +206,8 @@ def test_exit_codes_like_docker(md):
     assert md("run", "--rm", "no-such-image", "true").code == 125
     assert md.ok("ps", "-aq") == ""
     with md.db() as conn:
-        bad = conn.execute("SELECT COUNT(*) FROM events WHERE type = 'create' AND stream_type = 'container'").fetchone()[0]
+        bad = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE type = 'create' AND stream_type = 'container'").fetchone()[0]
     assert bad == 2, "only the two runs with good flags may create a container"
 
 
