@@ -6,6 +6,7 @@ import argparse
 import os
 
 from cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
+from cli.ports import parse_all
 
 
 def add_create_flags(p: Parser) -> None:
@@ -28,7 +29,11 @@ def add_create_flags(p: Parser) -> None:
     p.add_argument("--cpuset-cpus", "-cpuset", type=parse_cpuset, help="CPUs in which to allow execution")
     p.add_argument("--pids-limit", type=parse_int("--pids-limit", -1), help="container pids limit (-1 unlimited)")
     p.add_argument("--cgroup-parent", help="parent cgroup, from each hierarchy's root")
-    p.add_argument("--network", "--net", "-net", default=None, help="network: none (default until bridges exist)")
+    p.add_argument("--network", "--net", "-net", default=None,
+                   help="bridge (the default), none, host, or a network's name")
+    p.add_argument("-p", "--publish", action="append", default=[],
+                   help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
+    p.add_argument("--ip", help="IPv4 address for the container on its network")
     p.add_argument("--help", action="help", help="show this help")
     p.add_argument("image")
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -73,9 +78,8 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         swap = -1 if args.memory_swap.strip() == "-1" else parse_size(args.memory_swap)
         if swap != -1 and swap < args.memory:
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
-    network = args.network or "none"
-    if network not in ("none", "host"):
-        raise UsageError(f"network {network} not found")
+    network = args.network or "bridge"
+    ports = parse_all(args.publish)
     if args.workdir is not None and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     if args.hostname is not None and not _valid_hostname(args.hostname):
@@ -95,6 +99,8 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         limits=limits,
         cgroup_parent=args.cgroup_parent,
         network=network,
+        ip=args.ip,
+        ports=ports,
         autoremove=args.rm,
     )
 

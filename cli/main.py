@@ -21,6 +21,7 @@ COMMANDS = {
     "inspect": "Return low-level information on containers or images",
     "wait": "Block until one or more containers stop, then print their exit codes",
     "images": "List images",
+    "network": "Manage networks: create, ls, inspect, rm",
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
     "history": "Show a container's whole life, removed ones too",

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from cli.humanize import ZERO_TIME, created_at, human_duration, since
+from cli.ports import format_ports
 from statemachine.queries import ContainerView
 
 DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"}
@@ -32,13 +33,51 @@ def ps_fields(view: ContainerView, truncate: bool) -> dict[str, Any]:
         "RunningFor": human_duration(since(view.row["created_at"])) + " ago",
         "Status": status_text(view),
         "State": DOCKER_STATUS[view.state],
-        "Ports": "",
+        "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state == "running" else "",
         "Names": view.name,
         "Networks": view.config["spec"].get("network", "none"),
         "Labels": "",
         "Mounts": "",
         "Size": "",
         "LocalVolumes": "0",
+    }
+
+
+def _endpoint(view: ContainerView) -> dict[str, Any]:
+    raw = view.row.get("endpoint")
+    return json.loads(raw) if raw else {}
+
+
+def _port_map(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    for p in ports:
+        out.setdefault(f"{p['container_port']}/{p['proto']}", []).append(
+            {"HostIp": p.get("host_ip") or "0.0.0.0", "HostPort": str(p["host_port"])})
+    return out
+
+
+def network_settings(view: ContainerView) -> dict[str, Any]:
+    """docker's NetworkSettings: the live endpoint while connected, empty otherwise."""
+    configured = view.config.get("network") or {"name": view.config["spec"].get("network", "none")}
+    ep = _endpoint(view)
+    live = {
+        "IPAddress": ep.get("ip", ""),
+        "IPPrefixLen": ep.get("prefixlen", 0),
+        "Gateway": ep.get("gateway", ""),
+        "MacAddress": ep.get("mac", ""),
+    }
+    name = configured.get("name") or "none"
+    return {
+        "Bridge": ep.get("bridge", ""),
+        "SandboxKey": f"/proc/{view.row['pid']}/ns/net" if view.row.get("pid") else "",
+        "Ports": _port_map(ep.get("ports", [])),
+        **live,
+        "Networks": {name: {
+            "IPAMConfig": {"IPv4Address": configured["ip"]} if configured.get("ip") else None,
+            "NetworkID": configured.get("id") or "",
+            "EndpointID": ep.get("veth", ""),
+            **live,
+        }},
     }
 
 
@@ -87,6 +126,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "CpuPeriod": period or 0,
             "CpusetCpus": limits.get("cpuset_cpus") or "",
             "PidsLimit": limits.get("pids_limit"),
+            "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
         },
         "GraphDriver": {
             "Name": "overlay",
@@ -107,6 +147,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Tty": bool(spec.get("tty")),
             "OpenStdin": bool(spec.get("interactive")),
         },
+        "NetworkSettings": network_settings(view),
         "Mydocker": {
             "Version": row["version"],
             "MonitorPid": row["monitor_pid"] or 0,

@@ -46,6 +46,10 @@ class Exited:
 
 
 class Hooks(Protocol):
+    def prepare(self, pid: int) -> None:
+        """Between the init's namespaces and its exec: the network goes here.
+        Raising fails the start: the init is killed before it runs anything."""
+
     def started(self, info: Started) -> None: ...
 
     def exited(self, info: Exited) -> None: ...
@@ -57,6 +61,7 @@ class LaunchResult:
     started: bool
     exit_code: int | None = None  # set when the container never ran its command
     message: str = ""
+    prepared: bool = True  # False: refused before it started (port taken...), nothing recorded
 
 
 def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bool) -> LaunchResult:
@@ -85,7 +90,7 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
     if not raw:
         return LaunchResult(pid, False, 125, "monitor died before reporting")
     msg = json.loads(raw.splitlines()[0])
-    return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""))
+    return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""), msg.get("prepared", True))
 
 
 def _report(fd: int, message: dict[str, object]) -> None:
@@ -128,15 +133,19 @@ class _Monitor:
             init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends))
         for fd in {ready_w, go_r, error_w, *child_ends}:
             os.close(fd)
+        hooks = self.hooks_factory()
         if os.read(ready_r, 1) == b"R":
             cgroups.add_process(spec.cgroups, self.child)
+            try:
+                hooks.prepare(self.child)
+            except Exception as exc:  # noqa: BLE001 - any failure here must fail the start, cleanly
+                return self._abort(exc, (ready_r, go_w, error_r, *ours))
             crash("monitor.before-go")
             os.write(go_w, b"G")
         os.close(ready_r)
         os.close(go_w)
         pid_start = procinfo.start_time(self.child) or 0
         failure = _read_all(error_r)
-        hooks = self.hooks_factory()
         hooks.started(Started(self.child, pid_start, procinfo.boot_id(), os.getpid(),
                               procinfo.start_time(os.getpid()) or 0))
         crash("monitor.after-start")
@@ -151,6 +160,17 @@ class _Monitor:
         _safe_remove_cgroups(spec.cgroups)
         hooks.exited(exited)
         return exited.exit_code
+
+    def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
+        """prepare() failed: the init never runs the command and nothing is recorded
+        as started; the hook has undone its own part already."""
+        os.kill(self.child, signal.SIGKILL)
+        os.waitpid(self.child, 0)
+        for fd in fds:
+            os.close(fd)
+        _safe_remove_cgroups(self.spec.cgroups)
+        _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc), "prepared": False})
+        return 125
 
     def _detach_or_forward(self) -> None:
         # The caller's lock and database fds must not live on in the monitor.

@@ -11,6 +11,7 @@ import os
 import stat
 from pathlib import Path
 
+from core import etcfiles
 from core import syscalls as sc
 from core.spec import ContainerSpec
 
@@ -35,7 +36,24 @@ def setup(spec: ContainerSpec) -> None:
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     _setup_dev(root / "dev")
+    _bind_etc_files(spec, root)
     _pivot(new_root)
+
+
+def _bind_etc_files(spec: ContainerSpec, root: Path) -> None:
+    """Bind the monitor's hosts, resolv.conf and hostname over the image's (docker's
+    way: the image layers stay untouched and every start gets current ones)."""
+    for name in etcfiles.FILES:
+        source = spec.directory / name
+        if not source.is_file():
+            continue
+        target = root / "etc" / name
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        if target.is_symlink() or not target.exists():
+            # a symlink (resolv.conf -> ../run/...) would bind outside the rootfs
+            target.unlink(missing_ok=True)
+            target.touch(0o644)
+        sc.mount(str(source), str(target), None, sc.MS_BIND)
 
 
 def _setup_dev(dev: Path) -> None:

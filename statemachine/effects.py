@@ -11,6 +11,8 @@ from typing import Any
 from core import cgroups, monitor, procinfo
 from core.crashpoints import crash
 from core.spec import ContainerSpec, container_dir
+from statemachine import networks
+from statemachine.context import Context
 from statemachine.queries import ContainerView
 
 MONITOR_GRACE = 10.0  # seconds to let a monitor record the exit it saw
@@ -22,8 +24,9 @@ def spec_of(view: ContainerView) -> ContainerSpec:
 
 class KernelEffects:
     def __init__(self, root: str, hooks_factory: Callable[[ContainerView], Callable[[], monitor.Hooks]],
-                 before_fork: Callable[[], None]):
+                 before_fork: Callable[[], None], ctx: Context | None = None):
         self.root = root
+        self.ctx = ctx
         self.hooks_factory = hooks_factory
         self.before_fork = before_fork
 
@@ -64,6 +67,9 @@ class KernelEffects:
         mpid = view.row["monitor_pid"]
         if procinfo.is_same_process(mpid, view.row["monitor_start"]):
             procinfo.wait_exit(mpid, MONITOR_GRACE)
+        if self.ctx is not None and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
+            # The monitor undoes its own run's network; if it died first, we do it.
+            networks.disconnect(self.ctx, view.id, only_pid=view.row["pid"])
         return {
             "exit_code": 137 if killed else 255,
             "oom_killed": False,
@@ -73,6 +79,8 @@ class KernelEffects:
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""
         cgroups.remove(spec_of(view).cgroups)
+        if self.ctx is not None:
+            networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
 
     def teardown(self, view: ContainerView) -> None:
         """Idempotent: what is already gone counts as removed."""

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core import cgroups, locks, monitor, procinfo
+from core import cgroups, etcfiles, locks, monitor, procinfo
 from core.crashpoints import crash
 from core.images import layer_path
 from core.spec import ContainerSpec, container_dir
-from statemachine import images, naming, queries
+from statemachine import images, naming, networks, queries
 from statemachine.context import Context
 from statemachine.effects import KernelEffects
 from statemachine.errors import NoSuchImage, UserError
@@ -42,7 +42,9 @@ class CreateOptions:
     interactive: bool = False
     limits: cgroups.Limits = field(default_factory=cgroups.Limits)
     cgroup_parent: str | None = None
-    network: str = "none"
+    network: str = "bridge"  # bridge (the default network), none, host, or a network's name
+    ip: str | None = None  # a fixed address on that network
+    ports: list[dict[str, Any]] = field(default_factory=list)  # cli.ports.parse_publish's bindings
     autoremove: bool = False
 
 
@@ -59,6 +61,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
     if not argv:
         raise UserError("No command specified", 125)
     cid = naming.new_id()
+    network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
     hostname = opts.hostname or cid[:12]
     spec = ContainerSpec(
         id=cid,
@@ -72,7 +75,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         limits=opts.limits,
         tty=opts.tty,
         interactive=opts.interactive,
-        network=opts.network,
+        network=network["name"],
     )
     config = {
         "spec": spec.to_dict(),
@@ -82,6 +85,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "autoremove": opts.autoremove,
         "cgroup_parent": opts.cgroup_parent,
         "directory": str(container_dir(spec.root, cid)),
+        "network": network,
     }
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
     for _attempt in range(20):
@@ -122,7 +126,7 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
 
 
 def _effects(ctx: Context) -> KernelEffects:
-    return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close)
+    return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close, ctx)
 
 
 def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: Any = None) -> Any:
@@ -220,8 +224,27 @@ class RecordingHooks:
     def __init__(self, root: str, view: ContainerView) -> None:
         self.ctx = Context(root, "monitor")
         self.id = view.id
+        self.view = view
         self.autoremove = bool(view.config.get("autoremove"))
         self.pid: int | None = None
+
+    def prepare(self, pid: int) -> None:
+        """The container's network, while its init waits for "G": veth, address,
+        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
+        config = self.view.config
+        spec = config["spec"]
+        network = config.get("network") or {"mode": spec.get("network", "none")}
+        endpoint = None
+        if network["mode"] == "bridge":
+            self.ctx.command = "monitor connect"
+            endpoint = networks.connect(self.ctx, self.id, network, pid)
+        try:
+            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
+                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host")
+        except OSError:
+            if endpoint:
+                networks.disconnect(self.ctx, self.id, only_pid=pid)
+            raise
 
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
@@ -232,9 +255,15 @@ class RecordingHooks:
         crash("monitor.before-die")
         current = queries.by_id(self.ctx.conn, self.id)
         if current is not None and current.state == "running" and current.row["pid"] == self.pid:
-            aggregate = Container(current, _effects(self.ctx))
+            aggregate = Container(current, _effects(self.ctx),
+                                  record=lambda events: commit(self.ctx, self.id, events))
             aggregate.handle("die", exit=asdict(info))
             commit(self.ctx, self.id, aggregate.pending)
+        if self.pid is not None:
+            # The netns died with the init and took eth0 and its veth peer along;
+            # what is left is ours to undo: rules, the address, the record.
+            self.ctx.command = "monitor disconnect"
+            networks.disconnect(self.ctx, self.id, only_pid=self.pid)
         if self.autoremove:
             try:
                 self.ctx.command = "monitor --rm"

@@ -45,6 +45,7 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
             "exit_code": None,
             "oom_killed": 0,
             "die_reason": None,
+            "endpoint": None,
         }
     if row is None:
         raise ValueError(f"{event.type} event for unknown container {event.stream_id}")
@@ -78,6 +79,10 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         row["name"] = p["name"]
     elif event.type == "adopt":  # a new watcher took over from a lost monitor
         row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])
+    elif event.type == "connect":
+        row["endpoint"] = json.dumps(p["endpoint"], sort_keys=True)
+    elif event.type == "disconnect":
+        row["endpoint"] = None
     # stop, kill, exec_start, exec_die, commit...: recorded history, no state change.
     return row
 
@@ -108,8 +113,42 @@ def apply_image(row: Row | None, event: "Event") -> Row | None:
     return row
 
 
+def apply_network(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type == "create":
+        return {
+            "id": event.stream_id,
+            "name": p["name"],
+            "version": event.version,
+            "driver": p["driver"],
+            "subnet": p["subnet"],
+            "gateway": p["gateway"],
+            "bridge": p["bridge"],
+            "config": json.dumps(p, sort_keys=True),
+            "allocations": "{}",
+            "created_at": event.time,
+        }
+    if row is None:
+        raise ValueError(f"{event.type} event for unknown network {event.stream_id}")
+    if event.type == "destroy":
+        return None
+    row = {**row, "version": event.version}
+    allocations = json.loads(row["allocations"])
+    if event.type == "allocate":
+        if p["ip"] in allocations:
+            # append() runs this inside its transaction: raising rolls the event back,
+            # so the log can never say one address was handed out twice.
+            raise ValueError(f"address {p['ip']} is allocated already")
+        allocations[p["ip"]] = p["endpoint"]
+    elif event.type == "release":
+        allocations.pop(p["ip"], None)
+    row["allocations"] = json.dumps(allocations, sort_keys=True)
+    return row
+
+
 # stream_type -> (projection table, fold)
 PROJECTIONS: dict[str, tuple[str, Callable[[Row | None, "Event"], Row | None]]] = {
     "container": ("containers", apply_container),
     "image": ("images", apply_image),
+    "network": ("networks", apply_network),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from cli.container_flags import add_create_flags, create_options
 from cli.parsing import Parser
@@ -29,8 +30,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         assert result is not None
         if not result.started:
             os.waitpid(result.monitor_pid, 0)  # let the monitor record the failure first
-            sys.stderr.write(f"Error: {result.message}\n")
-            return result.exit_code or 125
+            return _failed(ctx, view.id, result)
         print(view.id)
         return 0
     with raw_mode(args.tty and args.interactive):
@@ -38,6 +38,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         assert result is not None
         code = wait_monitor(result.monitor_pid)
     if not result.started:
-        sys.stderr.write(f"Error: {result.message}\n")
-        return result.exit_code or code
+        return _failed(ctx, view.id, result) if not result.prepared else _report(result, code)
     return code
+
+
+def _report(result: Any, code: int) -> int:
+    sys.stderr.write(f"Error: {result.message}\n")
+    return result.exit_code or code
+
+
+def _failed(ctx: Context, container_id: str, result: Any) -> int:
+    """Refused before it ran (a host port taken, no address left): `run` leaves
+    nothing behind, since the user never had a container to look at."""
+    from statemachine import lifecycle
+
+    if not result.prepared:
+        lifecycle.remove(ctx, container_id, force=True)
+    return _report(result, 125)

@@ -8,8 +8,11 @@ not cascade into the next test.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import random
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -24,7 +27,6 @@ import pytest
 MYDOCKER = str(Path(sys.executable).parent / "mydocker")
 
 pytestmark = pytest.mark.integration
-CREATE_PAYLOADS = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
 
 if os.geteuid() != 0:
     pytest.skip("integration tests need root", allow_module_level=True)
@@ -37,15 +39,38 @@ class Result:
     err: str
 
 
+_handed_out: set[str] = set()
+
+
+def free_subnet() -> str:
+    """A /24 in 10.213.0.0/16-10.219.0.0/16 that no host route touches and that this
+    session has not used: tests never clash with the host or each other, and
+    `network create` refuses an overlap if another session raced us to it."""
+    from core.network import host_routes
+
+    routes = [ipaddress.ip_network(dst) for dst, _ in host_routes()]
+    for _ in range(1000):
+        candidate = ipaddress.ip_network(f"10.{random.randint(213, 219)}.{random.randint(0, 255)}.0/24")
+        if str(candidate) not in _handed_out and not any(candidate.overlaps(r) for r in routes):
+            _handed_out.add(str(candidate))
+            return str(candidate)
+    raise RuntimeError("no free test subnet")
+
+
 class Runtime:
     def __init__(self, root: Path) -> None:
         self.root = root
+        # This root's default network gets a bridge and subnet of its own, so tests
+        # (and other roots on the host) never share one.
+        self.bridge = f"mdbr-t{secrets.token_hex(4)}"
+        self.default_subnet = free_subnet()
+        self.env = {"MYDOCKER_BRIDGE_SUBNET": self.default_subnet, "MYDOCKER_BRIDGE_NAME": self.bridge}
 
     def __call__(self, *args: str, input: str | None = None, timeout: float = 60, env: dict | None = None) -> Result:
         proc = subprocess.run(
             [MYDOCKER, "--root", str(self.root), *args],
             input=input, capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, **(env or {})}, stdin=None if input is not None else subprocess.DEVNULL,
+            env={**os.environ, **self.env, **(env or {})}, stdin=None if input is not None else subprocess.DEVNULL,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -78,6 +103,9 @@ def _alive(pid: int | None, start: int | None) -> bool:
     return fields[0] != b"Z" and int(fields[19]) == start
 
 
+CONTAINER_CREATES = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
+
+
 def find_leaks(root: Path) -> list[str]:
     leaks: list[str] = []
     db = root / "mydocker.db"
@@ -87,7 +115,7 @@ def find_leaks(root: Path) -> list[str]:
     try:
         for (name,) in conn.execute("SELECT name FROM containers"):
             leaks.append(f"container not removed: {name}")
-        for (payload,) in conn.execute(CREATE_PAYLOADS):
+        for (payload,) in conn.execute(CONTAINER_CREATES):
             cgroups = json.loads(payload)["config"]["spec"]["cgroups"]
             leaks += [f"cgroup: {d}" for d in cgroups.values() if os.path.isdir(d)]
         for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'start'"):
@@ -117,7 +145,7 @@ def force_clean(root: Path) -> None:
                 if _alive(pid, start):
                     os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
-        for (payload,) in conn.execute(CREATE_PAYLOADS):
+        for (payload,) in conn.execute(CONTAINER_CREATES):
             for d in json.loads(payload)["config"]["spec"]["cgroups"].values():
                 for _ in range(50):
                     try:
@@ -139,6 +167,110 @@ def force_clean(root: Path) -> None:
                 subprocess.run(["umount", "-l", line.split()[1]], check=False)
 
 
+# --- networks ----------------------------------------------------------------------
+
+
+@dataclass
+class NetworkObjects:
+    """Everything of ours the root's log says was ever made on the host."""
+
+    bridges: dict[str, str]  # bridge name -> network id
+    veths: set[str]
+    subnets: list[str]
+    tags: set[str]  # the iptables comment tags of its networks
+
+    @classmethod
+    def of(cls, root: Path) -> "NetworkObjects":
+        objects = cls({}, set(), [], set())
+        db = root / "mydocker.db"
+        if not db.exists():
+            return objects
+        conn = sqlite3.connect(db)
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'networks'").fetchone():
+                return objects
+            for sid, etype, payload in conn.execute(
+                    "SELECT stream_id, type, payload FROM events WHERE stream_type = 'network'"):
+                p = json.loads(payload)
+                if etype == "create":
+                    objects.bridges[p["bridge"]] = sid
+                    objects.subnets.append(p["subnet"])
+                    objects.tags.add(f"mydocker:{sid[:12]}")
+                elif etype == "allocate":
+                    objects.veths.add(p["endpoint"]["veth"])
+        finally:
+            conn.close()
+        return objects
+
+
+def _ipr():
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
+    from core import iptables
+
+    leaks: list[str] = []
+    db = root / "mydocker.db"
+    if db.exists():
+        conn = sqlite3.connect(db)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'networks'").fetchone():
+                leaks += [f"network not removed: {n}" for (n,) in conn.execute("SELECT name FROM networks")]
+        finally:
+            conn.close()
+    with _ipr() as ipr:
+        for name in [*objects.bridges, *objects.veths]:
+            if ipr.link_lookup(ifname=name):
+                leaks.append(f"link: {name}")
+        subnets = [ipaddress.ip_network(s) for s in objects.subnets]
+        for addr in ipr.get_addr(family=2):
+            ip = ipaddress.ip_address(addr.get("address"))
+            if any(ip in s for s in subnets):
+                leaks.append(f"address: {ip}")
+    leaks += [f"iptables: {rule}" for rule in iptables.list_rules()
+              if any(tag in rule for tag in objects.tags)]
+    return leaks
+
+
+def force_clean_network(root: Path, objects: NetworkObjects) -> None:
+    from core import iptables
+
+    with _ipr() as ipr:
+        for name in [*objects.veths, *objects.bridges]:
+            for index in ipr.link_lookup(ifname=name):
+                ipr.link("del", index=index)
+    doomed = []
+    for line in iptables.list_rules():
+        table, words = line.split(" ", 1)[0], line.split(" ", 1)[1]
+        if any(tag in words for tag in objects.tags):
+            args = [w.strip('"') for w in words.split()]
+            doomed.append(iptables.Rule(table, args[1], tuple(args[2:])))
+    iptables.remove(doomed)
+
+
+def remove_default_network(runtime: Runtime) -> list[str]:
+    """`bridge` is a pre-defined network that no command removes (docker0's way);
+    a test's root takes its own away, as a host shutdown would."""
+    from statemachine import networks
+    from statemachine.context import Context
+    from statemachine.errors import UserError
+
+    if not (runtime.root / "mydocker.db").exists():
+        return []
+    ctx = Context(str(runtime.root), "test teardown")
+    try:
+        if networks.find(ctx.conn, networks.DEFAULT_NETWORK) is not None:
+            networks.remove(ctx, networks.DEFAULT_NETWORK, allow_predefined=True)
+    except UserError as exc:
+        return [f"default network: {exc}"]
+    finally:
+        ctx.close()
+    return []
+
+
 @pytest.fixture
 def md(tmp_path: Path):
     root = tmp_path / "root"
@@ -146,5 +278,10 @@ def md(tmp_path: Path):
     yield runtime
     leaks = find_leaks(root)
     force_clean(root)
+    if not leaks:
+        leaks += remove_default_network(runtime)
+    objects = NetworkObjects.of(root)
+    leaks += find_network_leaks(root, objects)
+    force_clean_network(root, objects)
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert not leaks, "the test left host objects behind:\n" + "\n".join(leaks)

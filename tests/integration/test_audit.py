@@ -56,10 +56,10 @@ def test_readme_has_the_five_queries():
 def test_readme_queries_return_the_promised_rows(history):
     q = readme_queries()
     life = sqlite3_rows(history, q[0])
-    assert [row[1] for row in life] == ["create", "start", "kill", "die", "stop", "start", "kill", "die",
-                                        "destroying", "destroy"]
+    assert [row[1] for row in life] == ["create", "connect", "start", "kill", "die", "disconnect", "stop",
+                                        "connect", "start", "kill", "die", "disconnect", "destroying", "destroy"]
     assert life[0][2].startswith("run -d --name web") and life[-1][2] == "rm -f web"
-    assert life[3][3] == "143" and life[3][4] == "exited"  # top exits 143 on SIGTERM itself
+    assert life[4][3] == "143" and life[4][4] == "exited"  # top exits 143 on SIGTERM itself
 
     assert sqlite3_rows(history, q[1]) == [["hog", "137"]]
 

@@ -14,8 +14,8 @@ def test_events_filters_and_formats(md):
     assert md("run", "--name", "ev1", "busybox", "sh", "-c", "exit 4").code == 4
     md.ok("run", "--name", "ev2", "busybox", "true")
     lines = md.ok("events", "--filter", "container=ev1").splitlines()
-    assert [line.split()[2] for line in lines] == ["create", "start", "die"]
-    assert "exit_code=4" in lines[-1] and "name=ev1" in lines[-1]
+    assert [line.split()[2] for line in lines] == ["create", "connect", "start", "die", "disconnect"]
+    assert "exit_code=4" in lines[3] and "name=ev1" in lines[3]
     dies = md.ok("events", "--filter", "event=die", "--format", "{{.Actor.Attributes.name}} "
                  "{{.Actor.Attributes.exitCode}}").splitlines()
     assert dies == ["ev1 4", "ev2 0"]
@@ -43,13 +43,13 @@ def test_events_follow_prints_what_other_processes_append(md):
         seen: list[str] = []
         deadline = time.monotonic() + 10
         os.set_blocking(follower.stdout.fileno(), False)
-        while len(seen) < 5 and time.monotonic() < deadline:
+        while len(seen) < 7 and time.monotonic() < deadline:
             chunk = follower.stdout.readline()
             if chunk:
                 seen.append(chunk.split()[2])
             else:
                 time.sleep(0.05)
-        assert seen == ["create", "start", "die", "destroying", "destroy"]
+        assert seen == ["create", "connect", "start", "die", "disconnect", "destroying", "destroy"]
     finally:
         follower.kill()
         follower.wait()
@@ -61,8 +61,9 @@ def test_history_outlives_the_container(md):
     md.ok("rm", "hist")
     table = md.ok("history", "hist").splitlines()
     assert table[0].split() == ["VERSION", "TIME", "EVENT", "BY", "DETAILS"]
-    assert [line.split()[2] for line in table[1:]] == ["create", "start", "die", "destroying", "destroy"]
-    assert "exit_code=9" in table[3] and "monitor" in table[3]
+    assert [line.split()[2] for line in table[1:]] == ["create", "connect", "start", "die", "disconnect",
+                                                       "destroying", "destroy"]
+    assert "exit_code=9" in table[4] and "monitor" in table[4]
     rows = [json.loads(line) for line in md.ok("history", "--format", "json", cid[:12]).splitlines()]
     assert rows[-1]["Event"] == "destroy" and rows[-1]["By"] == "rm hist"
     r = md("history", "never-was")

@@ -38,7 +38,8 @@ def test_seed_scenario_step_by_step(md):
     md.ok("rm", "rm1")
     assert "rm1" not in md.ok("ps", "-a")
     assert not directory.exists()
-    assert md.events(cid) == ["create", "start", "kill", "die", "stop", "destroying", "destroy"]
+    assert md.events(cid) == ["create", "connect", "start", "kill", "die", "disconnect", "stop", "destroying",
+                              "destroy"]
 
     cid2 = md.ok("run", "-d", "--name", "rm2", "busybox", "top").strip()
     pid = md.inspect(cid2)["State"]["Pid"]
@@ -46,7 +47,7 @@ def test_seed_scenario_step_by_step(md):
     md.ok("rm", "-f", "rm2")
     assert not os.path.exists(f"/proc/{pid}") or _zombie_or_gone(pid)
     assert md.ok("ps", "-aq") == ""
-    assert md.events(cid2)[-4:] == ["kill", "die", "destroying", "destroy"]
+    assert md.events(cid2)[-5:] == ["kill", "die", "disconnect", "destroying", "destroy"]
 
     exited = md("run", "--rm", "busybox", "sh", "-c", "exit 3")
     assert exited.code == 3
@@ -167,7 +168,7 @@ def test_container_is_isolated(md, tmp_path):
     marker = tmp_path / "host-only-marker"
     marker.write_text("secret")
     script = f"echo pid=$$; hostname; ps -o pid,comm; ls /; cat {marker} 2>&1; ip -o link"
-    cid = md.ok("run", "--name", "iso", "busybox", "sh", "-c", script)
+    cid = md.ok("run", "--name", "iso", "--network", "none", "busybox", "sh", "-c", script)
     out = md.ok("logs", "iso")
     cid = md.inspect("iso")["Id"]
     assert "pid=1" in out
@@ -206,7 +207,8 @@ def test_exit_codes_like_docker(md):
     assert md("run", "--rm", "no-such-image", "true").code == 125
     assert md.ok("ps", "-aq") == ""
     with md.db() as conn:
-        bad = conn.execute("SELECT COUNT(*) FROM events WHERE type = 'create'").fetchone()[0]
+        bad = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE type = 'create' AND stream_type = 'container'").fetchone()[0]
     assert bad == 2, "only the two runs with good flags may create a container"
 
 
@@ -238,15 +240,16 @@ def test_illegal_transitions_change_nothing(md):
     assert r.code == 1 and "is not running" in r.err
     assert md.events(cid) == ["create"]
     md.ok("start", "c1")
+    alive = ["create", "connect", "start", "die", "disconnect"]
     assert md.ok("wait", "c1").strip() == "0"
     r = md("stop", "c1")
     assert r.code == 1 and "is not running" in r.err
     events = md.events(cid)
-    assert events == ["create", "start", "die"]
+    assert events == alive
     md.ok("rm", "c1")
     r = md("start", "c1")
     assert r.code == 1 and "No such container" in r.err
-    assert md.events(cid) == ["create", "start", "die", "destroying", "destroy"]
+    assert md.events(cid) == [*alive, "destroying", "destroy"]
 
 
 def test_names_ids_and_prefixes(md):

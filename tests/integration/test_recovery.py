@@ -124,7 +124,7 @@ def test_monitor_killed_container_is_adopted_and_its_exit_recorded(md):
     state = md.inspect("orphan")["State"]
     assert state["Status"] == "exited" and state["ExitCode"] == 255
     assert "status unknown" in md.inspect("orphan")["Mydocker"]["DieReason"]
-    assert md.events(info["Id"])[-2:] == ["adopt", "die"]
+    assert md.events(info["Id"])[-3:] == ["adopt", "die", "disconnect"]
     md.ok("rm", "orphan")
 
 

@@ -1,0 +1,39 @@
+"""Parsing -p/--publish like docker."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.parsing import UsageError
+from cli.ports import format_ports, parse_all, parse_publish
+
+
+def b(host_port, container_port, proto="tcp", host_ip=""):
+    return {"host_ip": host_ip, "host_port": host_port, "container_port": container_port, "proto": proto}
+
+
+@pytest.mark.parametrize("spec, want", [
+    ("8080:80", [b(8080, 80)]),
+    ("8080:80/tcp", [b(8080, 80)]),
+    ("5353:53/udp", [b(5353, 53, "udp")]),
+    ("5353:53/UDP", [b(5353, 53, "udp")]),
+    ("127.0.0.1:8080:80", [b(8080, 80, host_ip="127.0.0.1")]),
+    ("0.0.0.0:8080:80", [b(8080, 80)]),
+    ("8080-8081:80-81", [b(8080, 80), b(8081, 81)]),
+])
+def test_good_specs(spec, want):
+    assert parse_publish(spec) == want
+
+
+@pytest.mark.parametrize("spec", [
+    "80", "x:80", "8080:y", "0:80", "8080:65536", "8080:80/sctp", "1.2.3:8080:80", "::1:8080:80",
+    "8080-8082:80-81", "8081-8080:80-79", "a:b:c:d", "",
+])
+def test_bad_specs(spec):
+    with pytest.raises(UsageError):
+        parse_publish(spec)
+
+
+def test_many_and_formatting():
+    ports = parse_all(["8080:80", "127.0.0.1:5353:53/udp"])
+    assert format_ports(ports) == "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp"
