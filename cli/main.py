@@ -21,6 +21,15 @@ COMMANDS = {
     "inspect": "Return low-level information on containers or images",
     "wait": "Block until one or more containers stop, then print their exit codes",
     "images": "List images",
+    "exec": "Execute a command in a running container",
+    "volume": "Manage volumes (ls, create, rm, inspect)",
+    "commit": "Create a new image from a container's changes",
+    "export": "Export a container's filesystem as a tar archive",
+    "import": "Import the contents from a tarball to create a filesystem image",
+    "load": "Load an image from a tar archive (docker save or OCI layout)",
+    "save": "Save one or more images to a tar archive",
+    "rmi": "Remove one or more images",
+    "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     "replay": "Rebuild the projections from the event log (--check compares)",
 }
 

@@ -11,6 +11,9 @@ import os
 import stat
 from pathlib import Path
 
+from typing import Any
+
+from core import securejoin
 from core import syscalls as sc
 from core.spec import ContainerSpec
 
@@ -35,7 +38,37 @@ def setup(spec: ContainerSpec) -> None:
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     _setup_dev(root / "dev")
+    mount_volumes(new_root, spec.mounts)
     _pivot(new_root)
+
+
+def mount_volumes(new_root: str, mounts: list[dict[str, Any]]) -> None:
+    """Bind each volume into the rootfs, in this (the container's) mount namespace
+    only: when its last process exits the kernel drops them, so stop and rm never
+    have to unmount and a crash cannot leave one on the host."""
+    root_fd = os.open(new_root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for mount in mounts:
+            source, destination = mount["source"], mount["destination"]
+            if not os.path.exists(source):
+                os.makedirs(source, 0o755, exist_ok=True)  # docker creates a missing host path
+            kind = "dir" if os.path.isdir(source) else "file"
+            # The destination is resolved inside the rootfs: a symlink or `..` in
+            # the image cannot make the mount land on the host.
+            fd = securejoin.open_in_root(root_fd, destination, create=kind)
+            try:
+                sc.mount(source, f"/proc/self/fd/{fd}", None, sc.MS_BIND | sc.MS_REC)
+            finally:
+                os.close(fd)
+            if mount.get("readonly"):
+                # Looked up again: the fd above names the directory under the new mount.
+                fd = securejoin.open_in_root(root_fd, destination)
+                try:
+                    sc.mount(None, f"/proc/self/fd/{fd}", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
+                finally:
+                    os.close(fd)
+    finally:
+        os.close(root_fd)
 
 
 def _setup_dev(dev: Path) -> None:

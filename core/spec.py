@@ -28,6 +28,9 @@ class ContainerSpec:
     tty: bool = False
     interactive: bool = False
     network: str = "none"
+    # bind mounts made before pivot_root: {type: bind|volume, source: host path,
+    # destination: container path, readonly: bool, name: volume name or ""}
+    mounts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:

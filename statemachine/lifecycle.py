@@ -16,7 +16,7 @@ from typing import Any
 
 from core import cgroups, locks, monitor, procinfo
 from core.spec import ContainerSpec, container_dir
-from statemachine import images, naming, queries
+from statemachine import images, naming, queries, volumes
 from statemachine.context import Context
 from statemachine.effects import KernelEffects
 from statemachine.errors import NoSuchImage, UserError
@@ -42,6 +42,7 @@ class CreateOptions:
     cgroup_parent: str | None = None
     network: str = "none"
     autoremove: bool = False
+    volumes: list[volumes.VolumeRequest] = field(default_factory=list)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -71,6 +72,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         tty=opts.tty,
         interactive=opts.interactive,
         network=opts.network,
+        mounts=volumes.plan_mounts(ctx, opts.volumes),
     )
     config = {
         "spec": spec.to_dict(),
@@ -182,9 +184,16 @@ def kill(ctx: Context, ref: str, sig: int) -> None:
     _locked(ctx, ref, lambda agg: agg.handle("kill", signal=sig))
 
 
-def remove(ctx: Context, ref: str, force: bool = False) -> str:
-    """Remove; returns the container's id. rm -f of a missing one is the caller's call."""
-    return _locked(ctx, ref, lambda agg: (agg.handle("remove", force=force), agg.view.id)[1])
+def remove(ctx: Context, ref: str, force: bool = False, remove_volumes: bool = False) -> str:
+    """Remove; returns the container's id. rm -f of a missing one is the caller's call.
+
+    Volumes outlive the container (their mounts went with its mount namespace);
+    remove_volumes (`rm -v`, `run --rm`) deletes its anonymous ones afterwards."""
+    view = queries.get(ctx.conn, ref)
+    cid = _locked(ctx, view.id, lambda agg: (agg.handle("remove", force=force), agg.view.id)[1])
+    if remove_volumes:
+        volumes.remove_anonymous(ctx, view.config["spec"].get("mounts", []))
+    return cid
 
 
 def wait(ctx: Context, ref: str) -> int:
@@ -230,7 +239,7 @@ class RecordingHooks:
         if self.autoremove:
             try:
                 self.ctx.command = "monitor --rm"
-                remove(self.ctx, self.id, force=False)
+                remove(self.ctx, self.id, force=False, remove_volumes=True)
             except UserError:
                 pass  # removed already, or restarted by someone else
         self.ctx.close()

@@ -12,7 +12,7 @@ from statemachine.context import Context
 def parser() -> Parser:
     p = Parser("rm", "Remove one or more containers")
     p.add_argument("-f", "--force", action="store_true", help="kill a running container first")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist yet)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     return p
 
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     code = 0
     for ref in args.containers:
         try:
-            lifecycle.remove(ctx, ref, force=args.force)
+            lifecycle.remove(ctx, ref, force=args.force, remove_volumes=args.volumes)
             print(ref)
         except NoSuchContainer:
             if not args.force:  # docker: rm -f of a missing container is quietly fine
