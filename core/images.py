@@ -127,7 +127,9 @@ def store_layer(root: str | Path, staging: Path) -> tuple[str, str, int]:
 
 def new_staging(root: str | Path) -> Path:
     layers_dir(root).mkdir(mode=0o700, parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
+    os.chmod(staging, 0o755)  # mkdtemp's 0700 would become the image's / mode
+    return staging
 
 
 def make_config(diff_ids: list[str], created: str, cmd: list[str], env: list[str] | None = None,
