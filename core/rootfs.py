@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-
 from typing import Any
 
 from core import securejoin
@@ -99,3 +98,35 @@ def _pivot(new_root: str) -> None:
     finally:
         os.close(old_root)
     os.chdir("/")
+
+
+def export_merged(layers: list[str], upper: str, out_fd: int, scratch: str) -> None:
+    """Write a tar of the container's filesystem (its layers with upper on top,
+    volumes and kernel filesystems excluded) to out_fd.
+
+    The overlay is mounted read-only (upper as the top lowerdir) in a child's
+    private mount namespace, so it vanishes with the child whatever happens;
+    scratch is an empty directory to mount on. index=off: upper may at the same
+    time be the upperdir of the running container's overlay."""
+    from core.images import write_tree
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            sc.unshare(sc.CLONE_NEWNS)
+            sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+            lower = ":".join([upper, *reversed(layers)])
+            sc.mount("overlay", scratch, "overlay", sc.MS_RDONLY, f"lowerdir={lower},index=off")
+            with os.fdopen(out_fd, "wb", closefd=False) as out:
+                write_tree(Path(scratch), out, canonical=False)
+            code = 0
+        except BrokenPipeError:
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
+            os.write(2, f"Error: export: {exc}\n".encode())
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError("export failed")
