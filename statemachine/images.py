@@ -135,7 +135,7 @@ def register(ctx: Context, event_type: str, image_id: str, config: dict[str, Any
         existing = find_by_id(ctx.conn, image_id)
         if existing is None:
             payload = {"tags": sorted(set(tags)), "config": config, "layers": layers, "size": size,
-                       "created": config.get("created") or now_iso(), **(extra or {})}
+                       "created": _timestamp(config.get("created")), **(extra or {})}
             _append(ctx, image_id, [Event(event_type, payload)])
         else:
             new = [t for t in dict.fromkeys(tags) if t not in existing.tags]
@@ -144,6 +144,26 @@ def register(ctx: Context, event_type: str, image_id: str, config: dict[str, Any
         found = find_by_id(ctx.conn, image_id)
         assert found is not None
         return found
+
+
+def _timestamp(created: Any) -> str:
+    """A config's `created` (any RFC 3339: nanoseconds, offsets) in the log's form."""
+    from datetime import UTC, datetime
+
+    if not isinstance(created, str) or not created:
+        return now_iso()
+    text = created.strip().replace("Z", "+00:00")
+    main, dot, rest = text.partition(".")
+    if dot:  # Python takes at most microseconds
+        digits = "".join(c for c in rest if c.isdigit())
+        text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return now_iso()
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _append(ctx: Context, image_id: str, events: list[Event]) -> None:
