@@ -65,6 +65,9 @@ class Runtime:
                 "SELECT type FROM events WHERE stream_id = ? ORDER BY version", (container_id,))]
 
 
+CONTAINER_CREATES = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
+
+
 def _alive(pid: int | None, start: int | None) -> bool:
     if not pid:
         return False
@@ -86,7 +89,7 @@ def find_leaks(root: Path) -> list[str]:
     try:
         for (name,) in conn.execute("SELECT name FROM containers"):
             leaks.append(f"container not removed: {name}")
-        for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"):
+        for (payload,) in conn.execute(CONTAINER_CREATES):
             cgroups = json.loads(payload)["config"]["spec"]["cgroups"]
             leaks += [f"cgroup: {d}" for d in cgroups.values() if os.path.isdir(d)]
         for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'start'"):
@@ -118,7 +121,7 @@ def force_clean(root: Path) -> None:
                 if _alive(pid, start):
                     os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
-        for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"):
+        for (payload,) in conn.execute(CONTAINER_CREATES):
             for d in json.loads(payload)["config"]["spec"]["cgroups"].values():
                 for _ in range(50):
                     try:
