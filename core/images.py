@@ -14,12 +14,9 @@ import os
 import shutil
 import stat
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
-
-from core.safetar import OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -62,6 +59,10 @@ def write_tree(directory: Path, fileobj: Any, canonical: bool = True) -> None:
     character devices) become `.wh.NAME` files and opaque directories get a
     `.wh..wh..opq` entry. canonical: times and owner names zeroed (a layer's
     diff_id must not depend on when it was made)."""
+    import tarfile  # local, as every heavy import here: `run` must not pay for them
+
+    from core.safetar import OPAQUE_MARKER, WHITEOUT_PREFIX
+
     directory = Path(directory)
     with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(_walk(directory)):
@@ -92,6 +93,8 @@ def write_tree(directory: Path, fileobj: Any, canonical: bool = True) -> None:
 
 
 def _is_opaque(path: Path) -> bool:
+    from core.safetar import OPAQUE_XATTR
+
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
     except OSError:
@@ -158,6 +161,8 @@ def store_layer(root: str | Path, staging: Path) -> tuple[str, str, int]:
 
 
 def _install(staging: Path, final: Path) -> None:
+    import shutil
+
     if final.exists():
         shutil.rmtree(staging)  # same content is already stored
         return
@@ -213,6 +218,8 @@ def configs_dir(root: str | Path) -> Path:
 def store_config(root: str | Path, raw: bytes) -> str:
     """Keep an image's config bytes as given (docker's id is their sha256, and a
     `save` must reproduce them exactly); returns the image id."""
+    import hashlib
+
     digest = hashlib.sha256(raw).hexdigest()
     configs_dir(root).mkdir(mode=0o700, exist_ok=True)
     path = configs_dir(root) / digest
@@ -251,6 +258,8 @@ def layer_tar_path(root: str | Path, layer: str) -> Path:
 
 def import_layer(root: str | Path, fileobj: Any) -> tuple[str, str, int]:
     """A plain rootfs tarball (gzip or not) as one new layer; (name, diff_id, size)."""
+    import shutil
+
     from core import safetar
 
     staging = new_staging(root)
@@ -265,6 +274,9 @@ def import_layer(root: str | Path, fileobj: Any) -> tuple[str, str, int]:
 def commit_layer(root: str | Path, upper: Path) -> tuple[str, str, int]:
     """A container's upper dir as a new layer: through our tar writer and the safe
     extractor, so deletions stay whiteouts and only what a layer may hold lands."""
+    import shutil
+    import tempfile
+
     from core import safetar
 
     staging = new_staging(root)

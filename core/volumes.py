@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 
@@ -27,6 +26,8 @@ def make(root: str | Path, name: str) -> Path:
 
 def remove(root: str | Path, name: str) -> None:
     """Delete the volume's data; already gone is success."""
+    import shutil
+
     shutil.rmtree(volumes_dir(root) / name, ignore_errors=True)
 
 

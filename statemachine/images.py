@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core import images as core_images
-from core import locks, safetar
+from core import locks
 from statemachine.context import Context
 from statemachine.errors import NoSuchImage, UserError
 from store.events import ConcurrencyError, Event, append, now_iso, stream_version
@@ -227,6 +227,8 @@ def _collect_layers(ctx: Context, candidates: list[str]) -> None:
 
 def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "",
                    changes: dict[str, Any] | None = None, source: str = "") -> ImageView:
+    from core import safetar
+
     tags = [check_tag(ref)] if ref else []
     try:
         layer, diff, size = core_images.import_layer(ctx.root, fileobj)
@@ -244,7 +246,7 @@ def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "
 
 def load(ctx: Context, fileobj: Any) -> list[tuple[ImageView, list[str]]]:
     """Every image in the archive; (image, its names in the archive)."""
-    from core import imagearchive
+    from core import imagearchive, safetar
 
     try:
         loaded = imagearchive.load(ctx.root, fileobj)
