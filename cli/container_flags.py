@@ -18,6 +18,7 @@ def add_create_flags(p: Parser) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (HOST:CTR[:ro])")
     p.add_argument("--entrypoint", help="overwrite the default ENTRYPOINT of the image")
     p.add_argument("-m", "--memory", "-mem", type=parse_memory, help="memory limit (e.g. 32m)")
     p.add_argument("--memory-swap", help="memory plus swap limit; -1 for unlimited")
@@ -64,6 +65,7 @@ def _env_items(args: argparse.Namespace) -> list[str]:
 def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from core.cgroups import Limits
     from statemachine.lifecycle import CreateOptions
+    from statemachine.volumes import parse as parse_volume
 
     if args.cpus is not None and args.cpu_quota is not None:
         raise UsageError("conflicting options: --cpus and --cpu-quota")
@@ -84,6 +86,10 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     if args.hostname is not None and not _valid_hostname(args.hostname):
         raise UsageError(f"invalid hostname: {args.hostname!r}")
+    try:
+        volume_requests = [parse_volume(text) for text in args.volume]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     limits = Limits(memory=args.memory, memory_swap=swap, cpu_quota=quota, cpu_period=period,
                     cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit)
     return CreateOptions(
@@ -102,6 +108,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ip=args.ip,
         ports=ports,
         autoremove=args.rm,
+        volumes=volume_requests,
     )
 
 

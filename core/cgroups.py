@@ -283,3 +283,39 @@ def remove(paths: dict[str, str], timeout: float = 5.0) -> None:
 
 def exists(paths: dict[str, str]) -> list[str]:
     return [d for d in paths.values() if os.path.isdir(d)]
+
+
+def freeze(paths: dict[str, str], timeout: float = 10.0) -> bool:
+    """Freeze every process of the container (v1 freezer or v2 cgroup.freeze) and
+    wait until the kernel says it is frozen; False when there is no freezer."""
+    if "freezer" in paths:
+        directory, control, value = paths["freezer"], "freezer.state", "FROZEN"
+    elif "unified" in paths and os.path.exists(os.path.join(paths["unified"], "cgroup.freeze")):
+        directory, control, value = paths["unified"], "cgroup.freeze", "1"
+    else:
+        return False
+    _write(directory, control, value)
+    deadline = time.monotonic() + timeout
+    while not _is_frozen(paths):
+        if time.monotonic() > deadline:
+            thaw(paths)
+            raise CgroupError("the container did not freeze in time")
+        time.sleep(0.002)
+    return True
+
+
+def _is_frozen(paths: dict[str, str]) -> bool:
+    if "freezer" in paths:
+        return _read(paths["freezer"], "freezer.state").strip() == "FROZEN"
+    return "frozen 1" in _read(paths["unified"], "cgroup.events").splitlines()
+
+
+def thaw(paths: dict[str, str]) -> None:
+    """Idempotent: a thawed or removed cgroup is fine."""
+    try:
+        if "freezer" in paths:
+            _write(paths["freezer"], "freezer.state", "THAWED")
+        elif "unified" in paths:
+            _write(paths["unified"], "cgroup.freeze", "0")
+    except CgroupError:
+        pass

@@ -8,13 +8,15 @@ first; a container's overlay uses them as lowerdirs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import stat
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
-
-# tarfile, hashlib, subprocess and friends are imported where used: `run`
-# needs only layer_path from here, and every millisecond of start-up counts.
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -36,8 +38,6 @@ class _Hasher:
     """A write-only file object that only hashes what is written."""
 
     def __init__(self) -> None:
-        import hashlib
-
         self.digest = hashlib.sha256()
         self.size = 0
 
@@ -49,20 +49,56 @@ class _Hasher:
 
 def diff_id(directory: Path) -> str:
     """sha256 of a canonical tar of the directory (sorted, times and owners fixed)."""
-    import tarfile
-
     hasher = _Hasher()
-    with tarfile.open(fileobj=hasher, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+    write_tree(directory, hasher, canonical=True)
+    return "sha256:" + hasher.digest.hexdigest()
+
+
+def write_tree(directory: Path, fileobj: Any, canonical: bool = True) -> None:
+    """A tar of the directory in docker's layer format: overlayfs whiteouts (0:0
+    character devices) become `.wh.NAME` files and opaque directories get a
+    `.wh..wh..opq` entry. canonical: times and owner names zeroed (a layer's
+    diff_id must not depend on when it was made)."""
+    import tarfile  # local, as every heavy import here: `run` must not pay for them
+
+    from core.safetar import OPAQUE_MARKER, WHITEOUT_PREFIX
+
+    directory = Path(directory)
+    with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(_walk(directory)):
-            info = tar.gettarinfo(str(directory / path), arcname=path)
-            info.mtime = 0
-            info.uname = info.gname = ""
+            full = directory / path
+            st = os.lstat(full)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                head, _, name = path.rpartition("/")
+                info = tarfile.TarInfo(f"{head}/{WHITEOUT_PREFIX}{name}" if head else f"{WHITEOUT_PREFIX}{name}")
+                info.mode = 0o600
+                info.mtime = 0 if canonical else int(st.st_mtime)
+                tar.addfile(info)
+                continue
+            info = tar.gettarinfo(str(full), arcname=path)
+            if info is None:
+                continue  # a socket: nothing a tar can carry
+            if canonical:
+                info.mtime = 0
+                info.uname = info.gname = ""
             if info.isfile():
-                with open(directory / path, "rb") as f:
+                with open(full, "rb") as f:
                     tar.addfile(info, f)
             else:
                 tar.addfile(info)
-    return "sha256:" + hasher.digest.hexdigest()
+            if info.isdir() and _is_opaque(full):
+                marker = tarfile.TarInfo(f"{path}/{OPAQUE_MARKER}")
+                marker.mode = 0o600
+                tar.addfile(marker)
+
+
+def _is_opaque(path: Path) -> bool:
+    from core.safetar import OPAQUE_XATTR
+
+    try:
+        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
 
 
 def _walk(directory: Path) -> list[str]:
@@ -94,9 +130,6 @@ def find_busybox() -> str:
 
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
-    import shutil
-    import subprocess
-
     binary = find_busybox()
     applets = subprocess.run([binary, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "var/run", "run"):
@@ -119,27 +152,36 @@ def build_busybox_layer(staging: Path) -> None:
 
 def store_layer(root: str | Path, staging: Path) -> tuple[str, str, int]:
     """Move a filled staging directory into the layer store; (layer name, diff_id, size)."""
-    import shutil
-
     digest = diff_id(staging)
     name = digest.split(":", 1)[1]
     final = layer_path(root, name)
     size = directory_size(staging)
-    if final.exists():
-        shutil.rmtree(staging)  # same content is already stored
-    else:
-        os.rename(staging, final)
+    _install(staging, final)
     return name, digest, size
 
 
+def _install(staging: Path, final: Path) -> None:
+    import shutil
+
+    if final.exists():
+        shutil.rmtree(staging)  # same content is already stored
+        return
+    try:
+        os.rename(staging, final)
+    except OSError:  # a racing command stored the same layer first
+        shutil.rmtree(staging)
+        if not final.exists():
+            raise
+
+
 def new_staging(root: str | Path) -> Path:
-    import tempfile
-
     layers_dir(root).mkdir(mode=0o700, parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
+    os.chmod(staging, 0o755)  # mkdtemp's 0700 would become the image's / mode
+    return staging
 
 
-def make_config(diff_ids: list[str], created: str, cmd: list[str], env: list[str] | None = None,
+def make_config(diff_ids: list[str], created: str, cmd: list[str] | None, env: list[str] | None = None,
                 entrypoint: list[str] | None = None, workdir: str = "", **extra: Any) -> dict[str, Any]:
     return {
         "architecture": "amd64",
@@ -158,13 +200,92 @@ def make_config(diff_ids: list[str], created: str, cmd: list[str], env: list[str
 
 def image_id(config: dict[str, Any]) -> str:
     """As docker: the sha256 of the config JSON."""
-    import hashlib
-
-    raw = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(config)).hexdigest()
 
 
 def remove_layer(root: str | Path, layer: str) -> None:
+    shutil.rmtree(layer_path(root, layer), ignore_errors=True)
+    try:
+        os.unlink(layer_tar_path(root, layer))
+    except FileNotFoundError:
+        pass
+
+
+def configs_dir(root: str | Path) -> Path:
+    return Path(root) / "imagedb"
+
+
+def store_config(root: str | Path, raw: bytes) -> str:
+    """Keep an image's config bytes as given (docker's id is their sha256, and a
+    `save` must reproduce them exactly); returns the image id."""
+    import hashlib
+
+    digest = hashlib.sha256(raw).hexdigest()
+    configs_dir(root).mkdir(mode=0o700, exist_ok=True)
+    path = configs_dir(root) / digest
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(raw)
+        os.rename(tmp, path)
+    return "sha256:" + digest
+
+
+def config_bytes(root: str | Path, image: str, config: dict[str, Any]) -> bytes:
+    """The stored bytes of an image's config, or its canonical form (images made
+    before configs were kept have id == sha256 of exactly that)."""
+    path = configs_dir(root) / image.split(":", 1)[-1]
+    if path.exists():
+        return path.read_bytes()
+    return canonical_json(config)
+
+
+def canonical_json(config: dict[str, Any]) -> bytes:
+    return json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+
+
+def remove_config(root: str | Path, image: str) -> None:
+    try:
+        os.unlink(configs_dir(root) / image.split(":", 1)[-1])
+    except FileNotFoundError:
+        pass
+
+
+def layer_tar_path(root: str | Path, layer: str) -> Path:
+    """The original tar of a loaded layer whose content our canonical tar does not
+    reproduce byte for byte; kept so `save` emits what the diff_id names."""
+    return layers_dir(root) / f"{layer}.tar"
+
+
+def import_layer(root: str | Path, fileobj: Any) -> tuple[str, str, int]:
+    """A plain rootfs tarball (gzip or not) as one new layer; (name, diff_id, size)."""
     import shutil
 
-    shutil.rmtree(layer_path(root, layer), ignore_errors=True)
+    from core import safetar
+
+    staging = new_staging(root)
+    try:
+        safetar.extract(fileobj, staging, whiteouts="skip")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return store_layer(root, staging)
+
+
+def commit_layer(root: str | Path, upper: Path) -> tuple[str, str, int]:
+    """A container's upper dir as a new layer: through our tar writer and the safe
+    extractor, so deletions stay whiteouts and only what a layer may hold lands."""
+    import shutil
+    import tempfile
+
+    from core import safetar
+
+    staging = new_staging(root)
+    try:
+        with tempfile.TemporaryFile(dir=layers_dir(root)) as tmp:
+            write_tree(upper, tmp, canonical=True)
+            tmp.seek(0)
+            safetar.extract(tmp, staging, whiteouts="overlay")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return store_layer(root, staging)

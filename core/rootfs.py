@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
-from core import etcfiles
+from core import etcfiles, securejoin
 from core import syscalls as sc
 from core.spec import ContainerSpec
 
@@ -36,24 +37,46 @@ def setup(spec: ContainerSpec) -> None:
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     _setup_dev(root / "dev")
-    _bind_etc_files(spec, root)
+    mount_volumes(new_root, _etc_mounts(spec) + spec.mounts)  # -v may cover /etc/hosts
     _pivot(new_root)
 
 
-def _bind_etc_files(spec: ContainerSpec, root: Path) -> None:
-    """Bind the monitor's hosts, resolv.conf and hostname over the image's (docker's
-    way: the image layers stay untouched and every start gets current ones)."""
-    for name in etcfiles.FILES:
-        source = spec.directory / name
-        if not source.is_file():
-            continue
-        target = root / "etc" / name
-        target.parent.mkdir(mode=0o755, exist_ok=True)
-        if target.is_symlink() or not target.exists():
-            # a symlink (resolv.conf -> ../run/...) would bind outside the rootfs
-            target.unlink(missing_ok=True)
-            target.touch(0o644)
-        sc.mount(str(source), str(target), None, sc.MS_BIND)
+def _etc_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
+    """The monitor's hosts, resolv.conf and hostname, bound over the image's
+    (docker's way: the image stays untouched and every start gets current ones).
+    They go through the same in-root resolution as volumes: an image whose /etc
+    or resolv.conf is a symlink cannot send the bind outside the rootfs."""
+    files = [spec.directory / name for name in etcfiles.FILES]
+    return [{"source": str(f), "destination": f"/etc/{f.name}"} for f in files if f.is_file()]
+
+
+def mount_volumes(new_root: str, mounts: list[dict[str, Any]]) -> None:
+    """Bind each volume into the rootfs, in this (the container's) mount namespace
+    only: when its last process exits the kernel drops them, so stop and rm never
+    have to unmount and a crash cannot leave one on the host."""
+    root_fd = os.open(new_root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for mount in mounts:
+            source, destination = mount["source"], mount["destination"]
+            if not os.path.exists(source):
+                os.makedirs(source, 0o755, exist_ok=True)  # docker creates a missing host path
+            kind = "dir" if os.path.isdir(source) else "file"
+            # The destination is resolved inside the rootfs: a symlink or `..` in
+            # the image cannot make the mount land on the host.
+            fd = securejoin.open_in_root(root_fd, destination, create=kind)
+            try:
+                sc.mount(source, f"/proc/self/fd/{fd}", None, sc.MS_BIND | sc.MS_REC)
+            finally:
+                os.close(fd)
+            if mount.get("readonly"):
+                # Looked up again: the fd above names the directory under the new mount.
+                fd = securejoin.open_in_root(root_fd, destination)
+                try:
+                    sc.mount(None, f"/proc/self/fd/{fd}", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
+                finally:
+                    os.close(fd)
+    finally:
+        os.close(root_fd)
 
 
 def _setup_dev(dev: Path) -> None:
@@ -84,3 +107,35 @@ def _pivot(new_root: str) -> None:
     finally:
         os.close(old_root)
     os.chdir("/")
+
+
+def export_merged(layers: list[str], upper: str, out_fd: int, scratch: str) -> None:
+    """Write a tar of the container's filesystem (its layers with upper on top,
+    volumes and kernel filesystems excluded) to out_fd.
+
+    The overlay is mounted read-only (upper as the top lowerdir) in a child's
+    private mount namespace, so it vanishes with the child whatever happens;
+    scratch is an empty directory to mount on. index=off: upper may at the same
+    time be the upperdir of the running container's overlay."""
+    from core.images import write_tree
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            sc.unshare(sc.CLONE_NEWNS)
+            sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+            lower = ":".join([upper, *reversed(layers)])
+            sc.mount("overlay", scratch, "overlay", sc.MS_RDONLY, f"lowerdir={lower},index=off")
+            with os.fdopen(out_fd, "wb", closefd=False) as out:
+                write_tree(Path(scratch), out, canonical=False)
+            code = 0
+        except BrokenPipeError:
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
+            os.write(2, f"Error: export: {exc}\n".encode())
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError("export failed")

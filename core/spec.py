@@ -28,6 +28,9 @@ class ContainerSpec:
     tty: bool = False
     interactive: bool = False
     network: str = "none"
+    # bind mounts made before pivot_root: {type: bind|volume, source: host path,
+    # destination: container path, readonly: bool, name: volume name or ""}
+    mounts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:
@@ -55,3 +58,7 @@ def prepare_dirs(spec: ContainerSpec) -> None:
     """upper/ work/ merged/ for the overlay; kept across stop/start like docker's."""
     for sub in ("upper", "work", "merged"):
         os.makedirs(spec.directory / sub, mode=0o700, exist_ok=True)
+    # The overlay's root directory takes the upper dir's mode: 0755 like an
+    # image's /, or no non-root user in the container could resolve any path.
+    # (spec.directory itself stays 0700 and keeps the host's users out.)
+    os.chmod(spec.directory / "upper", 0o755)

@@ -17,6 +17,16 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWCGROUP = 0x02000000
 
+# setns(2) targets: /proc/PID/ns/<name> -> the nstype that checks the fd is that kind,
+# in the order runc joins them (mnt last: after it, host paths are gone).
+NAMESPACE_TYPES = {
+    "ipc": CLONE_NEWIPC,
+    "uts": CLONE_NEWUTS,
+    "net": CLONE_NEWNET,
+    "pid": CLONE_NEWPID,
+    "mnt": CLONE_NEWNS,
+}
+
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4

@@ -18,7 +18,7 @@ from core import cgroups, etcfiles, locks, monitor, procinfo
 from core.crashpoints import crash
 from core.images import layer_path
 from core.spec import ContainerSpec, container_dir
-from statemachine import images, naming, networks, queries
+from statemachine import images, naming, networks, queries, volumes
 from statemachine.context import Context
 from statemachine.effects import KernelEffects
 from statemachine.errors import NoSuchImage, UserError
@@ -46,6 +46,7 @@ class CreateOptions:
     ip: str | None = None  # a fixed address on that network
     ports: list[dict[str, Any]] = field(default_factory=list)  # cli.ports.parse_publish's bindings
     autoremove: bool = False
+    volumes: list[volumes.VolumeRequest] = field(default_factory=list)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -76,6 +77,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         tty=opts.tty,
         interactive=opts.interactive,
         network=network["name"],
+        mounts=volumes.plan_mounts(ctx, opts.volumes),
     )
     config = {
         "spec": spec.to_dict(),
@@ -189,9 +191,16 @@ def kill(ctx: Context, ref: str, sig: int) -> None:
     _locked(ctx, ref, lambda agg: agg.handle("kill", signal=sig))
 
 
-def remove(ctx: Context, ref: str, force: bool = False) -> str:
-    """Remove; returns the container's id. rm -f of a missing one is the caller's call."""
-    return _locked(ctx, ref, lambda agg: (agg.handle("remove", force=force), agg.view.id)[1])
+def remove(ctx: Context, ref: str, force: bool = False, remove_volumes: bool = False) -> str:
+    """Remove; returns the container's id. rm -f of a missing one is the caller's call.
+
+    Volumes outlive the container (their mounts went with its mount namespace);
+    remove_volumes (`rm -v`, `run --rm`) deletes its anonymous ones afterwards."""
+    view = queries.get(ctx.conn, ref)
+    cid = _locked(ctx, view.id, lambda agg: (agg.handle("remove", force=force), agg.view.id)[1])
+    if remove_volumes:
+        volumes.remove_anonymous(ctx, view.config["spec"].get("mounts", []))
+    return cid
 
 
 def wait(ctx: Context, ref: str) -> int:
@@ -267,7 +276,7 @@ class RecordingHooks:
         if self.autoremove:
             try:
                 self.ctx.command = "monitor --rm"
-                remove(self.ctx, self.id, force=False)
+                remove(self.ctx, self.id, force=False, remove_volumes=True)
             except UserError:
                 pass  # removed already, or restarted by someone else
         self.ctx.close()

@@ -146,9 +146,29 @@ def apply_network(row: Row | None, event: "Event") -> Row | None:
     return row
 
 
+def apply_volume(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type == "create":
+        return {
+            "id": event.stream_id,
+            "version": event.version,
+            "driver": p.get("driver", "local"),
+            "mountpoint": p["mountpoint"],
+            "anonymous": int(bool(p.get("anonymous"))),
+            "labels": json.dumps(p.get("labels") or {}, sort_keys=True),
+            "created_at": event.time,
+        }
+    if row is None:
+        raise ValueError(f"{event.type} event for unknown volume {event.stream_id}")
+    if event.type == "destroy":
+        return None
+    return {**row, "version": event.version}
+
+
 # stream_type -> (projection table, fold)
 PROJECTIONS: dict[str, tuple[str, Callable[[Row | None, "Event"], Row | None]]] = {
     "container": ("containers", apply_container),
     "image": ("images", apply_image),
     "network": ("networks", apply_network),
+    "volume": ("volumes", apply_volume),
 }

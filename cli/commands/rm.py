@@ -11,7 +11,7 @@ from statemachine.context import Context
 def parser() -> Parser:
     p = Parser("rm", "Remove one or more containers")
     p.add_argument("-f", "--force", action="store_true", help="kill a running container first")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist yet)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     return p
 
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from statemachine.errors import NoSuchContainer
 
     def remove(ref: str) -> str:
-        lifecycle.remove(ctx, ref, force=args.force)
+        lifecycle.remove(ctx, ref, force=args.force, remove_volumes=args.volumes)
         return ref
 
     # docker: rm -f of a missing container is quietly fine

@@ -91,6 +91,9 @@ class Runtime:
                 "SELECT type FROM events WHERE stream_id = ? ORDER BY version", (container_id,))]
 
 
+CONTAINER_CREATES = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
+
+
 def _alive(pid: int | None, start: int | None) -> bool:
     if not pid:
         return False
@@ -129,8 +132,10 @@ def find_leaks(root: Path) -> list[str]:
     containers = root / "containers"
     if containers.is_dir():
         leaks += [f"state directory: {d}" for d in containers.iterdir()]
+    # The root and every host path a test uses live under the test's tmp dir
+    # (root.parent): a bind mount of a volume must never show on the host.
     with open("/proc/mounts") as f:
-        leaks += [f"mount: {line.split()[1]}" for line in f if str(root) in line]
+        leaks += [f"mount: {line.split()[1]}" for line in f if str(root.parent) in line]
     return leaks
 
 
@@ -163,7 +168,7 @@ def force_clean(root: Path) -> None:
         conn.close()
     with open("/proc/mounts") as f:
         for line in reversed(f.readlines()):
-            if str(root) in line:
+            if str(root.parent) in line:
                 subprocess.run(["umount", "-l", line.split()[1]], check=False)
 
 
