@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import stat
+from dataclasses import asdict
+from typing import Any
 
 from cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
 from cli.ports import parse_all
@@ -19,6 +23,16 @@ def add_create_flags(p: Parser) -> None:
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("--rm", action="store_true", help="remove the container when it exits")
     p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (HOST:CTR[:ro])")
+    p.add_argument("--privileged", action="store_true", help="all capabilities, devices, no seccomp or masks")
+    p.add_argument("--cap-add", action="append", default=[], help="add a Linux capability (or ALL)")
+    p.add_argument("--cap-drop", action="append", default=[], help="drop a Linux capability (or ALL)")
+    p.add_argument("--security-opt", action="append", default=[],
+                   help="seccomp=unconfined, no-new-privileges[=true|false]")
+    p.add_argument("-u", "--user", default="", help="user: uid[:gid] or name[:group] of the container's /etc")
+    p.add_argument("--ulimit", action="append", default=[], help="ulimit: NAME=SOFT[:HARD], e.g. nofile=1024:2048")
+    p.add_argument("--read-only", action="store_true", help="mount the root filesystem read-only")
+    p.add_argument("--device", action="append", default=[], help="add a host device: HOST[:CTR[:rwm]]")
+    p.add_argument("--init", action="store_true", help="run a minimal init (reaps zombies) as PID 1")
     p.add_argument("--entrypoint", help="overwrite the default ENTRYPOINT of the image")
     p.add_argument("-m", "--memory", "-mem", type=parse_memory, help="memory limit (e.g. 32m)")
     p.add_argument("--memory-swap", help="memory plus swap limit; -1 for unlimited")
@@ -109,7 +123,58 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ports=ports,
         autoremove=args.rm,
         volumes=volume_requests,
+        **_hardening(args),
     )
+
+
+def _hardening(args: argparse.Namespace) -> dict[str, Any]:
+    """--privileged, --cap-*, --security-opt, --ulimit, --device, -u, --read-only, --init."""
+    from core import security
+
+    seccomp, no_new_privileges = True, True
+    for opt in args.security_opt:
+        key, _, value = opt.partition("=") if "=" in opt else opt.partition(":")
+        if key == "seccomp" and value == "unconfined":
+            seccomp = False
+        elif key == "no-new-privileges" and value in ("", "true", "false"):
+            no_new_privileges = value != "false"
+        else:
+            raise UsageError(f"invalid --security-opt: {opt!r} (seccomp=unconfined, no-new-privileges[=false])")
+    try:
+        profile = security.Profile(
+            capabilities=security.capability_set(args.cap_add, args.cap_drop, args.privileged),
+            privileged=args.privileged, seccomp=seccomp, no_new_privileges=no_new_privileges,
+            ulimits=dict(security.parse_ulimit(text) for text in args.ulimit),
+        )
+    except security.SecurityError as exc:
+        raise UsageError(str(exc)) from None
+    if args.user and not re.fullmatch(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?", args.user):
+        raise UsageError(f"invalid user: {args.user!r}")
+    return {"security": asdict(profile), "user": args.user, "readonly_rootfs": args.read_only,
+            "devices": [_device(text) for text in args.device], "init": args.init}
+
+
+def _device(text: str) -> dict[str, Any]:
+    """HOST[:CONTAINER[:PERMISSIONS]] -> what the container's /dev and cgroup need."""
+    parts = text.split(":")
+    if not 1 <= len(parts) <= 3 or not parts[0]:
+        raise UsageError(f"invalid --device {text!r}: use HOST[:CONTAINER[:rwm]]")
+    host = parts[0]
+    inside = parts[1] if len(parts) > 1 and parts[1] else host
+    perms = parts[2] if len(parts) > 2 else "rwm"
+    if not perms or set(perms) - set("rwm"):
+        raise UsageError(f"invalid --device permissions {perms!r}: a combination of r, w and m")
+    normal = os.path.normpath(inside)
+    if not normal.startswith("/dev/") or normal != inside:
+        raise UsageError(f"invalid --device {text!r}: the container path must be a plain path under /dev/")
+    try:
+        st = os.stat(host)
+    except OSError as exc:
+        raise UsageError(f"error gathering device information for {host!r}: {exc.strerror}") from None
+    if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+        raise UsageError(f"{host} is not a device")
+    return {"path": inside, "type": "b" if stat.S_ISBLK(st.st_mode) else "c", "major": os.major(st.st_rdev),
+            "minor": os.minor(st.st_rdev), "mode": stat.S_IMODE(st.st_mode), "perms": perms, "host": host}
 
 
 def _valid_hostname(name: str) -> bool:

@@ -84,6 +84,7 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
 def inspect_container(view: ContainerView) -> dict[str, Any]:
     row, config = view.row, view.config
     spec = config["spec"]
+    security = spec.get("security", {})
     limits = spec.get("limits", {})
     quota, period = limits.get("cpu_quota"), limits.get("cpu_period")
     argv = view.command
@@ -126,6 +127,15 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "CpuPeriod": period or 0,
             "CpusetCpus": limits.get("cpuset_cpus") or "",
             "PidsLimit": limits.get("pids_limit"),
+            "Privileged": bool(security.get("privileged")),
+            "Capabilities": security.get("capabilities"),
+            "SecurityOpt": ([] if security.get("seccomp", True) else ["seccomp=unconfined"])
+            + ([] if security.get("no_new_privileges", True) else ["no-new-privileges=false"]),
+            "ReadonlyRootfs": bool(spec.get("readonly_rootfs")),
+            "Ulimits": [{"Name": k, "Soft": v[0], "Hard": v[1]} for k, v in security.get("ulimits", {}).items()],
+            "Devices": [{"PathOnHost": d["host"], "PathInContainer": d["path"], "CgroupPermissions": d["perms"]}
+                        for d in spec.get("devices", [])],
+            "Init": bool(spec.get("init")),
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
         },
         "GraphDriver": {
@@ -146,6 +156,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "WorkingDir": spec.get("workdir", "/"),
             "Tty": bool(spec.get("tty")),
             "OpenStdin": bool(spec.get("interactive")),
+            "User": spec.get("user", ""),
         },
         "NetworkSettings": network_settings(view),
         "Mydocker": {

@@ -30,6 +30,8 @@ class Limits:
     cpu_shares: int | None = None
     cpuset_cpus: str | None = None
     pids_limit: int | None = None
+    # v1 devices allow-list ("c 1:3 rwm"...); None leaves devices alone (--privileged)
+    devices: tuple[str, ...] | list[str] | None = None
 
     def any_set(self) -> bool:
         return any(v is not None for v in self.__dict__.values())
@@ -177,6 +179,12 @@ def _apply_v1(paths: dict[str, str], limits: Limits) -> None:
             _write(cpu, "cpu.shares", limits.cpu_shares)
     if limits.pids_limit is not None:
         _write(paths["pids"], "pids.max", "max" if limits.pids_limit <= 0 else limits.pids_limit)
+    if limits.devices is not None and "devices" in paths:
+        # Deny everything, then allow the list: a node the container makes
+        # itself (mknod) or finds can be neither created nor opened otherwise.
+        _write(paths["devices"], "devices.deny", "a")
+        for rule in limits.devices:
+            _write(paths["devices"], "devices.allow", rule)
 
 
 def _apply_v2(directory: str, limits: Limits) -> None:

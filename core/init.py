@@ -17,9 +17,10 @@ import signal
 from dataclasses import dataclass
 from typing import NoReturn
 
-from core import rootfs
+from core import rootfs, security
 from core import syscalls as sc
 from core.spec import ContainerSpec
+from core.users import SetupError, lookup_user
 
 
 @dataclass
@@ -90,6 +91,14 @@ def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
                 signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGWINCH):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    profile = security.Profile.from_dict(spec.security)
+    uid, gid, groups = _user(spec.user)
+    command_pid = os.fork() if spec.init else 0
+    if command_pid:
+        os.close(pipes.error_w)  # the command's exec reports through it, not us
+        security.apply(profile, uid, gid, groups)
+        _reap(command_pid)
+    security.apply(profile, uid, gid, groups)
     env = dict(item.split("=", 1) for item in spec.env if "=" in item)
     command = spec.argv[0]
     try:
@@ -97,6 +106,40 @@ def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
     except OSError as exc:
         raise SetupFailure(*exec_failure(command, exc)) from exc
     raise AssertionError("unreachable")
+
+
+def _user(user: str) -> tuple[int, int, list[int]]:
+    try:
+        return lookup_user(user)
+    except SetupError as exc:
+        raise SetupFailure(exc.code, str(exc)) from None
+
+
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+              signal.SIGWINCH)
+
+
+def _reap(child: int) -> NoReturn:
+    """--init: stay PID 1, pass signals on to the command, reap every orphan the
+    kernel hands us (so zombies cannot pile up to the pids limit), and exit as
+    the command did."""
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in _FORWARDED:
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
 
 
 def exec_failure(command: str, exc: OSError) -> tuple[int, str]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core import cgroups, init, procinfo
+from core import cgroups, init, procinfo, security
 from core import syscalls as sc
 from core.crashpoints import crash
 from core.logs import LogWriter
@@ -121,6 +121,8 @@ class _Monitor:
             _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc)})
             return 125
         crash("monitor.after-cgroups")
+        # Before unshare: what preload spawns must not become the new namespace's PID 1.
+        security.preload(security.Profile.from_dict(spec.security))
         sc.unshare(sc.CLONE_NEWPID)
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)

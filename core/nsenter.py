@@ -26,20 +26,18 @@ import socket
 import struct
 import termios
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from core import cgroups, procinfo
+from core import cgroups, procinfo, security
 from core import syscalls as sc
 from core.init import exec_failure
+from core.users import SetupError, lookup_user
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430
 
 
-class ExecError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+ExecError = SetupError  # an exec that could not run: docker's exit code and words
 
 
 @dataclass
@@ -51,6 +49,7 @@ class ExecSpec:
     tty: bool = False
     interactive: bool = False
     cgroups: dict[str, str] = field(default_factory=dict)
+    security: dict[str, Any] = field(default_factory=dict)  # the container's core.security.Profile
 
 
 @dataclass
@@ -81,6 +80,7 @@ def close_all(fds: dict[str, int]) -> None:
 
 def run(spec: ExecSpec, namespaces: dict[str, int]) -> ExecResult:
     """Run spec in the namespaces; blocks until it exits. Uses our stdio."""
+    security.preload(security.Profile.from_dict(spec.security))  # while the host's / is ours
     error_r, error_w = os.pipe2(os.O_CLOEXEC)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     helper = os.fork()
@@ -186,13 +186,12 @@ def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
             os.close(null)
         os.closerange(3, error_w)
         os.closerange(error_w + 1, 1 << 16)
-        os.setgroups(groups)
-        os.setgid(gid)
-        os.setuid(uid)
         for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
                     signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGWINCH):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        # The container's own limits hold for what is exec'd into it too.
+        security.apply(security.Profile.from_dict(spec.security), uid, gid, groups)
         env = dict(item.split("=", 1) for item in spec.env if "=" in item)
         try:
             os.execvpe(spec.argv[0], spec.argv, env)
@@ -203,49 +202,6 @@ def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
     except BaseException as exc:  # noqa: BLE001
         _fail(error_w, 126, f"exec: {exc}")
     os._exit(126)
-
-
-def lookup_user(user: str, etc: str = "/etc") -> tuple[int, int, list[int]]:
-    """uid[:gid], name[:group] (from the container's /etc) -> (uid, gid, supplementary)."""
-    if not user:
-        return 0, 0, []
-    name, _, group = user.partition(":")
-    passwd = _table(os.path.join(etc, "passwd"))
-    groups_file = _table(os.path.join(etc, "group"))
-    uid: int | None = None
-    gid: int | None = None
-    if name.isdigit():
-        uid = int(name)
-        entry = next((e for e in passwd if e[2:3] == [name]), None)
-    else:
-        entry = next((e for e in passwd if e[0] == name), None)
-        if entry is None:
-            raise ExecError(126, f"unable to find user {name}: no matching entries in passwd file")
-        uid = int(entry[2])
-    if entry is not None and len(entry) > 3 and entry[3].isdigit():
-        gid = int(entry[3])
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            found = next((e for e in groups_file if e[0] == group), None)
-            if found is None:
-                raise ExecError(126, f"unable to find group {group}: no matching entries in group file")
-            gid = int(found[2])
-    gid = 0 if gid is None else gid
-    supplementary = []
-    if entry is not None:
-        supplementary = [int(e[2]) for e in groups_file
-                         if len(e) > 3 and entry[0] in e[3].split(",") and e[2].isdigit()]
-    return uid, gid, sorted({gid, *supplementary})
-
-
-def _table(path: str) -> list[list[str]]:
-    try:
-        with open(path) as f:
-            return [line.rstrip("\n").split(":") for line in f if line.strip() and not line.startswith("#")]
-    except OSError:
-        return []
 
 
 def _fail(error_w: int, code: int, message: str) -> NoReturn:

@@ -36,8 +36,13 @@ def setup(spec: ContainerSpec) -> None:
         (root / d).mkdir(exist_ok=True)
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
-    _setup_dev(root / "dev")
+    _setup_dev(root / "dev", spec.devices)
+    privileged = bool(spec.security.get("privileged"))
+    if not privileged:
+        _mask_kernel_files(root)
     mount_volumes(new_root, _etc_mounts(spec) + spec.mounts)  # -v may cover /etc/hosts
+    if spec.readonly_rootfs:
+        _read_only_root(root)
     _pivot(new_root)
 
 
@@ -79,11 +84,59 @@ def mount_volumes(new_root: str, mounts: list[dict[str, Any]]) -> None:
         os.close(root_fd)
 
 
-def _setup_dev(dev: Path) -> None:
+def device_rules(extra: list[dict[str, Any]]) -> list[str]:
+    """The devices cgroup allow-list: the nodes we make in /dev, ptys (ptmx and
+    the pts instances, major 136), and each --device with its permissions."""
+    rules = [f"c {major}:{minor} rwm" for major, minor in DEVICES.values()]
+    rules += ["c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"]
+    rules += [f"{d['type']} {d['major']}:{d['minor']} {d['perms']}" for d in extra]
+    return rules
+
+
+# docker's masked and read-only paths (moby/oci/defaults.go): files that tell
+# about or change the host's kernel.
+MASKED = ("proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
+          "proc/timer_stats", "proc/acpi", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap")
+READ_ONLY = ("proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/asound", "proc/fs")
+
+
+def _mask_kernel_files(root: Path) -> None:
+    for rel in MASKED:
+        target = root / rel
+        if target.is_dir() and not target.is_symlink():
+            sc.mount("tmpfs", str(target), "tmpfs", sc.MS_RDONLY, "size=0")
+        elif target.exists() and not target.is_symlink():
+            sc.mount(str(root / "dev/null"), str(target), None, sc.MS_BIND)
+    for rel in READ_ONLY:
+        target = root / rel
+        if target.exists() and not target.is_symlink():
+            sc.mount(str(target), str(target), None, sc.MS_BIND | sc.MS_REC)
+            sc.mount(None, str(target), None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC)
+
+
+def _read_only_root(root: Path) -> None:
+    """--read-only: the rootfs refuses writes; /tmp and /run stay writable tmpfs."""
+    for rel in ("tmp", "run"):
+        target = root / rel
+        if target.is_symlink():
+            continue
+        target.mkdir(mode=0o1777, exist_ok=True)
+        sc.mount("tmpfs", str(target), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=1777,size=65536k")
+    sc.mount(None, str(root), None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
+
+
+def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None) -> None:
     sc.mount("tmpfs", str(dev), "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
     for name, (major, minor) in DEVICES.items():
         os.mknod(dev / name, stat.S_IFCHR | 0o666, os.makedev(major, minor))
         os.chmod(dev / name, 0o666)  # mknod's mode passes through the umask
+    for device in extra or []:
+        # --device: the path was checked to lie under /dev when the container was created
+        node = dev / device["path"].removeprefix("/dev/")
+        node.parent.mkdir(parents=True, exist_ok=True)
+        kind = stat.S_IFBLK if device["type"] == "b" else stat.S_IFCHR
+        os.mknod(node, kind | device["mode"], os.makedev(device["major"], device["minor"]))
+        os.chmod(node, device["mode"])
     (dev / "pts").mkdir()
     sc.mount("devpts", str(dev / "pts"), "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
              "newinstance,ptmxmode=0666,mode=0620")

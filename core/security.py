@@ -75,9 +75,11 @@ class Profile:
     privileged: bool = False
     seccomp: bool = True
     no_new_privileges: bool = True
-    uid: int = 0
-    gid: int = 0
     ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> "Profile":
+        return cls(**data) if data else cls()  # type: ignore[arg-type]
 
 
 def capability_set(add: list[str], drop: list[str], privileged: bool) -> list[str]:
@@ -148,14 +150,23 @@ def _last_cap() -> int:
         return max(CAPABILITIES.values())
 
 
-def apply(profile: Profile) -> None:
+def preload(profile: Profile) -> None:
+    """Load libseccomp while the host's filesystem is still there: pyseccomp finds
+    the library with ldconfig, which the container's rootfs does not have."""
+    if profile.seccomp and not profile.privileged:
+        import pyseccomp  # noqa: F401
+
+
+def apply(profile: Profile, uid: int = 0, gid: int = 0, groups: list[int] | None = None) -> None:
     """Run in the process that will exec the container's command (as root)."""
     for name, (soft, hard) in profile.ulimits.items():
         inf = resource.RLIM_INFINITY
         resource.setrlimit(ULIMITS[name], (inf if soft == -1 else soft, inf if hard == -1 else hard))
     if profile.no_new_privileges and not profile.privileged:
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)
-    keep = {CAPABILITIES[c] for c in profile.capabilities}
+    # A set can only shrink: what the runtime itself lacks (a sandbox may withhold
+    # CAP_SYS_RESOURCE, say) cannot be handed to the container, even --privileged.
+    keep = {CAPABILITIES[c] for c in profile.capabilities} & _permitted()
     for cap in range(_last_cap() + 1):
         if cap not in keep:
             try:
@@ -163,11 +174,12 @@ def apply(profile: Profile) -> None:
             except OSError as exc:
                 if exc.errno != errno.EINVAL:  # a capability this kernel does not know
                     raise
-    if profile.uid or profile.gid:
-        os.setgroups([])
-        os.setresgid(profile.gid, profile.gid, profile.gid)
-        os.setresuid(profile.uid, profile.uid, profile.uid)  # clears the sets of a non-root user
-    if profile.uid == 0:
+    os.setgroups(groups or [])
+    if gid:
+        os.setresgid(gid, gid, gid)
+    if uid:
+        os.setresuid(uid, uid, uid)  # a non-root user's capability sets are cleared here
+    else:
         _capset(keep)
     try:
         _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
@@ -175,6 +187,15 @@ def apply(profile: Profile) -> None:
         pass
     if profile.seccomp and not profile.privileged:
         load_seccomp()
+
+
+def _permitted() -> set[int]:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapPrm:"):
+                mask = int(line.split()[1], 16)
+                return {bit for bit in range(64) if mask >> bit & 1}
+    return set(CAPABILITIES.values())
 
 
 def _capset(keep: set[int]) -> None:

@@ -31,6 +31,14 @@ class ContainerSpec:
     # bind mounts made before pivot_root: {type: bind|volume, source: host path,
     # destination: container path, readonly: bool, name: volume name or ""}
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    # what the command may do: core.security.Profile as a dict (capabilities,
+    # privileged, seccomp, no_new_privileges, ulimits)
+    security: dict[str, Any] = field(default_factory=dict)
+    user: str = ""  # uid[:gid] or name[:group], looked up in the container's /etc
+    readonly_rootfs: bool = False
+    # extra device nodes: {path (in the container), type "c"|"b", major, minor, mode, perms}
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    init: bool = False  # a minimal reaper as PID 1 (--init)
 
     @property
     def directory(self) -> Path:

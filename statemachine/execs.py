@@ -53,10 +53,11 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
         argv=opts.argv,
         env=[f"{k}={v}" for k, v in env.items()],
         workdir=opts.workdir or spec.get("workdir") or "/",
-        user=opts.user,
+        user=opts.user or spec.get("user", ""),
         tty=opts.tty,
         interactive=opts.interactive,
         cgroups=spec.get("cgroups", {}),
+        security=spec.get("security", {}),
     )
     exec_id = secrets.token_hex(32)
     try:

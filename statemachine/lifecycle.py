@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core import cgroups, etcfiles, locks, monitor, procinfo
 from core.crashpoints import crash
 from core.images import layer_path
+from core.rootfs import device_rules
 from core.spec import ContainerSpec, container_dir
 from statemachine import images, naming, networks, queries, volumes
 from statemachine.context import Context
@@ -47,6 +48,11 @@ class CreateOptions:
     ports: list[dict[str, Any]] = field(default_factory=list)  # cli.ports.parse_publish's bindings
     autoremove: bool = False
     volumes: list[volumes.VolumeRequest] = field(default_factory=list)
+    security: dict[str, Any] = field(default_factory=dict)  # core.security.Profile as a dict
+    user: str = ""
+    readonly_rootfs: bool = False
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    init: bool = False
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -73,11 +79,16 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
         layers=[str(layer_path(os.path.abspath(ctx.root), layer)) for layer in image.layers],
         cgroups=cgroups.plan(cid, opts.cgroup_parent, tag=ctx.tag),
-        limits=opts.limits,
+        limits=replace(opts.limits, devices=None if opts.security.get("privileged") else device_rules(opts.devices)),
         tty=opts.tty,
         interactive=opts.interactive,
         network=network["name"],
         mounts=volumes.plan_mounts(ctx, opts.volumes),
+        security=opts.security,
+        user=opts.user,
+        readonly_rootfs=opts.readonly_rootfs,
+        devices=opts.devices,
+        init=opts.init,
     )
     config = {
         "spec": spec.to_dict(),
