@@ -3,9 +3,10 @@ its own line, go on, and exit 1 if any failed."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
+
+from cli.errors import report
 
 
 def for_each(refs: list[str], action: Callable[[str], Any], skip: type[Exception] | None = None) -> int:
@@ -22,6 +23,6 @@ def for_each(refs: list[str], action: Callable[[str], Any], skip: type[Exception
         except UserError as exc:
             if skip is not None and isinstance(exc, skip):
                 continue
-            sys.stderr.write(f"Error: {exc}\n")
+            report(exc)
             code = 1
     return code

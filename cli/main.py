@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 
+from cli.errors import report
 from cli.parsing import UsageError
 
 COMMANDS = {
@@ -72,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(_usage())
             return 0
         else:
-            sys.stderr.write(f"Error: unknown flag: {flag}\n")
+            report(f"unknown flag: {flag}")
             return 125
     if not argv:
         sys.stderr.write(_usage())
         return 125
     name = argv.pop(0)
     if name not in COMMANDS:
-        sys.stderr.write(f"Error: unknown command: {name!r} (see 'mydocker --help')\n")
+        report(f"unknown command: {name!r} (see 'mydocker --help')")
         return 125
     if os.geteuid() != 0:
         sys.stderr.write("Error: mydocker must run as root\n")
@@ -97,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             reconcile(ctx.root, ctx.conn)
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:
-        sys.stderr.write(f"Error: {exc}\n")
+        report(exc)
         return 125
     except UserError as exc:
-        sys.stderr.write(f"Error: {exc}\n")
+        report(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a traceback in front of a user is a bug
         if debug:
             raise
-        sys.stderr.write(f"Error: {exc}\n")
+        report(exc)
         return 125
     finally:
         ctx.close()

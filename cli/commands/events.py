@@ -20,27 +20,27 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_when(text: str) -> str:
     """10m / 1h30m-style durations (ago), unix seconds, or RFC 3339 / ISO times -> log time."""
-    now = datetime.now(UTC)
-    raw = text.strip()
+    try:
+        when = _when(text.strip())
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"invalid time {text!r}: use a duration (10m, 1h) or a timestamp") from None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _when(raw: str) -> datetime:
     total, rest = 0.0, raw
     while rest:
-        m = re.match(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)", rest)
+        m = re.match(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", rest, re.ASCII)
         if not m:
             break
         total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
         rest = rest[m.end():]
     if raw and not rest:
-        when = now - timedelta(seconds=total)
-    elif re.fullmatch(r"\d+(\.\d+)?", raw):
-        when = datetime.fromtimestamp(float(raw), UTC)
-    else:
-        try:
-            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"invalid time {text!r}: use a duration (10m, 1h) or a timestamp") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return datetime.now(UTC) - timedelta(seconds=total)
+    if re.fullmatch(r"\d+(\.\d+)?", raw, re.ASCII):
+        return datetime.fromtimestamp(float(raw), UTC)
+    when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def parse_filter(text: str) -> tuple[str, str]:

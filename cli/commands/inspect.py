@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from cli.errors import report
 from cli.parsing import Parser
 from statemachine.context import Context
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if image is not None:
             found.append(inspect_image(image))
             continue
-        sys.stderr.write(f"Error: No such object: {ref}\n")
+        report(f"No such object: {ref}")
         code = 1
     if args.format:
         fmt = template.unescape(args.format)

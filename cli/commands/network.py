@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from cli.errors import report
 from cli.parsing import Parser
 from statemachine.context import Context
 
@@ -90,7 +91,7 @@ def _inspect(args: argparse.Namespace, ctx: Context) -> int:
     for ref in args.names:
         view = networks.find(ctx.conn, ref)
         if view is None:
-            sys.stderr.write(f"Error: network {ref} not found\n")
+            report(f"network {ref} not found")
             code = 1
             continue
         found.append(inspect_network(ctx.conn, view))
@@ -112,6 +113,6 @@ def _rm(args: argparse.Namespace, ctx: Context) -> int:
             networks.remove(ctx, ref)
             print(ref)
         except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
+            report(exc)
             code = exc.exit_code or 1
     return code

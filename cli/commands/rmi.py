@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from cli.errors import report
 from cli.parsing import Parser
 from statemachine.context import Context
 
@@ -26,6 +26,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             for line in images.remove(ctx, ref, force=args.force):
                 print(line)
         except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
+            report(exc)
             code = 1
     return code

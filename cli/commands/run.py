@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
 from cli.container_flags import add_create_flags, create_options
+from cli.errors import report
 from cli.parsing import Parser
 from statemachine.context import Context
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _report(result: Any, code: int) -> int:
-    sys.stderr.write(f"Error: {result.message}\n")
+    report(result.message)
     return result.exit_code or code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cli.errors import report
 from cli.parsing import Parser
 from statemachine.context import Context
 
@@ -35,12 +36,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 if result is not None and (attach or not result.started):
                     code = wait_monitor(result.monitor_pid)
             if result is not None and not result.started:
-                sys.stderr.write(f"Error: {result.message}\n")
+                report(result.message)
                 code = result.exit_code or code
             elif not attach:
                 print(ref)
         except UserError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
+            report(exc)
             code = 1
     if not attach and code:
         return 1

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from cli.errors import report
 from cli.parsing import Parser, UsageError
 from statemachine.context import Context
 
@@ -63,14 +64,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 volumes.remove(ctx, name, force=args.force)
                 print(name)
             except UserError as exc:
-                sys.stderr.write(f"Error: {exc}\n")
+                report(exc)
                 code = 1
         return code
     found, code = [], 0
     for name in args.names:
         row = volumes.find(ctx.conn, name)
         if row is None:
-            sys.stderr.write(f"Error: get {name}: no such volume\n")
+            report(f"get {name}: no such volume")
             code = 1
             continue
         found.append(volumes.inspect(row))
