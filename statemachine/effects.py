@@ -6,16 +6,26 @@ import os
 import shutil
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import cgroups, monitor, procinfo
+from core import cgroups, procinfo
 from core.crashpoints import crash
 from core.spec import ContainerSpec, container_dir
-from statemachine import networks
 from statemachine.context import Context
 from statemachine.queries import ContainerView
 
+if TYPE_CHECKING:
+    from core import monitor
+
 MONITOR_GRACE = 10.0  # seconds to let a monitor record the exit it saw
+
+
+def has_network(view: ContainerView) -> bool:
+    """Did this container ask for addresses (a bridge or user network)? none and
+    host containers never have any to release, and skip importing that code."""
+    config = view.config
+    mode = (config.get("network") or {}).get("mode") or config["spec"].get("network", "none")
+    return mode not in ("none", "host")
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
@@ -33,6 +43,8 @@ class KernelEffects:
     def launch(self, view: ContainerView, attached: bool) -> monitor.LaunchResult:
         # SQLite keeps per-process state about open database files; a child that
         # inherits it cannot open the database safely. Close ours before forking.
+        from core import monitor
+
         self.before_fork()
         return monitor.launch(spec_of(view), self.hooks_factory(view), attached)
 
@@ -67,7 +79,9 @@ class KernelEffects:
         mpid = view.row["monitor_pid"]
         if procinfo.is_same_process(mpid, view.row["monitor_start"]):
             procinfo.wait_exit(mpid, MONITOR_GRACE)
-        if self.ctx is not None and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
+        if self.ctx is not None and has_network(view) and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
+            from statemachine import networks
+
             # The monitor undoes its own run's network; if it died first, we do it.
             networks.disconnect(self.ctx, view.id, only_pid=view.row["pid"])
         return {
@@ -79,7 +93,9 @@ class KernelEffects:
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""
         cgroups.remove(spec_of(view).cgroups)
-        if self.ctx is not None:
+        if self.ctx is not None and has_network(view):
+            from statemachine import networks
+
             networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
 
     def teardown(self, view: ContainerView) -> None:

@@ -9,11 +9,10 @@ records what it saw.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from core import nsenter
-from statemachine import lifecycle, queries
+from statemachine import lifecycle, naming, queries
 from statemachine.context import Context
 from statemachine.errors import UserError
 from store.events import Event
@@ -59,7 +58,7 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
         cgroups=spec.get("cgroups", {}),
         security=spec.get("security", {}),
     )
-    exec_id = secrets.token_hex(32)
+    exec_id = naming.new_id()
     try:
         lifecycle.commit(ctx, view.id, [Event("exec_start", {
             "exec_id": exec_id, "argv": opts.argv, "user": opts.user, "workdir": exec_spec.workdir,

@@ -12,20 +12,24 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import cgroups, etcfiles, locks, monitor, procinfo
+from core import cgroups, locks, procinfo
 from core.crashpoints import crash
-from core.images import layer_path
-from core.rootfs import device_rules
 from core.spec import ContainerSpec, container_dir
-from statemachine import images, naming, networks, queries, volumes
+from statemachine import naming, queries, volumes
 from statemachine.context import Context
-from statemachine.effects import KernelEffects
+from statemachine.effects import KernelEffects, has_network
 from statemachine.errors import NoSuchImage, UserError
 from statemachine.machine import Container
 from statemachine.queries import ContainerView
 from store.events import ConcurrencyError, Event, NameConflict, append
+
+if TYPE_CHECKING:
+    from core import monitor
+
+# Imported where used, not here: networks (pyroute2's helpers), the image store
+# and the rootfs code cost `rm` and `stop` time they do not need.
 
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -56,6 +60,10 @@ class CreateOptions:
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
+    from core.images import layer_path
+    from core.rootfs import device_rules
+    from statemachine import images, networks
+
     try:
         image = images.resolve(ctx, opts.image)
     except NoSuchImage:
@@ -251,6 +259,9 @@ class RecordingHooks:
     def prepare(self, pid: int) -> None:
         """The container's network, while its init waits for "G": veth, address,
         routes, port rules; then /etc/hosts, resolv.conf and hostname."""
+        from core import etcfiles
+        from statemachine import networks
+
         config = self.view.config
         spec = config["spec"]
         network = config.get("network") or {"mode": spec.get("network", "none")}
@@ -279,7 +290,9 @@ class RecordingHooks:
                                   record=lambda events: commit(self.ctx, self.id, events))
             aggregate.handle("die", exit=asdict(info))
             commit(self.ctx, self.id, aggregate.pending)
-        if self.pid is not None:
+        if self.pid is not None and has_network(self.view):
+            from statemachine import networks
+
             # The netns died with the init and took eth0 and its veth peer along;
             # what is left is ours to undo: rules, the address, the record.
             self.ctx.command = "monitor disconnect"

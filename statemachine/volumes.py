@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from core import locks
 from core import volumes as core_volumes
+from statemachine import naming
 from statemachine.context import Context
 from statemachine.errors import UserError
 from store.events import ConcurrencyError, Event, append, stream_version
@@ -81,7 +81,7 @@ def plan_mounts(ctx: Context, requests: list[VolumeRequest]) -> list[dict[str, A
                            "readonly": request.readonly, "name": "", "anonymous": False})
             continue
         anonymous = not request.source
-        name = request.source or secrets.token_hex(32)
+        name = request.source or naming.new_id()
         row = ensure(ctx, name, anonymous=anonymous)
         mounts.append({"type": "volume", "source": row["mountpoint"], "destination": request.destination,
                        "readonly": request.readonly, "name": name, "anonymous": anonymous})
