@@ -4,7 +4,7 @@ set -euo pipefail
 name="demo-$$"
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 step mydocker images
-step mydocker run -d --name "$name" busybox sh -c 'echo hello from $(hostname); exec sleep 3600'
+step mydocker run -d --name "$name" --network none busybox sh -c 'echo hello from $(hostname); exec sleep 3600'
 step mydocker ps
 sleep 0.3
 step mydocker logs "$name"
@@ -14,7 +14,7 @@ step mydocker stop -t 1 "$name"
 step mydocker ps -a
 step mydocker rm "$name"
 printf '\n$ mydocker run --rm busybox sh -c "exit 3"; echo $?\n'
-set +e; mydocker run --rm busybox sh -c 'exit 3'; code=$?; set -e
+set +e; mydocker run --rm --network none busybox sh -c 'exit 3'; code=$?; set -e
 echo "$code"
 [ "$code" = 3 ] || { echo "expected exit code 3"; exit 1; }
 step mydocker replay --check
