@@ -157,6 +157,14 @@ def list_rules() -> list[str]:
     return out
 
 
+def parse_listed(line: str) -> Rule:
+    """A list_rules() line ('nat -A CHAIN args...') back into a Rule."""
+    import shlex
+
+    table, _, chain, *args = shlex.split(line)
+    return Rule(table, chain, tuple(args))
+
+
 def host_ports_taken() -> set[tuple[str, int]]:
     """(proto, host port) of every DNAT rule in our chain, whatever root made it."""
     taken: set[tuple[str, int]] = set()

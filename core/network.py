@@ -150,6 +150,17 @@ def detach(veth: str) -> None:
             raise NetworkError(f"cannot delete veth {veth}: {exc}") from exc
 
 
+def our_links() -> list[tuple[str, str]]:
+    """(name, alias) of every link named or tagged like ours, for leak checks."""
+    found = []
+    with _iproute() as ipr:
+        for link in ipr.get_links():
+            name, alias = link.get("ifname") or "", link.get("ifalias") or ""
+            if name.startswith("md-") or alias.startswith(ALIAS_PREFIX):
+                found.append((name, alias))
+    return found
+
+
 def link_exists(name: str) -> bool:
     with _iproute() as ipr:
         return bool(ipr.link_lookup(ifname=name))

@@ -94,3 +94,37 @@ def test_system_check_finds_and_prune_removes_leaks_of_this_root_only(md, tmp_pa
             if os.path.isdir(d):
                 os.rmdir(d)
         md.ok("rm", "-f", "live")
+
+
+def test_system_check_and_prune_cover_network_leaks(md):
+    """A crash between the kernel work and its record leaves a veth and port rule
+    that the log says are gone: check names them, prune removes exactly them."""
+    import subprocess
+
+    from tests.integration.conftest import free_subnet
+
+    netid = md.ok("network", "create", "--subnet", free_subnet(), "leaknet").strip()
+    cid = md.ok("run", "-d", "--name", "lk", "--net", "leaknet", "-p", "18089:80", "busybox", "top").strip()
+    veth = f"md-{cid[:12]}"
+    rules_before = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout.count(cid[:12])
+    assert rules_before >= 1
+    md.ok("stop", "-t", "1", "lk")
+    assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+    # what a crash halfway through the teardown would leave behind:
+    subprocess.run(["ip", "link", "add", veth, "type", "veth", "peer", "name", f"mdp{cid[:8]}"], check=True)
+    rule = ["-t", "nat", "-A", "MYDOCKER", "-p", "tcp", "--dport", "18090", "-m", "comment", "--comment",
+            f"mydocker:{netid[:12]}:{cid[:12]}", "-j", "DNAT", "--to-destination", "10.213.0.2:80"]
+    subprocess.run(["iptables", "-w", *rule], check=True)
+    try:
+        r = md("system", "check")
+        assert r.code == 1 and f"leaked: veth {veth}" in r.out and "leaked: rule nat -A MYDOCKER" in r.out
+        md.ok("system", "prune")
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert veth not in links and f"mdp{cid[:8]}" not in links
+        assert "18090" not in subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+    finally:
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
+        subprocess.run(["iptables", "-w", *[("-D" if a == "-A" else a) for a in rule]], capture_output=True)
+        md.ok("rm", "lk")
+        md.ok("network", "rm", "leaknet")
