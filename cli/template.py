@@ -112,3 +112,15 @@ def table(rows: list[list[str]]) -> str:
         cells = [cell.ljust(widths[i]) if i < len(r) - 1 else cell for i, cell in enumerate(r)]
         lines.append("".join(cells).rstrip() if r and not r[-1] else "".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def print_objects(found: list[Any], fmt: str | None) -> None:
+    """What every inspect prints: one rendered line per object with --format,
+    else docker's indented JSON array."""
+    import sys
+
+    if fmt:
+        fmt = unescape(fmt)
+        sys.stdout.write("".join(render(fmt, item) + "\n" for item in found))
+    else:
+        sys.stdout.write(json.dumps(found, indent=4, ensure_ascii=False) + "\n")

@@ -33,8 +33,6 @@ class Limits:
     # v1 devices allow-list ("c 1:3 rwm"...); None leaves devices alone (--privileged)
     devices: tuple[str, ...] | list[str] | None = None
 
-    def any_set(self) -> bool:
-        return any(v is not None for v in self.__dict__.values())
 
 
 class CgroupError(Exception):

@@ -161,11 +161,6 @@ def our_links() -> list[tuple[str, str]]:
     return found
 
 
-def link_exists(name: str) -> bool:
-    with _iproute() as ipr:
-        return bool(ipr.link_lookup(ifname=name))
-
-
 def host_routes(exclude_dev: str | None = None) -> list[tuple[str, str]]:
     """(network, device) of the host's IPv4 routes but the default, and of its
     addresses (the local table's 127/8 included): what a new subnet must not touch."""

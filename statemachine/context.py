@@ -54,7 +54,3 @@ class Context:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def fresh(self, command: str) -> "Context":
-        """A new context with its own connection (for a forked process)."""
-        return Context(self.root, command)

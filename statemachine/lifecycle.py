@@ -146,7 +146,7 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
 # --- commands on an existing container --------------------------------------
 
 
-def _effects(ctx: Context) -> KernelEffects:
+def effects_for(ctx: Context) -> KernelEffects:
     return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close, ctx)
 
 
@@ -157,7 +157,7 @@ def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
             raise queries.NoSuchContainer(ref)
-        aggregate = Container(current, effects or _effects(ctx),
+        aggregate = Container(current, effects or effects_for(ctx),
                               record=lambda events: commit(ctx, current.id, events))
         result = action(aggregate)
         commit(ctx, current.id, aggregate.pending)
@@ -286,7 +286,7 @@ class RecordingHooks:
         crash("monitor.before-die")
         current = queries.by_id(self.ctx.conn, self.id)
         if current is not None and current.state == "running" and current.row["pid"] == self.pid:
-            aggregate = Container(current, _effects(self.ctx),
+            aggregate = Container(current, effects_for(self.ctx),
                                   record=lambda events: commit(self.ctx, self.id, events))
             aggregate.handle("die", exit=asdict(info))
             commit(self.ctx, self.id, aggregate.pending)

@@ -81,6 +81,7 @@ def reconcile(root: str, conn: sqlite3.Connection) -> list[Finding]:
 def _repair(root: str, finding: Finding) -> bool:
     from statemachine import lifecycle, queries
     from statemachine.context import Context
+    from statemachine.effects import spec_of
     from statemachine.machine import Container
     from store.events import Event
 
@@ -100,14 +101,14 @@ def _repair(root: str, finding: Finding) -> bool:
             still = [f for f in survey(ctx.conn) if f.container_id == finding.container_id]
             if not still or still[0].problem != finding.problem:
                 return False  # fixed meanwhile
-            effects = lifecycle._effects(ctx)
+            effects = lifecycle.effects_for(ctx)
             aggregate = Container(current, effects, record=lambda evs: lifecycle.commit(ctx, current.id, evs))
             if finding.problem in ("reboot", "dead"):
                 reason = "host reboot" if finding.problem == "reboot" else "monitor lost"
                 if finding.problem == "dead":
                     from core import cgroups
 
-                    oom = cgroups.oom_killed(effects_spec(current).cgroups)
+                    oom = cgroups.oom_killed(spec_of(current).cgroups)
                 else:
                     oom = False
                 aggregate.handle("die", exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom, "reason": reason})
@@ -132,11 +133,6 @@ def _repair(root: str, finding: Finding) -> bool:
     finally:
         os.close(fd)
 
-
-def effects_spec(view):  # type: ignore[no-untyped-def]
-    from statemachine.effects import spec_of
-
-    return spec_of(view)
 
 
 def _spawn_watcher(root: str, container_id: str, pid: int, pid_start: int) -> tuple[int, int]:

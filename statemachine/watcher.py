@@ -26,7 +26,7 @@ def watch(root: str, container_id: str, pid: int, pid_start: int) -> None:
         if current is None or current.state != "running" or current.row["pid"] != pid:
             return
         oom = cgroups.oom_killed(spec_of(current).cgroups)
-        aggregate = Container(current, lifecycle._effects(ctx),
+        aggregate = Container(current, lifecycle.effects_for(ctx),
                               record=lambda events: lifecycle.commit(ctx, container_id, events))
         aggregate.handle("die", exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom,
                                       "reason": "exited while unmonitored (status unknown)"})

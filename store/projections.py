@@ -26,6 +26,17 @@ _CONTAINER_RUNTIME_RESET = {
 }
 
 
+def _after_creation(row: Row | None, event: "Event", kind: str, ending: str) -> Row | None:
+    """What every fold does with an event after the stream's first: one for an
+    aggregate never created is a bug, the ending event drops the row, any other
+    moves the row to the event's version."""
+    if row is None:
+        raise ValueError(f"{event.type} event for unknown {kind} {event.stream_id}")
+    if event.type == ending:
+        return None
+    return {**row, "version": event.version}
+
+
 def apply_container(row: Row | None, event: "Event") -> Row | None:
     p = event.payload
     if event.type == "create":
@@ -47,11 +58,9 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
             "die_reason": None,
             "endpoint": None,
         }
+    row = _after_creation(row, event, "container", "destroy")
     if row is None:
-        raise ValueError(f"{event.type} event for unknown container {event.stream_id}")
-    if event.type == "destroy":
         return None
-    row = {**row, "version": event.version}
     if event.type == "start":
         row.update(
             state="running",
@@ -99,11 +108,9 @@ def apply_image(row: Row | None, event: "Event") -> Row | None:
             "config": json.dumps(p["config"], sort_keys=True),
             "layers": json.dumps(p["layers"]),
         }
+    row = _after_creation(row, event, "image", "delete")
     if row is None:
-        raise ValueError(f"{event.type} event for unknown image {event.stream_id}")
-    if event.type == "delete":
         return None
-    row = {**row, "version": event.version}
     tags = set(json.loads(row["tags"]))
     if event.type == "tag":
         tags.add(p["name"])
@@ -128,11 +135,9 @@ def apply_network(row: Row | None, event: "Event") -> Row | None:
             "allocations": "{}",
             "created_at": event.time,
         }
+    row = _after_creation(row, event, "network", "destroy")
     if row is None:
-        raise ValueError(f"{event.type} event for unknown network {event.stream_id}")
-    if event.type == "destroy":
         return None
-    row = {**row, "version": event.version}
     allocations = json.loads(row["allocations"])
     if event.type == "allocate":
         if p["ip"] in allocations:
@@ -158,11 +163,7 @@ def apply_volume(row: Row | None, event: "Event") -> Row | None:
             "labels": json.dumps(p.get("labels") or {}, sort_keys=True),
             "created_at": event.time,
         }
-    if row is None:
-        raise ValueError(f"{event.type} event for unknown volume {event.stream_id}")
-    if event.type == "destroy":
-        return None
-    return {**row, "version": event.version}
+    return _after_creation(row, event, "volume", "destroy")
 
 
 # stream_type -> (projection table, fold)

@@ -45,8 +45,6 @@ SYSCALL_NAMES = (
     "unshare",
     "setns",
     "pivot_root",
-    "set_parent_death_signal",
-    "set_child_subreaper",
     "sethostname",
     "interface_up",
     "set_controlling_tty",
@@ -80,12 +78,6 @@ class FakeSyscalls:
 
     def pivot_root(self, new_root: str, put_old: str) -> None:
         self._record("pivot_root", new_root, put_old)
-
-    def set_parent_death_signal(self, sig: int) -> None:
-        self._record("set_parent_death_signal", sig)
-
-    def set_child_subreaper(self) -> None:
-        self._record("set_child_subreaper")
 
     def sethostname(self, name: str) -> None:
         self._record("sethostname", name)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from cli.errors import report
 from cli.parsing import Parser
@@ -36,10 +34,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue
         report(f"No such object: {ref}")
         code = 1
-    if args.format:
-        fmt = template.unescape(args.format)
-        for item in found:
-            sys.stdout.write(template.render(fmt, item) + "\n")
-    else:
-        sys.stdout.write(json.dumps(found, indent=4, ensure_ascii=False) + "\n")
+    template.print_objects(found, args.format)
     return code

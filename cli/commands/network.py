@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -95,11 +94,7 @@ def _inspect(args: argparse.Namespace, ctx: Context) -> int:
             code = 1
             continue
         found.append(inspect_network(ctx.conn, view))
-    if args.format:
-        fmt = template.unescape(args.format)
-        sys.stdout.write("".join(template.render(fmt, item) + "\n" for item in found))
-    else:
-        sys.stdout.write(json.dumps(found, indent=4) + "\n")
+    template.print_objects(found, args.format)
     return code
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from cli.errors import report
@@ -75,11 +74,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             code = 1
             continue
         found.append(volumes.inspect(row))
-    if args.format:
-        from cli import template
+    from cli import template
 
-        fmt = template.unescape(args.format)
-        sys.stdout.write("".join(template.render(fmt, item) + "\n" for item in found))
-    else:
-        sys.stdout.write(json.dumps(found, indent=4) + "\n")
+    template.print_objects(found, args.format)
     return code

@@ -290,3 +290,36 @@ def md(tmp_path: Path):
     force_clean_network(root, objects)
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert not leaks, "the test left host objects behind:\n" + "\n".join(leaks)
+
+
+class PtySession:
+    """mydocker on a pseudo-terminal, as a person at a shell would drive it."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execv(MYDOCKER, [MYDOCKER, "--root", str(root), *args])
+        self.output = b""
+
+    def read_until(self, needle: bytes, timeout: float = 20) -> None:
+        import select
+
+        deadline = time.monotonic() + timeout
+        while needle not in self.output and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.output += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        assert needle in self.output, self.output
+
+    def type(self, line: bytes) -> None:
+        os.write(self.fd, line + b"\r")
+
+    def exit_code(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import time
 
-from tests.integration.conftest import MYDOCKER
+from tests.integration.conftest import PtySession
 
 
 def _mounts_of(pid: int) -> list[str]:
@@ -70,34 +68,14 @@ def test_exec_into_stopped_or_unknown_container_fails(md):
 
 
 def test_exec_interactive_tty(md):
-    import pty
-
     md.ok("run", "-d", "--name", "tt", "busybox", "top")
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(MYDOCKER, [MYDOCKER, "--root", str(md.root), "exec", "-it", "tt", "sh"])
-    output = b""
-
-    def read_until(needle: bytes, timeout: float = 20) -> None:
-        nonlocal output
-        deadline = time.monotonic() + timeout
-        while needle not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    output += os.read(fd, 4096)
-                except OSError:
-                    break
-        assert needle in output, output
-
-    read_until(b"# ")
-    os.write(fd, b"tty; echo $((6*7))\r")
-    read_until(b"42")
-    assert b"/dev/pts/0" in output  # a pty of the container's own devpts
-    os.write(fd, b"exit 3\r")
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 3
+    session = PtySession(md.root, "exec", "-it", "tt", "sh")
+    session.read_until(b"# ")
+    session.type(b"tty; echo $((6*7))")
+    session.read_until(b"42")
+    assert b"/dev/pts/0" in session.output  # a pty of the container's own devpts
+    session.type(b"exit 3")
+    assert session.exit_code() == 3
     md.ok("rm", "-f", "tt")
 
 

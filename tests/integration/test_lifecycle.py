@@ -8,7 +8,7 @@ import re
 import subprocess
 import time
 
-from tests.integration.conftest import MYDOCKER
+from tests.integration.conftest import MYDOCKER, PtySession
 
 
 def test_seed_scenario_step_by_step(md):
@@ -312,34 +312,13 @@ def test_ps_formats(md):
 
 
 def test_interactive_tty(md):
-    import pty
-    import select
-
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(MYDOCKER, [MYDOCKER, "--root", str(md.root), "run", "-it", "--name", "tty1", "busybox", "sh"])
-    output = b""
-
-    def read_until(needle: bytes, timeout: float = 20) -> None:
-        nonlocal output
-        deadline = time.monotonic() + timeout
-        while needle not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    output += os.read(fd, 4096)
-                except OSError:
-                    break
-        assert needle in output, output
-
-    read_until(b"# ")
-    os.write(fd, b"[ -t 0 ] && echo is-a-$((1+1))-tty; echo $((6*7))\r")
-    read_until(b"42")
-    assert b"is-a-2-tty" in output
-    os.write(fd, b"exit 5\r")
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 5
+    session = PtySession(md.root, "run", "-it", "--name", "tty1", "busybox", "sh")
+    session.read_until(b"# ")
+    session.type(b"[ -t 0 ] && echo is-a-$((1+1))-tty; echo $((6*7))")
+    session.read_until(b"42")
+    assert b"is-a-2-tty" in session.output
+    session.type(b"exit 5")
+    assert session.exit_code() == 5
     assert md.inspect("tty1")["State"]["ExitCode"] == 5
     assert "42" in md.ok("logs", "tty1")
     md.ok("rm", "tty1")
