@@ -19,7 +19,7 @@ host-deps:
 
 $(BIN)/mydocker: pyproject.toml | host-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 install: host-deps $(BIN)/mydocker

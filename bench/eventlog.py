@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import procinfo  # noqa: E402
-from store.db import connect  # noqa: E402
-from store.events import Event, append, now_iso  # noqa: E402
-from store.replay import diff  # noqa: E402
+from mydocker.core import procinfo  # noqa: E402
+from mydocker.store.db import connect  # noqa: E402
+from mydocker.store.events import Event, append, now_iso  # noqa: E402
+from mydocker.store.replay import diff  # noqa: E402
 
 CYCLE = ["create", "start", "die", "stop", "destroying", "destroy"]
 
@@ -81,8 +81,8 @@ def build_log(root: str, total: int) -> None:
     conn.executemany("INSERT INTO events (stream_id, stream_type, version, type, time, actor, payload)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.execute("COMMIT")
-    from store.db import writer
-    from store.replay import fold_log
+    from mydocker.store.db import writer
+    from mydocker.store.replay import fold_log
 
     tables = fold_log(conn)
     db = writer(conn)
@@ -105,7 +105,7 @@ def bench_replay(root: str) -> float:
 
 def bench_reconcile(root: str, containers: int, repeat: int) -> list[float]:
     """200 'running' containers whose pid and monitor are live sleep processes."""
-    from statemachine.reconcile import reconcile
+    from mydocker.statemachine.reconcile import reconcile
 
     sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(containers)]
     try:

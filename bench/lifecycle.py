@@ -221,8 +221,8 @@ class CliRuntime(Runtime):
 # shutdown would. Run with the Python of mydocker's own venv.
 REMOVE_NETWORKS = """
 import sys
-from statemachine import networks
-from statemachine.context import Context
+from mydocker.statemachine import networks
+from mydocker.statemachine.context import Context
 ctx = Context(sys.argv[1], "bench teardown")
 try:
     for view in networks.list_all(ctx.conn):

@@ -9,8 +9,8 @@ import stat
 from dataclasses import asdict
 from typing import Any
 
-from cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
-from cli.ports import parse_all
+from mydocker.cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
+from mydocker.cli.ports import parse_all
 
 
 def add_create_flags(p: Parser) -> None:
@@ -77,9 +77,9 @@ def _env_items(args: argparse.Namespace) -> list[str]:
 
 
 def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from core.cgroups import Limits
-    from statemachine.lifecycle import CreateOptions
-    from statemachine.volumes import parse as parse_volume
+    from mydocker.core.cgroups import Limits
+    from mydocker.statemachine.lifecycle import CreateOptions
+    from mydocker.statemachine.volumes import parse as parse_volume
 
     if args.cpus is not None and args.cpu_quota is not None:
         raise UsageError("conflicting options: --cpus and --cpu-quota")
@@ -129,7 +129,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _hardening(args: argparse.Namespace) -> dict[str, Any]:
     """--privileged, --cap-*, --security-opt, --ulimit, --device, -u, --read-only, --init."""
-    from core import security
+    from mydocker.core import security
 
     seccomp, no_new_privileges = True, True
     for opt in args.security_opt:

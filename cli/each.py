@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cli.errors import report
+from mydocker.cli.errors import report
 
 
 def for_each(refs: list[str], action: Callable[[str], Any], skip: type[Exception] | None = None) -> int:
     """action(ref) returns what to print (None prints nothing); an exception of
     type `skip` is silently ignored (rm -f of a missing container)."""
-    from statemachine.errors import UserError
+    from mydocker.statemachine.errors import UserError
 
     code = 0
     for ref in refs:

@@ -7,8 +7,8 @@ import importlib
 import os
 import sys
 
-from cli.errors import report
-from cli.parsing import UsageError
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import UsageError
 
 COMMANDS = {
     "run": "Create and run a new container from an image",
@@ -85,15 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         sys.stderr.write("Error: mydocker must run as root\n")
         return 125
-    module = importlib.import_module(f"cli.commands.{name}")
-    from statemachine.context import Context, default_root
-    from statemachine.errors import UserError
+    module = importlib.import_module(f"mydocker.cli.commands.{name}")
+    from mydocker.statemachine.context import Context, default_root
+    from mydocker.statemachine.errors import UserError
 
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
         if name in RECONCILE_FIRST:
-            from statemachine.reconcile import reconcile
+            from mydocker.statemachine.reconcile import reconcile
 
             reconcile(ctx.root, ctx.conn)
         return int(module.run(args, ctx) or 0)

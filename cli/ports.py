@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from cli.parsing import UsageError
+from mydocker.cli.parsing import UsageError
 
 PROTOCOLS = ("tcp", "udp")
 

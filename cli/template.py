@@ -9,7 +9,7 @@ import re
 import shlex
 from typing import Any
 
-from cli.parsing import UsageError
+from mydocker.cli.parsing import UsageError
 
 _ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}", re.DOTALL)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cli.humanize import ZERO_TIME, created_at, human_duration, since
-from cli.ports import format_ports
-from statemachine.queries import ContainerView
+from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
+from mydocker.cli.ports import format_ports
+from mydocker.statemachine.queries import ContainerView
 
 DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"}
 

@@ -61,7 +61,7 @@ def write_tree(directory: Path, fileobj: Any, canonical: bool = True) -> None:
     diff_id must not depend on when it was made)."""
     import tarfile  # local, as every heavy import here: `run` must not pay for them
 
-    from core.safetar import OPAQUE_MARKER, WHITEOUT_PREFIX
+    from mydocker.core.safetar import OPAQUE_MARKER, WHITEOUT_PREFIX
 
     directory = Path(directory)
     with tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT) as tar:
@@ -93,7 +93,7 @@ def write_tree(directory: Path, fileobj: Any, canonical: bool = True) -> None:
 
 
 def _is_opaque(path: Path) -> bool:
-    from core.safetar import OPAQUE_XATTR
+    from mydocker.core.safetar import OPAQUE_XATTR
 
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
@@ -260,7 +260,7 @@ def import_layer(root: str | Path, fileobj: Any) -> tuple[str, str, int]:
     """A plain rootfs tarball (gzip or not) as one new layer; (name, diff_id, size)."""
     import shutil
 
-    from core import safetar
+    from mydocker.core import safetar
 
     staging = new_staging(root)
     try:
@@ -277,7 +277,7 @@ def commit_layer(root: str | Path, upper: Path) -> tuple[str, str, int]:
     import shutil
     import tempfile
 
-    from core import safetar
+    from mydocker.core import safetar
 
     staging = new_staging(root)
     try:

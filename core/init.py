@@ -17,10 +17,10 @@ import signal
 from dataclasses import dataclass
 from typing import NoReturn
 
-from core import rootfs, security
-from core import syscalls as sc
-from core.spec import ContainerSpec
-from core.users import SetupError, lookup_user
+from mydocker.core import rootfs, security
+from mydocker.core import syscalls as sc
+from mydocker.core.spec import ContainerSpec
+from mydocker.core.users import SetupError, lookup_user
 
 
 @dataclass

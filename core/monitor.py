@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core import cgroups, init, procinfo, security
-from core import syscalls as sc
-from core.crashpoints import crash
-from core.logs import LogWriter
-from core.spec import ContainerSpec, prepare_dirs
+from mydocker.core import cgroups, init, procinfo, security
+from mydocker.core import syscalls as sc
+from mydocker.core.crashpoints import crash
+from mydocker.core.logs import LogWriter
+from mydocker.core.spec import ContainerSpec, prepare_dirs
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 

@@ -28,10 +28,10 @@ import termios
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from core import cgroups, procinfo, security
-from core import syscalls as sc
-from core.init import exec_failure
-from core.users import SetupError, lookup_user
+from mydocker.core import cgroups, procinfo, security
+from mydocker.core import syscalls as sc
+from mydocker.core.init import exec_failure
+from mydocker.core.users import SetupError, lookup_user
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430

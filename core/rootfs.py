@@ -12,9 +12,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core import etcfiles, securejoin
-from core import syscalls as sc
-from core.spec import ContainerSpec
+from mydocker.core import etcfiles, securejoin
+from mydocker.core import syscalls as sc
+from mydocker.core.spec import ContainerSpec
 
 # name -> (major, minor): the devices docker gives every container
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
@@ -170,7 +170,7 @@ def export_merged(layers: list[str], upper: str, out_fd: int, scratch: str) -> N
     private mount namespace, so it vanishes with the child whatever happens;
     scratch is an empty directory to mount on. index=off: upper may at the same
     time be the upperdir of the running container's overlay."""
-    from core.images import write_tree
+    from mydocker.core.images import write_tree
 
     pid = os.fork()
     if pid == 0:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.cgroups import Limits
+from mydocker.core.cgroups import Limits
 
 
 @dataclass

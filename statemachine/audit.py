@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from store.events import Event, read_all
+from mydocker.store.events import Event, read_all
 
 
 def container_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:

@@ -34,7 +34,7 @@ class Context:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            from store.db import connect
+            from mydocker.store.db import connect
 
             self._conn = connect(self.root)
         return self._conn

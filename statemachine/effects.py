@@ -8,14 +8,14 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from core import cgroups, procinfo
-from core.crashpoints import crash
-from core.spec import ContainerSpec, container_dir
-from statemachine.context import Context
-from statemachine.queries import ContainerView
+from mydocker.core import cgroups, procinfo
+from mydocker.core.crashpoints import crash
+from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.queries import ContainerView
 
 if TYPE_CHECKING:
-    from core import monitor
+    from mydocker.core import monitor
 
 MONITOR_GRACE = 10.0  # seconds to let a monitor record the exit it saw
 
@@ -43,7 +43,7 @@ class KernelEffects:
     def launch(self, view: ContainerView, attached: bool) -> monitor.LaunchResult:
         # SQLite keeps per-process state about open database files; a child that
         # inherits it cannot open the database safely. Close ours before forking.
-        from core import monitor
+        from mydocker.core import monitor
 
         self.before_fork()
         return monitor.launch(spec_of(view), self.hooks_factory(view), attached)
@@ -80,7 +80,7 @@ class KernelEffects:
         if procinfo.is_same_process(mpid, view.row["monitor_start"]):
             procinfo.wait_exit(mpid, MONITOR_GRACE)
         if self.ctx is not None and has_network(view) and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
-            from statemachine import networks
+            from mydocker.statemachine import networks
 
             # The monitor undoes its own run's network; if it died first, we do it.
             networks.disconnect(self.ctx, view.id, only_pid=view.row["pid"])
@@ -94,7 +94,7 @@ class KernelEffects:
         """What a dead container no longer needs from the kernel (idempotent)."""
         cgroups.remove(spec_of(view).cgroups)
         if self.ctx is not None and has_network(view):
-            from statemachine import networks
+            from mydocker.statemachine import networks
 
             networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import nsenter
-from statemachine import lifecycle, naming, queries
-from statemachine.context import Context
-from statemachine.errors import UserError
-from store.events import Event
+from mydocker.core import nsenter
+from mydocker.statemachine import lifecycle, naming, queries
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import UserError
+from mydocker.store.events import Event
 
 
 @dataclass

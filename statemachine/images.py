@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import images as core_images
-from core import locks
-from statemachine.context import Context
-from statemachine.errors import NoSuchImage, UserError
-from store.events import ConcurrencyError, Event, append, now_iso, stream_version
+from mydocker.core import images as core_images
+from mydocker.core import locks
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import NoSuchImage, UserError
+from mydocker.store.events import ConcurrencyError, Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
 
@@ -227,7 +227,7 @@ def _collect_layers(ctx: Context, candidates: list[str]) -> None:
 
 def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "",
                    changes: dict[str, Any] | None = None, source: str = "") -> ImageView:
-    from core import safetar
+    from mydocker.core import safetar
 
     tags = [check_tag(ref)] if ref else []
     try:
@@ -246,7 +246,7 @@ def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "
 
 def load(ctx: Context, fileobj: Any) -> list[tuple[ImageView, list[str]]]:
     """Every image in the archive; (image, its names in the archive)."""
-    from core import imagearchive, safetar
+    from mydocker.core import imagearchive, safetar
 
     try:
         loaded = imagearchive.load(ctx.root, fileobj)
@@ -266,7 +266,7 @@ def load(ctx: Context, fileobj: Any) -> list[tuple[ImageView, list[str]]]:
 
 
 def save(ctx: Context, refs: list[str], out: Any) -> None:
-    from core import imagearchive
+    from mydocker.core import imagearchive
 
     items = []
     for ref in refs:
@@ -288,8 +288,8 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
 
     A running container is frozen (freezer cgroup) while its upper dir is copied,
     as docker pauses it, so the layer is one consistent moment."""
-    from core import cgroups
-    from statemachine import lifecycle, queries
+    from mydocker.core import cgroups
+    from mydocker.statemachine import lifecycle, queries
 
     tags = [check_tag(target)] if target else []
     view = queries.get(ctx.conn, ref)
@@ -339,8 +339,8 @@ def export_container(ctx: Context, ref: str, out_fd: int) -> None:
     """The container's merged filesystem (not its volumes) as a tar on out_fd."""
     import tempfile
 
-    from core import rootfs
-    from statemachine import queries
+    from mydocker.core import rootfs
+    from mydocker.statemachine import queries
 
     view = queries.get(ctx.conn, ref)
     spec = view.config["spec"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from statemachine.errors import UserError
+from mydocker.statemachine.errors import UserError
 
 Net = ipaddress.IPv4Network
 

@@ -14,19 +14,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from core import cgroups, locks, procinfo
-from core.crashpoints import crash
-from core.spec import ContainerSpec, container_dir
-from statemachine import naming, queries, volumes
-from statemachine.context import Context
-from statemachine.effects import KernelEffects, has_network
-from statemachine.errors import NoSuchImage, UserError
-from statemachine.machine import Container
-from statemachine.queries import ContainerView
-from store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.core import cgroups, locks, procinfo
+from mydocker.core.crashpoints import crash
+from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine import naming, queries, volumes
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.effects import KernelEffects, has_network
+from mydocker.statemachine.errors import NoSuchImage, UserError
+from mydocker.statemachine.machine import Container
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 
 if TYPE_CHECKING:
-    from core import monitor
+    from mydocker.core import monitor
 
 # Imported where used, not here: networks (pyroute2's helpers), the image store
 # and the rootfs code cost `rm` and `stop` time they do not need.
@@ -60,9 +60,9 @@ class CreateOptions:
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
-    from core.images import layer_path
-    from core.rootfs import device_rules
-    from statemachine import images, networks
+    from mydocker.core.images import layer_path
+    from mydocker.core.rootfs import device_rules
+    from mydocker.statemachine import images, networks
 
     try:
         image = images.resolve(ctx, opts.image)
@@ -237,7 +237,7 @@ def wait(ctx: Context, ref: str) -> int:
             procinfo.wait_exit(mpid, 1.0)
         else:
             # No monitor to wait on: if the container died unseen, say so.
-            from statemachine.reconcile import reconcile
+            from mydocker.statemachine.reconcile import reconcile
 
             reconcile(ctx.root, ctx.conn)
             time.sleep(0.05)
@@ -259,8 +259,8 @@ class RecordingHooks:
     def prepare(self, pid: int) -> None:
         """The container's network, while its init waits for "G": veth, address,
         routes, port rules; then /etc/hosts, resolv.conf and hostname."""
-        from core import etcfiles
-        from statemachine import networks
+        from mydocker.core import etcfiles
+        from mydocker.statemachine import networks
 
         config = self.view.config
         spec = config["spec"]
@@ -291,7 +291,7 @@ class RecordingHooks:
             aggregate.handle("die", exit=asdict(info))
             commit(self.ctx, self.id, aggregate.pending)
         if self.pid is not None and has_network(self.view):
-            from statemachine import networks
+            from mydocker.statemachine import networks
 
             # The netns died with the init and took eth0 and its veth peer along;
             # what is left is ours to undo: rules, the address, the record.

@@ -12,12 +12,11 @@ import signal
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mydocker.core.crashpoints import crash
+from mydocker.statemachine.errors import IllegalTransition
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import Event
 from transitions import EventData, Machine, MachineError
-
-from core.crashpoints import crash
-from statemachine.errors import IllegalTransition
-from statemachine.queries import ContainerView
-from store.events import Event
 
 STATES = ["created", "running", "stopped", "removed"]
 

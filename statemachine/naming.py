@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from statemachine.errors import UserError
+from mydocker.statemachine.errors import UserError
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 

@@ -23,12 +23,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from core import iptables, locks
-from core import network as net
-from statemachine import ipam, naming
-from statemachine.context import Context
-from statemachine.errors import UserError
-from store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.core import iptables, locks
+from mydocker.core import network as net
+from mydocker.statemachine import ipam, naming
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import UserError
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")

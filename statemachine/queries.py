@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from statemachine.errors import NoSuchContainer, UserError
+from mydocker.statemachine.errors import NoSuchContainer, UserError
 
 
 @dataclass

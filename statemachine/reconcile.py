@@ -22,7 +22,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
-from core import locks, procinfo
+from mydocker.core import locks, procinfo
 
 UNKNOWN_EXIT = 255
 
@@ -79,11 +79,11 @@ def reconcile(root: str, conn: sqlite3.Connection) -> list[Finding]:
 
 
 def _repair(root: str, finding: Finding) -> bool:
-    from statemachine import lifecycle, queries
-    from statemachine.context import Context
-    from statemachine.effects import spec_of
-    from statemachine.machine import Container
-    from store.events import Event
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine.context import Context
+    from mydocker.statemachine.effects import spec_of
+    from mydocker.statemachine.machine import Container
+    from mydocker.store.events import Event
 
     path = locks.lock_path(root, finding.container_id)
     path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -106,7 +106,7 @@ def _repair(root: str, finding: Finding) -> bool:
             if finding.problem in ("reboot", "dead"):
                 reason = "host reboot" if finding.problem == "reboot" else "monitor lost"
                 if finding.problem == "dead":
-                    from core import cgroups
+                    from mydocker.core import cgroups
 
                     oom = cgroups.oom_killed(spec_of(current).cgroups)
                 else:
@@ -144,7 +144,7 @@ def _spawn_watcher(root: str, container_id: str, pid: int, pid_start: int) -> tu
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "statemachine.watcher", root, container_id, str(pid), str(pid_start)],
+        [sys.executable, "-m", "mydocker.statemachine.watcher", root, container_id, str(pid), str(pid_start)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True, cwd="/",
         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from core import cgroups
-from statemachine import queries
-from statemachine.context import Context
-from statemachine.reconcile import survey
+from mydocker.core import cgroups
+from mydocker.statemachine import queries
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.reconcile import survey
 
 
 def _expected_cgroups(ctx: Context) -> set[str]:
@@ -48,7 +48,7 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
     ever_networks = {r[0] for r in conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_type = 'network'")}
     if not ever_networks:
         return []  # never had a network: nothing to look for, no pyroute2 to import
-    from core import iptables, network
+    from mydocker.core import iptables, network
 
     live_networks = {r[0] for r in conn.execute("SELECT id FROM networks")}
     ever_containers = {r[0][:12] for r in conn.execute(
@@ -83,7 +83,7 @@ def check(ctx: Context) -> dict[str, Any]:
 
 
 def prune(ctx: Context) -> dict[str, Any]:
-    from core import syscalls
+    from mydocker.core import syscalls
 
     removed = leaks(ctx)
     for kind, what in removed:
@@ -97,16 +97,16 @@ def prune(ctx: Context) -> dict[str, Any]:
         elif kind == "mount":
             syscalls.umount(what, syscalls.MNT_DETACH)
         elif kind == "veth":
-            from core import network
+            from mydocker.core import network
 
             network.detach(what)
         elif kind == "bridge":
-            from core import network
+            from mydocker.core import network
 
             name, network_id = what.split()
             network.delete_bridge(name, network_id)
         elif kind == "rule":
-            from core import iptables
+            from mydocker.core import iptables
 
             iptables.remove([iptables.parse_listed(what)])
     report = check(ctx)

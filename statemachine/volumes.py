@@ -14,12 +14,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from core import locks
-from core import volumes as core_volumes
-from statemachine import naming
-from statemachine.context import Context
-from statemachine.errors import UserError
-from store.events import ConcurrencyError, Event, append, stream_version
+from mydocker.core import locks
+from mydocker.core import volumes as core_volumes
+from mydocker.statemachine import naming
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import UserError
+from mydocker.store.events import ConcurrencyError, Event, append, stream_version
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MODES = {"ro", "rw", "z", "Z", "rprivate", "private", "nocopy"}

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from core import cgroups, procinfo
-from statemachine import lifecycle, queries
-from statemachine.context import Context
-from statemachine.effects import spec_of
-from statemachine.machine import Container
-from statemachine.reconcile import UNKNOWN_EXIT
+from mydocker.core import cgroups, procinfo
+from mydocker.statemachine import lifecycle, queries
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.effects import spec_of
+from mydocker.statemachine.machine import Container
+from mydocker.statemachine.reconcile import UNKNOWN_EXIT
 
 
 def watch(root: str, container_id: str, pid: int, pid_start: int) -> None:

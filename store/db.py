@@ -48,7 +48,7 @@ def connect(root: str | Path) -> sqlite3.Connection:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    from store.migrate import migrate_if_needed
+    from mydocker.store.migrate import migrate_if_needed
 
     migrate_if_needed(conn)
     return conn

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from store.projections import PROJECTIONS
+from mydocker.store.projections import PROJECTIONS
 
 
 class ConcurrencyError(Exception):
@@ -49,7 +49,7 @@ def append(
     events: list[Event],
 ) -> list[Event]:
     """Append events after expected_version; returns them stamped with version/time."""
-    from store.db import writer
+    from mydocker.store.db import writer
 
     db = writer(conn)
     table, apply = PROJECTIONS[stream_type]

@@ -33,7 +33,7 @@ def migrate_if_needed(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR
 
 def apply_migrations(conn: sqlite3.Connection, files: list[Path]) -> list[str]:
     """Apply the files not yet recorded; returns the names applied now."""
-    from store.db import writer
+    from mydocker.store.db import writer
 
     db = writer(conn)
     applied: list[str] = []

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from store.events import Event
+    from mydocker.store.events import Event
 
 Row = dict[str, Any]
 

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from store.events import Event
-from store.projections import PROJECTIONS
+from mydocker.store.events import Event
+from mydocker.store.projections import PROJECTIONS
 
 # Events whose payload no fold reads: replay skips decoding their JSON, which
 # is most of the cost of folding a long log (stop, kill, destroy...).

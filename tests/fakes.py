@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from core import syscalls
+from mydocker.core import syscalls
 
 
 @dataclass

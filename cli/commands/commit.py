@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -20,7 +20,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import images
+    from mydocker.statemachine import images
 
     image = images.commit_container(ctx, args.container, args.repository, args.message, args.author,
                                     pause=args.pause == "true")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cli.container_flags import add_create_flags, create_options
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.container_flags import add_create_flags, create_options
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -16,7 +16,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import lifecycle
+    from mydocker.statemachine import lifecycle
 
     view = lifecycle.create(ctx, create_options(args))
     print(view.id)

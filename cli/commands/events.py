@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 FOLLOW_POLL = 0.1  # seconds; PRAGMA data_version makes each look nearly free
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
@@ -44,7 +44,7 @@ def _when(raw: str) -> datetime:
 
 
 def parse_filter(text: str) -> tuple[str, str]:
-    from statemachine.audit import Filters
+    from mydocker.statemachine.audit import Filters
 
     key, eq, value = text.partition("=")
     if not eq or key not in Filters.KEYS or not value:
@@ -66,7 +66,7 @@ def parser() -> Parser:
 def docker_shape(event: Any, attrs: dict[str, Any]) -> dict[str, Any]:
     moment = datetime.strptime(event.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     nano = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-    from cli.template import GoMap
+    from mydocker.cli.template import GoMap
 
     attributes = GoMap({k: (str(v).lower() if isinstance(v, bool) else str(v))
                         for k, v in attrs.items() if k != "names"})
@@ -96,8 +96,8 @@ def line(event: Any, attrs: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from statemachine.audit import Filters, matching
+    from mydocker.cli import template
+    from mydocker.statemachine.audit import Filters, matching
 
     filters = Filters(args.filter)
     fmt = template.unescape(args.format) if args.format else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -22,8 +22,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.container_flags import _env_items
-    from statemachine.execs import ExecOptions, exec_in
+    from mydocker.cli.container_flags import _env_items
+    from mydocker.statemachine.execs import ExecOptions, exec_in
 
     if not args.command:
         raise UsageError('"exec" requires at least 2 arguments')

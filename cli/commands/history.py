@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -26,10 +26,10 @@ def details(payload: dict) -> str:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import json
 
-    from cli import template
-    from statemachine.audit import history_streams
-    from statemachine.errors import NoSuchContainer
-    from store.events import read_stream
+    from mydocker.cli import template
+    from mydocker.statemachine.audit import history_streams
+    from mydocker.statemachine.errors import NoSuchContainer
+    from mydocker.store.events import read_stream
 
     streams = history_streams(ctx.conn, args.container)
     if not streams:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -27,9 +27,9 @@ def human_size(size: int) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from cli.humanize import human_duration, since
-    from statemachine import images
+    from mydocker.cli import template
+    from mydocker.cli.humanize import human_duration, since
+    from mydocker.statemachine import images
 
     if images.find(ctx.conn, images.DEFAULT_IMAGE) is None:
         images.ensure_default(ctx)

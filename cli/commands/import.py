@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -47,7 +47,7 @@ def parse_changes(changes: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import images
+    from mydocker.statemachine import images
 
     changes = parse_changes(args.change)
     cmd = changes.pop("cmd", None)

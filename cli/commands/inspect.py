@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cli.errors import report
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -18,9 +18,9 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from cli.views import inspect_container, inspect_image
-    from statemachine import images, queries
+    from mydocker.cli import template
+    from mydocker.cli.views import inspect_container, inspect_image
+    from mydocker.statemachine import images, queries
 
     found, code = [], 0
     for ref in args.names:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 
-from cli.parsing import Parser, parse_signal
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, parse_signal
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -17,8 +17,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.each import for_each
-    from statemachine import lifecycle
+    from mydocker.cli.each import for_each
+    from mydocker.statemachine import lifecycle
 
     def kill(ref: str) -> str:
         lifecycle.kill(ctx, ref, args.signal)

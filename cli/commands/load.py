@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -18,7 +18,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import images
+    from mydocker.statemachine import images
 
     if args.input is None:
         if os.isatty(0):

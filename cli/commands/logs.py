@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 FOLLOW_POLL = 0.1  # seconds between looks at the file while following
 
@@ -36,8 +36,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from core.logs import parse_lines
-    from statemachine import queries
+    from mydocker.core.logs import parse_lines
+    from mydocker.statemachine import queries
 
     view = queries.get(ctx.conn, args.container)
     path = os.path.join(view.config["directory"], "container.log")

@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from cli.errors import report
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _create(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import networks
+    from mydocker.statemachine import networks
 
     view = networks.create(ctx, args.name, args.subnet, args.gateway, driver=args.driver)
     print(view.id)
@@ -45,8 +45,8 @@ def _create(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _ls(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from statemachine import networks
+    from mydocker.cli import template
+    from mydocker.statemachine import networks
 
     views = networks.list_all(ctx.conn)
     if args.quiet:
@@ -83,8 +83,8 @@ def inspect_network(conn: Any, view: Any) -> dict[str, Any]:
 
 
 def _inspect(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from statemachine import networks
+    from mydocker.cli import template
+    from mydocker.statemachine import networks
 
     found, code = [], 0
     for ref in args.names:
@@ -99,8 +99,8 @@ def _inspect(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _rm(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import networks
-    from statemachine.errors import UserError
+    from mydocker.statemachine import networks
+    from mydocker.statemachine.errors import UserError
 
     code = 0
     for ref in args.names:

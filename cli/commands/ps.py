@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 DEFAULT_FORMAT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
@@ -26,9 +26,9 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli import template
-    from cli.views import ps_fields
-    from statemachine import queries
+    from mydocker.cli import template
+    from mydocker.cli.views import ps_fields
+    from mydocker.statemachine import queries
 
     fmt = template.unescape(args.format) if args.format else DEFAULT_FORMAT
     if args.quiet:

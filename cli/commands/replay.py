@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -16,7 +16,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from store.replay import diff, fold_log
+    from mydocker.store.replay import diff, fold_log
 
     if not args.check:
         tables = fold_log(ctx.conn)

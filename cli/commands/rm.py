@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -17,9 +17,9 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.each import for_each
-    from statemachine import lifecycle
-    from statemachine.errors import NoSuchContainer
+    from mydocker.cli.each import for_each
+    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine.errors import NoSuchContainer
 
     def remove(ref: str) -> str:
         lifecycle.remove(ctx, ref, force=args.force, remove_volumes=args.volumes)

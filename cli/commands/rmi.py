@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cli.errors import report
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -17,8 +17,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import images
-    from statemachine.errors import UserError
+    from mydocker.statemachine import images
+    from mydocker.statemachine.errors import UserError
 
     code = 0
     for ref in args.images:

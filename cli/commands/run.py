@@ -6,10 +6,10 @@ import argparse
 import os
 from typing import Any
 
-from cli.container_flags import add_create_flags, create_options
-from cli.errors import report
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.container_flags import add_create_flags, create_options
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -20,8 +20,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.terminal import raw_mode, wait_monitor
-    from statemachine import lifecycle
+    from mydocker.cli.terminal import raw_mode, wait_monitor
+    from mydocker.statemachine import lifecycle
 
     options = create_options(args)
     view = lifecycle.create(ctx, options)
@@ -50,7 +50,7 @@ def _report(result: Any, code: int) -> int:
 def _failed(ctx: Context, container_id: str, result: Any) -> int:
     """Refused before it ran (a host port taken, no address left): `run` leaves
     nothing behind, since the user never had a container to look at."""
-    from statemachine import lifecycle
+    from mydocker.statemachine import lifecycle
 
     if not result.prepared:
         lifecycle.remove(ctx, container_id, force=True)

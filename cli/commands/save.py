@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -18,7 +18,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import images
+    from mydocker.statemachine import images
 
     for ref in args.images:
         images.resolve(ctx, ref)  # every name checked before a byte is written

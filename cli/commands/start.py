@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.errors import report
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -19,9 +19,9 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.terminal import raw_mode, wait_monitor
-    from statemachine import lifecycle, queries
-    from statemachine.errors import UserError
+    from mydocker.cli.terminal import raw_mode, wait_monitor
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine.errors import UserError
 
     attach = args.attach or args.interactive
     if attach and len(args.containers) > 1:

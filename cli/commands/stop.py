@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parsing import Parser, parse_timeout
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser, parse_timeout
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -17,8 +17,8 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.each import for_each
-    from statemachine import lifecycle
+    from mydocker.cli.each import for_each
+    from mydocker.statemachine import lifecycle
 
     def stop(ref: str) -> str:
         lifecycle.stop(ctx, ref, args.time)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -23,7 +23,7 @@ def parser() -> Parser:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import json
 
-    from statemachine import system
+    from mydocker.statemachine import system
 
     report = system.check(ctx) if args.action == "check" else system.prune(ctx)
     if args.format == "json":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.errors import report
-from cli.parsing import Parser, UsageError
-from statemachine.context import Context
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -29,12 +29,12 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from statemachine import volumes
+    from mydocker.statemachine import volumes
 
     if args.action is None:
         raise UsageError("volume needs a command: ls, create, rm or inspect")
     if args.action in ("ls", "list"):
-        from cli import template
+        from mydocker.cli import template
 
         rows = volumes.list_all(ctx.conn)
         if args.quiet:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print(row["id"])
         return 0
     if args.action in ("rm", "remove"):
-        from statemachine.errors import UserError
+        from mydocker.statemachine.errors import UserError
 
         code = 0
         for name in args.names:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             code = 1
             continue
         found.append(volumes.inspect(row))
-    from cli import template
+    from mydocker.cli import template
 
     template.print_objects(found, args.format)
     return code

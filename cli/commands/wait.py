@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parsing import Parser
-from statemachine.context import Context
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
@@ -15,7 +15,7 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from cli.each import for_each
-    from statemachine import lifecycle
+    from mydocker.cli.each import for_each
+    from mydocker.statemachine import lifecycle
 
     return for_each(args.containers, lambda ref: lifecycle.wait(ctx, ref))

@@ -46,7 +46,7 @@ def free_subnet() -> str:
     """A /24 in 10.213.0.0/16-10.219.0.0/16 that no host route touches and that this
     session has not used: tests never clash with the host or each other, and
     `network create` refuses an overlap if another session raced us to it."""
-    from core.network import host_routes
+    from mydocker.core.network import host_routes
 
     routes = [ipaddress.ip_network(dst) for dst, _ in host_routes()]
     for _ in range(1000):
@@ -215,7 +215,7 @@ def _ipr():
 
 
 def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
-    from core import iptables
+    from mydocker.core import iptables
 
     leaks: list[str] = []
     db = root / "mydocker.db"
@@ -241,7 +241,7 @@ def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
 
 
 def force_clean_network(root: Path, objects: NetworkObjects) -> None:
-    from core import iptables
+    from mydocker.core import iptables
 
     with _ipr() as ipr:
         for name in [*objects.veths, *objects.bridges]:
@@ -259,9 +259,9 @@ def force_clean_network(root: Path, objects: NetworkObjects) -> None:
 def remove_default_network(runtime: Runtime) -> list[str]:
     """`bridge` is a pre-defined network that no command removes (docker0's way);
     a test's root takes its own away, as a host shutdown would."""
-    from statemachine import networks
-    from statemachine.context import Context
-    from statemachine.errors import UserError
+    from mydocker.statemachine import networks
+    from mydocker.statemachine.context import Context
+    from mydocker.statemachine.errors import UserError
 
     if not (runtime.root / "mydocker.db").exists():
         return []

@@ -165,7 +165,7 @@ def test_port_mapping_serves_httpd_to_another_netns_and_to_the_host(md, client_n
         assert md.ok("ps", "-aq") == before
     finally:
         md.ok("rm", "-f", cid)
-    from core import iptables
+    from mydocker.core import iptables
 
     assert not [rule for rule in iptables.list_rules() if f"--dport {port} " in rule], "DNAT removed with the container"
     md.ok("network", "rm", "webnet")

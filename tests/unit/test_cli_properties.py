@@ -13,10 +13,9 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
-from cli.commands import create as create_cmd
-from cli.commands import run as run_cmd
-from cli.parsing import (
+from mydocker.cli.commands import create as create_cmd
+from mydocker.cli.commands import run as run_cmd
+from mydocker.cli.parsing import (
     UsageError,
     parse_cpus,
     parse_cpuset,

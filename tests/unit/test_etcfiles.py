@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import etcfiles
+from mydocker.core import etcfiles
 
 
 def test_hosts_names_the_container_once_each():

@@ -1,4 +1,4 @@
-"""store.events.append: optimistic concurrency, unique names, one transaction for
+"""store_events.append: optimistic concurrency, unique names, one transaction for
 the event and its projection, an append-only log, private files, WAL."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mydocker.store.events as store_events
 import pytest
+from mydocker.store.db import connect, db_path
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append, read_stream, stream_version
 
-import store.events
-from store.db import connect, db_path
-from store.events import ConcurrencyError, Event, NameConflict, append, read_stream, stream_version
 from tests.fakes import create_payload, die_payload, start_payload
 
 A = "a" * 64
@@ -189,7 +189,7 @@ def test_projection_failure_rolls_back_the_events(conn: sqlite3.Connection, monk
         assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == len(before[0]) + 1
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store.events, "_store_row", broken_store)
+    monkeypatch.setattr(store_events, "_store_row", broken_store)
     with pytest.raises(RuntimeError, match="disk on fire"):
         append(conn, "container", A, 1, [Event("start", start_payload())])
     assert snapshot(conn) == before
@@ -217,7 +217,7 @@ def test_a_reader_never_sees_an_event_without_its_projection(root: Path, monkeyp
     try:
         create(writer_conn, A, "one")
         seen: list[tuple[int, int]] = []
-        real_store = store.events._store_row
+        real_store = store_events._store_row
 
         def store_and_peek(*args: Any) -> None:
             # mid-transaction, another connection still sees the old state on both sides
@@ -225,7 +225,7 @@ def test_a_reader_never_sees_an_event_without_its_projection(root: Path, monkeyp
                          reader.execute("SELECT version FROM containers WHERE id = ?", (A,)).fetchone()[0]))
             real_store(*args)
 
-        monkeypatch.setattr(store.events, "_store_row", store_and_peek)
+        monkeypatch.setattr(store_events, "_store_row", store_and_peek)
         append(writer_conn, "container", A, 1, [Event("start", start_payload())])
         assert seen == [(1, 1)]
         assert (stream_version(reader, A),

@@ -6,11 +6,10 @@ import ipaddress
 import json
 
 import pytest
-
-from statemachine import ipam
-from statemachine.errors import UserError
-from store.events import Event
-from store.projections import apply_network
+from mydocker.statemachine import ipam
+from mydocker.statemachine.errors import UserError
+from mydocker.store.events import Event
+from mydocker.store.projections import apply_network
 
 NET = ipaddress.ip_network("10.213.7.0/24")
 

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from store.db import connect
-from store.migrate import MIGRATIONS_DIR, _statements, apply_migrations, migrate_if_needed, migration_files
+from mydocker.store.db import connect
+from mydocker.store.migrate import MIGRATIONS_DIR, _statements, apply_migrations, migrate_if_needed, migration_files
 
 
 @pytest.fixture

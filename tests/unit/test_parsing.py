@@ -7,9 +7,8 @@ import os
 import signal
 
 import pytest
-
-from cli.humanize import created_at, human_duration, since
-from cli.parsing import (
+from mydocker.cli.humanize import created_at, human_duration, since
+from mydocker.cli.parsing import (
     UsageError,
     parse_cpus,
     parse_cpuset,
@@ -19,7 +18,7 @@ from cli.parsing import (
     parse_size,
     parse_timeout,
 )
-from cli.template import render, table, unescape
+from mydocker.cli.template import render, table, unescape
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 NCPU = os.cpu_count() or 1

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from cli.parsing import UsageError
-from cli.ports import format_ports, parse_all, parse_publish
+from mydocker.cli.parsing import UsageError
+from mydocker.cli.ports import format_ports, parse_all, parse_publish
 
 
 def b(host_port, container_port, proto="tcp", host_ip=""):

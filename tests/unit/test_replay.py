@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mydocker.store.db import connect
+from mydocker.store.events import Event, append
+from mydocker.store.replay import diff, fold_log, stored_projections
 
-from store.db import connect
-from store.events import Event, append
-from store.replay import diff, fold_log, stored_projections
 from tests.fakes import create_payload, die_payload, start_payload
 
 C1, C2, C3, C4 = ("1" * 64, "2" * 64, "3" * 64, "4" * 64)

@@ -8,10 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from mydocker.core import rootfs
+from mydocker.core import syscalls as sc
+from mydocker.core.spec import ContainerSpec
 
-from core import rootfs
-from core import syscalls as sc
-from core.spec import ContainerSpec
 from tests.fakes import Call, CallLog, FakeOS, FakeSyscalls
 
 CID = "f" * 64

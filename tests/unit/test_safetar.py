@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core import images, safetar
+from mydocker.core import images, safetar
 
 
 def build(entries: list[tuple[str, str, object]], gz: bool = False) -> io.BytesIO:

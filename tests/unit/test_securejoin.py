@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from core.securejoin import resolve
+from mydocker.core.securejoin import resolve
 
 
 @pytest.fixture

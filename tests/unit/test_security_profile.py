@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from core.security import (
+from mydocker.core.security import (
     CAPABILITIES,
     DEFAULT_CAPABILITIES,
     SecurityError,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from mydocker.statemachine.errors import IllegalTransition, UserError
+from mydocker.statemachine.machine import STATES, TRIGGERS, Container
+from mydocker.statemachine.queries import ContainerView
 
-from statemachine.errors import IllegalTransition, UserError
-from statemachine.machine import STATES, TRIGGERS, Container
-from statemachine.queries import ContainerView
 from tests.fakes import CONTAINER_ID, FakeEffects, container_config, container_row, die_payload
 
 NAME = "happy_turing"

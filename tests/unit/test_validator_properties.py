@@ -8,14 +8,13 @@ import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from cli.commands.events import parse_filter, parse_when
-from cli.errors import one_line
-from cli.parsing import UsageError
-from cli.ports import parse_publish
-from statemachine import ipam, naming
-from statemachine.errors import UserError
-from statemachine.volumes import parse as parse_volume
+from mydocker.cli.commands.events import parse_filter, parse_when
+from mydocker.cli.errors import one_line
+from mydocker.cli.parsing import UsageError
+from mydocker.cli.ports import parse_publish
+from mydocker.statemachine import ipam, naming
+from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.volumes import parse as parse_volume
 
 hostile = st.one_of(
     st.text(max_size=80),

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from core.nsenter import ExecError, lookup_user
-from statemachine.volumes import parse
-from store.events import Event
-from store.projections import apply_container, apply_volume
+from mydocker.core.nsenter import ExecError, lookup_user
+from mydocker.statemachine.volumes import parse
+from mydocker.store.events import Event
+from mydocker.store.projections import apply_container, apply_volume
 
 
 def test_volume_specs():

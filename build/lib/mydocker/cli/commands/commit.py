@@ -1,0 +1,28 @@
+"""mydocker commit [-m MESSAGE] [-a AUTHOR] [--pause=false] CONTAINER [REPOSITORY[:TAG]]"""
+
+from __future__ import annotations
+
+import argparse
+
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("commit", "Create a new image from a container's changes")
+    p.add_argument("-m", "--message", default="", help="commit message")
+    p.add_argument("-a", "--author", default="", help='author (e.g. "John <john@example.com>")')
+    p.add_argument("-p", "--pause", default="true", choices=["true", "false"], nargs="?", const="true",
+                   help="pause the container during commit (default true)")
+    p.add_argument("container")
+    p.add_argument("repository", nargs="?")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import images
+
+    image = images.commit_container(ctx, args.container, args.repository, args.message, args.author,
+                                    pause=args.pause == "true")
+    print(image.id)
+    return 0

@@ -1,0 +1,23 @@
+"""mydocker create [OPTIONS] IMAGE [COMMAND] [ARG...]"""
+
+from __future__ import annotations
+
+import argparse
+
+from mydocker.cli.container_flags import add_create_flags, create_options
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("create", "Create a new container", add_help=False)
+    add_create_flags(p)
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import lifecycle
+
+    view = lifecycle.create(ctx, create_options(args))
+    print(view.id)
+    return 0

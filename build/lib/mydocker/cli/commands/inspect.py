@@ -1,0 +1,38 @@
+"""mydocker inspect [--format TEMPLATE] [--type container|image] NAME|ID..."""
+
+from __future__ import annotations
+
+import argparse
+
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("inspect", "Return low-level information on containers or images")
+    p.add_argument("-f", "--format", help="format the output using a Go template")
+    p.add_argument("--type", choices=["container", "image"], help="only look for this kind of object")
+    p.add_argument("names", nargs="+", metavar="NAME|ID")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli import template
+    from mydocker.cli.views import inspect_container, inspect_image
+    from mydocker.statemachine import images, queries
+
+    found, code = [], 0
+    for ref in args.names:
+        view = queries.find(ctx.conn, ref) if args.type != "image" else None
+        if view is not None:
+            found.append(inspect_container(view))
+            continue
+        image = images.find(ctx.conn, ref) if args.type != "container" else None
+        if image is not None:
+            found.append(inspect_image(image))
+            continue
+        report(f"No such object: {ref}")
+        code = 1
+    template.print_objects(found, args.format)
+    return code

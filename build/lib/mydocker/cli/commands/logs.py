@@ -1,0 +1,78 @@
+"""mydocker logs [-f] [--tail N] [-t] CONTAINER"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
+
+FOLLOW_POLL = 0.1  # seconds between looks at the file while following
+
+
+def _tail(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"invalid value {text!r} for --tail: a number or 'all'") from None
+    return None if value < 0 else value
+
+
+def parser() -> Parser:
+    p = Parser("logs", "Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true", help="follow log output")
+    p.add_argument("-n", "--tail", type=_tail, default=None, help="number of lines to show from the end")
+    p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    p.add_argument("container")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.core.logs import parse_lines
+    from mydocker.statemachine import queries
+
+    view = queries.get(ctx.conn, args.container)
+    path = os.path.join(view.config["directory"], "container.log")
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        f = None
+    position = 0
+    if f is not None:
+        records: Iterable[dict[str, Any]] = parse_lines(iter(f.readline, ""))
+        if args.tail is not None:
+            records = deque(records, maxlen=args.tail) if args.tail else []
+        _emit(records, args.timestamps)
+        position = f.tell()
+    if not args.follow:
+        return 0
+    while True:
+        current = queries.by_id(ctx.conn, view.id)
+        running = current is not None and current.state == "running"
+        if f is None and os.path.exists(path):
+            f = open(path, encoding="utf-8", errors="replace")
+        if f is not None:
+            f.seek(position)
+            chunk = f.read()
+            complete = chunk[: chunk.rfind("\n") + 1]  # leave a half-written line for next time
+            position += len(complete.encode("utf-8", "replace"))
+            _emit(parse_lines(iter(complete.splitlines(keepends=True))), args.timestamps)
+        if not running:
+            return 0
+        time.sleep(FOLLOW_POLL)
+
+
+def _emit(records: Iterable[dict[str, Any]], timestamps: bool) -> None:
+    for record in records:
+        out = sys.stderr if record.get("stream") == "stderr" else sys.stdout
+        text = record.get("log", "")
+        out.write(f"{record.get('time', '')} {text}" if timestamps else text)
+        out.flush()

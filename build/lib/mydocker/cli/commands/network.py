@@ -1,0 +1,113 @@
+"""mydocker network create|ls|inspect|rm"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("network", "Manage networks")
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    c = sub.add_parser("create", help="create a network")
+    c.add_argument("-d", "--driver", default="bridge", help="driver (bridge)")
+    c.add_argument("--subnet", help="subnet in CIDR form, e.g. 192.168.10.0/24")
+    c.add_argument("--gateway", help="IPv4 gateway of the subnet (default: its first address)")
+    c.add_argument("name", metavar="NETWORK")
+    ls = sub.add_parser("ls", aliases=["list"], help="list networks")
+    ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
+    ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
+    i = sub.add_parser("inspect", help="display detailed information on one or more networks")
+    i.add_argument("-f", "--format", help="format the output using a Go template")
+    i.add_argument("names", nargs="+", metavar="NETWORK")
+    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more networks")
+    r.add_argument("names", nargs="+", metavar="NETWORK")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
+    return int(globals()[f"_{action}"](args, ctx))
+
+
+def _create(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import networks
+
+    view = networks.create(ctx, args.name, args.subnet, args.gateway, driver=args.driver)
+    print(view.id)
+    return 0
+
+
+def _ls(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli import template
+    from mydocker.statemachine import networks
+
+    views = networks.list_all(ctx.conn)
+    if args.quiet:
+        sys.stdout.write("".join((v.id if args.no_trunc else v.id[:12]) + "\n" for v in views))
+        return 0
+    rows = [["NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE", "SCOPE"]]
+    rows += [[v.id if args.no_trunc else v.id[:12], v.name, v.row["driver"], v.row["subnet"], v.bridge, "local"]
+             for v in views]
+    sys.stdout.write(template.table(rows))
+    return 0
+
+
+def inspect_network(conn: Any, view: Any) -> dict[str, Any]:
+    names = dict(conn.execute("SELECT id, name FROM containers").fetchall())
+    containers = {
+        ep["container"]: {"Name": names.get(ep["container"], ""), "EndpointID": ep["veth"],
+                          "MacAddress": ep["mac"], "IPv4Address": f"{ip}/{ep['prefixlen']}", "IPv6Address": ""}
+        for ip, ep in view.allocations.items()
+    }
+    return {
+        "Name": view.name,
+        "Id": view.id,
+        "Created": view.row["created_at"],
+        "Scope": "local",
+        "Driver": view.row["driver"],
+        "EnableIPv6": False,
+        "IPAM": {"Driver": "default", "Options": {}, "Config": [{"Subnet": view.row["subnet"],
+                                                                 "Gateway": view.gateway}]},
+        "Internal": False,
+        "Containers": containers,
+        "Options": {"com.docker.network.bridge.name": view.bridge},
+        "Labels": {},
+    }
+
+
+def _inspect(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli import template
+    from mydocker.statemachine import networks
+
+    found, code = [], 0
+    for ref in args.names:
+        view = networks.find(ctx.conn, ref)
+        if view is None:
+            report(f"network {ref} not found")
+            code = 1
+            continue
+        found.append(inspect_network(ctx.conn, view))
+    template.print_objects(found, args.format)
+    return code
+
+
+def _rm(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import networks
+    from mydocker.statemachine.errors import UserError
+
+    code = 0
+    for ref in args.names:
+        try:
+            networks.remove(ctx, ref)
+            print(ref)
+        except UserError as exc:
+            report(exc)
+            code = exc.exit_code or 1
+    return code

@@ -1,0 +1,57 @@
+"""mydocker run [OPTIONS] IMAGE [COMMAND] [ARG...]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from mydocker.cli.container_flags import add_create_flags, create_options
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("run", "Create and run a new container from an image", add_help=False)
+    p.add_argument("-d", "--detach", action="store_true", help="run in the background and print its id")
+    add_create_flags(p)
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.terminal import raw_mode, wait_monitor
+    from mydocker.statemachine import lifecycle
+
+    options = create_options(args)
+    view = lifecycle.create(ctx, options)
+    if args.detach:
+        result = lifecycle.start(ctx, view.id, attached=False)
+        assert result is not None
+        if not result.started:
+            os.waitpid(result.monitor_pid, 0)  # let the monitor record the failure first
+            return _failed(ctx, view.id, result)
+        print(view.id)
+        return 0
+    with raw_mode(args.tty and args.interactive):
+        result = lifecycle.start(ctx, view.id, attached=True)
+        assert result is not None
+        code = wait_monitor(result.monitor_pid)
+    if not result.started:
+        return _failed(ctx, view.id, result) if not result.prepared else _report(result, code)
+    return code
+
+
+def _report(result: Any, code: int) -> int:
+    report(result.message)
+    return result.exit_code or code
+
+
+def _failed(ctx: Context, container_id: str, result: Any) -> int:
+    """Refused before it ran (a host port taken, no address left): `run` leaves
+    nothing behind, since the user never had a container to look at."""
+    from mydocker.statemachine import lifecycle
+
+    if not result.prepared:
+        lifecycle.remove(ctx, container_id, force=True)
+    return _report(result, 125)

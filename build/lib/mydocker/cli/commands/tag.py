@@ -1,0 +1,22 @@
+"""mydocker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]"""
+
+from __future__ import annotations
+
+import argparse
+
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    p.add_argument("source")
+    p.add_argument("target")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import images
+
+    images.tag(ctx, args.source, args.target)
+    return 0

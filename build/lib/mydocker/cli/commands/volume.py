@@ -1,0 +1,80 @@
+"""mydocker volume ls|create|rm|inspect"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mydocker.cli.errors import report
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("volume", "Manage volumes")
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", parser_class=Parser)
+    ls = sub.add_parser("ls", help="list volumes", aliases=["list"])
+    ls.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
+    create = sub.add_parser("create", help="create a volume")
+    create.add_argument("--label", action="append", default=[], help="KEY=VALUE")
+    create.add_argument("-d", "--driver", default="local", help="only 'local'")
+    create.add_argument("name", nargs="?")
+    rm = sub.add_parser("rm", help="remove one or more volumes", aliases=["remove"])
+    rm.add_argument("-f", "--force", action="store_true", help="no error if missing")
+    rm.add_argument("names", nargs="+", metavar="VOLUME")
+    inspect = sub.add_parser("inspect", help="display detailed information")
+    inspect.add_argument("-f", "--format", help="format the output using a Go template")
+    inspect.add_argument("names", nargs="+", metavar="VOLUME")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import volumes
+
+    if args.action is None:
+        raise UsageError("volume needs a command: ls, create, rm or inspect")
+    if args.action in ("ls", "list"):
+        from mydocker.cli import template
+
+        rows = volumes.list_all(ctx.conn)
+        if args.quiet:
+            sys.stdout.write("".join(f"{r['id']}\n" for r in rows))
+        else:
+            sys.stdout.write(template.table([["DRIVER", "VOLUME NAME"]] + [[r["driver"], r["id"]] for r in rows]))
+        return 0
+    if args.action == "create":
+        import secrets
+
+        if args.driver != "local":
+            raise UsageError(f"volume driver {args.driver!r} is not supported (only 'local')")
+        labels = {}
+        for item in args.label:
+            key, _, value = item.partition("=")
+            labels[key] = value
+        row = volumes.ensure(ctx, args.name or secrets.token_hex(32), anonymous=False, labels=labels)
+        print(row["id"])
+        return 0
+    if args.action in ("rm", "remove"):
+        from mydocker.statemachine.errors import UserError
+
+        code = 0
+        for name in args.names:
+            try:
+                volumes.remove(ctx, name, force=args.force)
+                print(name)
+            except UserError as exc:
+                report(exc)
+                code = 1
+        return code
+    found, code = [], 0
+    for name in args.names:
+        row = volumes.find(ctx.conn, name)
+        if row is None:
+            report(f"get {name}: no such volume")
+            code = 1
+            continue
+        found.append(volumes.inspect(row))
+    from mydocker.cli import template
+
+    template.print_objects(found, args.format)
+    return code

@@ -1,0 +1,48 @@
+"""Times and durations the way docker prints them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def parse_time(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)  # Go's rounding, not Python's round-half-even
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def since(stamp: str, now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    return max((now - parse_time(stamp)).total_seconds(), 0.0)
+
+
+def created_at(stamp: str) -> str:
+    """ps's CreatedAt: 2026-11-27 21:57:00 +0000 UTC."""
+    return parse_time(stamp).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")

@@ -1,0 +1,60 @@
+"""/etc/hosts, /etc/resolv.conf and /etc/hostname for a container.
+
+The monitor writes them into the container's directory once the network is set
+up (the address is known only then); the init bind-mounts them over the image's
+files, as docker does, so they never land in the image layers and each start
+gets fresh ones.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FILES = ("hosts", "resolv.conf", "hostname")
+HOST_RESOLV = Path("/etc/resolv.conf")
+FALLBACK_DNS = ["8.8.8.8", "8.8.4.4"]  # docker's, when the host only has a local resolver
+_LOOPBACK_NS = re.compile(r"^\s*nameserver\s+(127\.|::1\b)")
+
+
+def hosts_text(names: list[str], ip: str | None) -> str:
+    lines = [
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        "fe00::0\tip6-localnet",
+        "ff00::0\tip6-mcastprefix",
+        "ff02::1\tip6-allnodes",
+        "ff02::2\tip6-allrouters",
+    ]
+    # hostname, short id and name, each once (the hostname is the short id by default)
+    lines.append(f"{ip or '127.0.0.1'}\t{' '.join(dict.fromkeys(names))}")
+    return "\n".join(lines) + "\n"
+
+
+def resolv_text(host_resolv: str, own_network_stack: bool) -> str:
+    """The host's resolv.conf; in a network namespace a loopback resolver
+    (systemd-resolved's 127.0.0.53) cannot be reached, so drop it as docker does."""
+    if not own_network_stack:
+        return host_resolv
+    kept = [line for line in host_resolv.splitlines() if not _LOOPBACK_NS.match(line)]
+    if not any(line.strip().startswith("nameserver") for line in kept):
+        kept += [f"nameserver {ns}" for ns in FALLBACK_DNS]
+    return "\n".join(kept) + "\n"
+
+
+def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_network_stack: bool) -> None:
+    try:
+        host_resolv = HOST_RESOLV.read_text()
+    except OSError:
+        host_resolv = ""
+    contents = {
+        "hosts": hosts_text([hostname, *names], ip),
+        "resolv.conf": resolv_text(host_resolv, own_network_stack),
+        "hostname": hostname + "\n",
+    }
+    for file, text in contents.items():
+        path = directory / file
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o644)
+        tmp.replace(path)

@@ -1,0 +1,309 @@
+"""The monitor: one small process per running container (conmon's job).
+
+launch() forks it. The monitor creates the cgroups, makes the pid namespace,
+forks the container's init (core.init), joins it to its cgroups, lets it exec,
+then stays to copy its output into the log (and to the terminal when attached),
+wait for it, and report its real exit status. What to record is not its
+business: the caller passes hooks (the statemachine appends `start` and `die`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import struct
+import termios
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mydocker.core import cgroups, init, procinfo, security
+from mydocker.core import syscalls as sc
+from mydocker.core.crashpoints import crash
+from mydocker.core.logs import LogWriter
+from mydocker.core.spec import ContainerSpec, prepare_dirs
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+@dataclass
+class Started:
+    pid: int
+    pid_start: int
+    boot_id: str
+    monitor_pid: int
+    monitor_start: int
+
+
+@dataclass
+class Exited:
+    exit_code: int
+    oom_killed: bool
+    reason: str
+
+
+class Hooks(Protocol):
+    def prepare(self, pid: int) -> None:
+        """Between the init's namespaces and its exec: the network goes here.
+        Raising fails the start: the init is killed before it runs anything."""
+
+    def started(self, info: Started) -> None: ...
+
+    def exited(self, info: Exited) -> None: ...
+
+
+@dataclass
+class LaunchResult:
+    monitor_pid: int
+    started: bool
+    exit_code: int | None = None  # set when the container never ran its command
+    message: str = ""
+    prepared: bool = True  # False: refused before it started (port taken...), nothing recorded
+
+
+def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bool) -> LaunchResult:
+    """Fork the monitor and return once the container runs its command or failed to.
+
+    attached: the monitor keeps our stdio and copies the container's to it
+    (foreground run); otherwise it detaches into its own session with none of
+    our file descriptors, so `id=$(mydocker run -d ...)` returns at once.
+    """
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        code = 125
+        try:
+            os.close(report_r)
+            code = _Monitor(spec, hooks_factory, report_w, attached).run()
+        except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
+            _report(report_w, {"started": False, "exit_code": 125, "message": f"monitor: {exc}"})
+        finally:
+            os._exit(code)
+    os.close(report_w)
+    raw = b""
+    while chunk := os.read(report_r, 65536):
+        raw += chunk
+    os.close(report_r)
+    if not raw:
+        return LaunchResult(pid, False, 125, "monitor died before reporting")
+    msg = json.loads(raw.splitlines()[0])
+    return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""), msg.get("prepared", True))
+
+
+def _report(fd: int, message: dict[str, object]) -> None:
+    try:
+        os.write(fd, json.dumps(message).encode() + b"\n")
+        os.close(fd)
+    except OSError:
+        pass
+
+
+class _Monitor:
+    def __init__(self, spec: ContainerSpec, hooks_factory: Callable[[], Hooks], report_w: int, attached: bool):
+        self.spec = spec
+        self.hooks_factory = hooks_factory
+        self.report_w = report_w
+        self.attached = attached
+        self.child = 0
+        self.master = -1
+
+    def run(self) -> int:
+        self._detach_or_forward()
+        spec = self.spec
+        try:
+            prepare_dirs(spec)
+            cgroups.create(spec.cgroups, spec.limits)
+        except (OSError, cgroups.CgroupError) as exc:
+            _safe_remove_cgroups(spec.cgroups)
+            _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc)})
+            return 125
+        crash("monitor.after-cgroups")
+        # Before unshare: what preload spawns must not become the new namespace's PID 1.
+        security.preload(security.Profile.from_dict(spec.security))
+        sc.unshare(sc.CLONE_NEWPID)
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        error_r, error_w = os.pipe2(os.O_CLOEXEC)
+        child_ends, ours = self._stdio()
+        self.child = os.fork()
+        if self.child == 0:
+            for fd in (ready_r, go_w, error_r, *ours):
+                os.close(fd)
+            init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends))
+        for fd in {ready_w, go_r, error_w, *child_ends}:
+            os.close(fd)
+        hooks = self.hooks_factory()
+        if os.read(ready_r, 1) == b"R":
+            cgroups.add_process(spec.cgroups, self.child)
+            try:
+                hooks.prepare(self.child)
+            except Exception as exc:  # noqa: BLE001 - any failure here must fail the start, cleanly
+                return self._abort(exc, (ready_r, go_w, error_r, *ours))
+            crash("monitor.before-go")
+            os.write(go_w, b"G")
+        os.close(ready_r)
+        os.close(go_w)
+        pid_start = procinfo.start_time(self.child) or 0
+        failure = _read_all(error_r)
+        hooks.started(Started(self.child, pid_start, procinfo.boot_id(), os.getpid(),
+                              procinfo.start_time(os.getpid()) or 0))
+        crash("monitor.after-start")
+        if failure:
+            detail = json.loads(failure)
+            _report(self.report_w, {"started": False, "exit_code": detail["code"], "message": detail["message"]})
+        else:
+            _report(self.report_w, {"started": True})
+        self._pump(ours)
+        _, status = os.waitpid(self.child, 0)
+        exited = self._exit_info(status, failure)
+        _safe_remove_cgroups(spec.cgroups)
+        hooks.exited(exited)
+        return exited.exit_code
+
+    def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
+        """prepare() failed: the init never runs the command and nothing is recorded
+        as started; the hook has undone its own part already."""
+        os.kill(self.child, signal.SIGKILL)
+        os.waitpid(self.child, 0)
+        for fd in fds:
+            os.close(fd)
+        _safe_remove_cgroups(self.spec.cgroups)
+        _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc), "prepared": False})
+        return 125
+
+    def _detach_or_forward(self) -> None:
+        # The caller's lock and database fds must not live on in the monitor.
+        os.closerange(3, self.report_w)
+        os.closerange(self.report_w + 1, 1 << 16)
+        if self.attached:
+            for sig in FORWARDED_SIGNALS:
+                signal.signal(sig, self._forward)
+            signal.signal(signal.SIGWINCH, lambda *_: self._copy_winsize())
+            return
+        os.setsid()
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        for sig in (signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if self.child:
+            try:
+                os.kill(self.child, signum)
+            except ProcessLookupError:
+                pass
+
+    def _stdio(self) -> tuple[tuple[int, int, int], list[int]]:
+        """(the container's stdin, stdout, stderr), [the ends the monitor keeps]."""
+        spec = self.spec
+        if spec.tty:
+            self.master, slave = os.openpty()
+            os.set_inheritable(slave, True)
+            self._copy_winsize()
+            return (slave, slave, slave), [self.master]
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours = [out_r, err_r]
+        if spec.interactive and self.attached:
+            stdin = os.dup(0)
+        elif spec.interactive:
+            # docker -di: stdin stays open with nobody writing, so `sh` keeps waiting.
+            stdin, keep_open = os.pipe()
+            ours.append(keep_open)
+        else:
+            stdin = os.open("/dev/null", os.O_RDONLY)
+        return (stdin, out_w, err_w), ours
+
+    def _copy_winsize(self) -> None:
+        if self.master < 0 or not self.attached or not os.isatty(0):
+            return
+        try:
+            size = fcntl.ioctl(0, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+        except OSError:
+            pass
+
+    def _pump(self, ours: list[int]) -> None:
+        """Copy output to the log (and terminal) until the container's side closes."""
+        log = LogWriter(self.spec.log_path)
+        streams: dict[int, tuple[str, int]] = {}
+        if self.spec.tty:
+            streams[self.master] = ("stdout", 1)
+        else:
+            streams[ours[0]] = ("stdout", 1)
+            streams[ours[1]] = ("stderr", 2)
+        readers = list(streams)
+        stdin_open = self.spec.tty and self.spec.interactive and self.attached
+        tee = self.attached
+        try:
+            while readers:
+                watch = readers + ([0] if stdin_open else [])
+                ready, _, _ = select.select(watch, [], [])
+                for fd in ready:
+                    if fd == 0:
+                        stdin_open = self._copy_stdin()
+                        continue
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:  # EIO: the pty's last slave closed
+                        data = b""
+                    if not data:
+                        readers.remove(fd)
+                        continue
+                    stream, out = streams[fd]
+                    log.write(stream, data)
+                    if tee:
+                        tee = _write_all(out, data)
+        finally:
+            log.close()
+            for fd in ours:
+                os.close(fd)
+
+    def _copy_stdin(self) -> bool:
+        data = os.read(0, 65536)
+        if not data:
+            _write_all(self.master, b"\x04")  # end of input reads as ^D at the shell
+            return False
+        _write_all(self.master, data)
+        return True
+
+    def _exit_info(self, status: int, failure: bytes) -> Exited:
+        code = os.waitstatus_to_exitcode(status)
+        oom = cgroups.oom_killed(self.spec.cgroups)
+        if failure:
+            detail = json.loads(failure)
+            return Exited(detail["code"], False, f"start failed: {detail['message']}")
+        if code < 0:
+            sig = -code
+            reason = "oom" if oom and sig == signal.SIGKILL else f"killed by signal {sig}"
+            return Exited(128 + sig, oom, reason)
+        return Exited(code, oom, "exited")
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+        return True
+    except OSError:
+        return False  # the reader went away (closed terminal, killed `run`): keep logging only
+
+
+def _read_all(fd: int) -> bytes:
+    raw = b""
+    while chunk := os.read(fd, 65536):
+        raw += chunk
+    os.close(fd)
+    return raw
+
+
+def _safe_remove_cgroups(paths: dict[str, str]) -> None:
+    try:
+        cgroups.remove(paths)
+    except cgroups.CgroupError:
+        pass  # left for rm / recovery, which retry the same idempotent removal

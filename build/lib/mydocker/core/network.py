@@ -1,0 +1,203 @@
+"""Links, addresses and routes through pyroute2 (netlink): no `ip` subprocesses.
+
+pyroute2 costs ~150 ms to import, so it is imported inside the functions that
+need it: `ps`, `inspect` and `--network none` containers never load it.
+
+Every removal here is idempotent: a link that is already gone counts as removed,
+which is what makes a half-finished `rm` or `network rm` safe to run again.
+Our bridges carry the alias `mydocker:<network id>` so we can tell ours from a
+same-named bridge of another state root.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ALIAS_PREFIX = "mydocker:"
+IFNAMSIZ = 15
+
+
+class NetworkError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    network_id: str
+    name: str  # mdbr-<id> (or mydocker0 for the default network)
+    gateway: str
+    prefixlen: int
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    veth: str  # the host end, md-<short id>
+    bridge: str
+    ip: str
+    prefixlen: int
+    gateway: str
+    mac: str
+
+
+def _iproute(netns: str | None = None) -> Any:
+    from pyroute2 import IPRoute
+
+    # flags=0: never create a named namespace as a side effect.
+    return IPRoute(netns=netns, flags=0) if netns else IPRoute()
+
+
+def _gone(exc: Exception) -> bool:
+    return getattr(exc, "code", None) in (errno.ENODEV, errno.ENOENT, errno.ESRCH)
+
+
+def _alias(ipr: Any, index: int) -> str | None:
+    links = ipr.get_links(index)
+    return links[0].get("ifalias") if links else None
+
+
+def ensure_bridge(spec: BridgeSpec) -> bool:
+    """Create the bridge with its gateway address, up; what already exists is kept.
+    True if the bridge had to be created (first use, or after a reboot)."""
+    from pyroute2 import NetlinkError
+
+    alias = ALIAS_PREFIX + spec.network_id
+    with _iproute() as ipr:
+        found = ipr.link_lookup(ifname=spec.name)
+        if found:
+            if _alias(ipr, found[0]) != alias:
+                raise NetworkError(f"interface {spec.name} exists and is not this network's bridge")
+            index = found[0]
+            created = False
+        else:
+            try:
+                ipr.link("add", ifname=spec.name, kind="bridge")
+            except NetlinkError as exc:
+                raise NetworkError(f"cannot create bridge {spec.name}: {exc}") from exc
+            index = ipr.link_lookup(ifname=spec.name)[0]
+            ipr.link("set", index=index, ifalias=alias)
+            created = True
+        have = {a.get("address") for a in ipr.get_addr(index=index, family=2)}
+        if spec.gateway not in have:
+            ipr.addr("add", index=index, address=spec.gateway, prefixlen=spec.prefixlen)
+        ipr.link("set", index=index, state="up")
+    # localhost:port -> container needs 127/8 sources routed out of the bridge (docker
+    # does the same when it runs without its userland proxy).
+    _sysctl(f"net/ipv4/conf/{spec.name}/route_localnet", "1")
+    return created
+
+
+def delete_bridge(name: str, network_id: str) -> None:
+    from pyroute2 import NetlinkError
+
+    with _iproute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found or _alias(ipr, found[0]) != ALIAS_PREFIX + network_id:
+            return  # gone already, or not ours to delete
+        try:
+            ipr.link("del", index=found[0])
+        except NetlinkError as exc:
+            if not _gone(exc):
+                raise NetworkError(f"cannot delete bridge {name}: {exc}") from exc
+
+
+def attach(spec: EndpointSpec, netns_path: str) -> None:
+    """A veth pair: host end on the bridge, the other end made directly as eth0
+    inside the container's namespace (it never exists on the host under a
+    second name), with address, MAC, default route; loopback up."""
+    import os
+
+    from pyroute2 import NetlinkError
+
+    with _iproute() as ipr:
+        bridge = ipr.link_lookup(ifname=spec.bridge)
+        if not bridge:
+            raise NetworkError(f"bridge {spec.bridge} does not exist")
+        ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            ipr.link("add", ifname=spec.veth, kind="veth",
+                     peer={"ifname": "eth0", "net_ns_fd": ns_fd, "address": spec.mac})
+        except NetlinkError as exc:
+            raise NetworkError(f"cannot create veth {spec.veth}: {exc}") from exc
+        finally:
+            os.close(ns_fd)
+        index = ipr.link_lookup(ifname=spec.veth)[0]
+        ipr.link("set", index=index, master=bridge[0])
+        ipr.link("set", index=index, state="up")
+    with _iproute(netns_path) as ns:
+        lo = ns.link_lookup(ifname="lo")[0]
+        ns.link("set", index=lo, state="up")
+        eth0 = ns.link_lookup(ifname="eth0")[0]
+        ns.addr("add", index=eth0, address=spec.ip, prefixlen=spec.prefixlen)
+        ns.link("set", index=eth0, state="up")
+        ns.route("add", dst="default", gateway=spec.gateway)
+
+
+def detach(veth: str) -> None:
+    """Delete the host end (the kernel takes the peer with it); gone already is fine.
+    The container's netns dying takes the pair away by itself, maybe right between
+    our lookup and our delete: ENODEV at any step is success."""
+    try:
+        with _iproute() as ipr:
+            found = ipr.link_lookup(ifname=veth)
+            if found:
+                ipr.link("del", index=found[0])
+    except Exception as exc:  # noqa: BLE001 - pyroute2 raises several types for one errno
+        if not _gone(exc):
+            raise NetworkError(f"cannot delete veth {veth}: {exc}") from exc
+
+
+def our_links() -> list[tuple[str, str]]:
+    """(name, alias) of every link named or tagged like ours, for leak checks."""
+    found = []
+    with _iproute() as ipr:
+        for link in ipr.get_links():
+            name, alias = link.get("ifname") or "", link.get("ifalias") or ""
+            if name.startswith("md-") or alias.startswith(ALIAS_PREFIX):
+                found.append((name, alias))
+    return found
+
+
+def host_routes(exclude_dev: str | None = None) -> list[tuple[str, str]]:
+    """(network, device) of the host's IPv4 routes but the default, and of its
+    addresses (the local table's 127/8 included): what a new subnet must not touch."""
+    out: list[tuple[str, str]] = []
+    with _iproute() as ipr:
+        names = {link["index"]: link.get("ifname") for link in ipr.get_links()}
+        for addr in ipr.get_addr(family=2):
+            dev = names.get(addr["index"], "")
+            if dev != exclude_dev:
+                out.append((str(ipaddress.ip_network(f"{addr.get('address')}/{addr['prefixlen']}", strict=False)),
+                            dev or ""))
+        for route in ipr.get_routes(family=2, table=254):
+            dst, plen = route.get("dst"), route["dst_len"]
+            if not dst or plen == 0:
+                continue
+            dev = names.get(route.get("oif"), "")
+            if dev == exclude_dev:
+                continue
+            out.append((str(ipaddress.ip_network(f"{dst}/{plen}", strict=False)), dev or ""))
+    return out
+
+
+def enable_ip_forward() -> bool:
+    """Turn routing on if it is off; True if we changed it (recorded, never undone,
+    as docker does: other things on the host may have come to rely on it)."""
+    if _read_sysctl("net/ipv4/ip_forward") == "1":
+        return False
+    _sysctl("net/ipv4/ip_forward", "1")
+    return True
+
+
+def _read_sysctl(key: str) -> str:
+    return Path("/proc/sys", key).read_text().strip()
+
+
+def _sysctl(key: str, value: str) -> None:
+    try:
+        Path("/proc/sys", key).write_text(value)
+    except OSError as exc:
+        raise NetworkError(f"cannot set {key.replace('/', '.')}: {exc.strerror}") from exc

@@ -1,0 +1,229 @@
+"""What a container's processes may do: capabilities, no_new_privs, seccomp,
+resource limits. Applied by the container's init (and by exec) just before the
+command is executed, in the order the kernel needs:
+
+    no_new_privs -> bounding set -> user/group -> capability sets -> seccomp
+
+docker's defaults are the anchor: the same 14 capabilities, and a seccomp
+filter that refuses the system calls a container has no business making.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+from dataclasses import dataclass, field
+
+CAPABILITIES = {
+    "CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4, "KILL": 5,
+    "SETGID": 6, "SETUID": 7, "SETPCAP": 8, "LINUX_IMMUTABLE": 9, "NET_BIND_SERVICE": 10,
+    "NET_BROADCAST": 11, "NET_ADMIN": 12, "NET_RAW": 13, "IPC_LOCK": 14, "IPC_OWNER": 15,
+    "SYS_MODULE": 16, "SYS_RAWIO": 17, "SYS_CHROOT": 18, "SYS_PTRACE": 19, "SYS_PACCT": 20,
+    "SYS_ADMIN": 21, "SYS_BOOT": 22, "SYS_NICE": 23, "SYS_RESOURCE": 24, "SYS_TIME": 25,
+    "SYS_TTY_CONFIG": 26, "MKNOD": 27, "LEASE": 28, "AUDIT_WRITE": 29, "AUDIT_CONTROL": 30,
+    "SETFCAP": 31, "MAC_OVERRIDE": 32, "MAC_ADMIN": 33, "SYSLOG": 34, "WAKE_ALARM": 35,
+    "BLOCK_SUSPEND": 36, "AUDIT_READ": 37, "PERFMON": 38, "BPF": 39, "CHECKPOINT_RESTORE": 40,
+}
+
+# docker's default set (moby/oci/caps/defaults.go)
+DEFAULT_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP",
+    "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+)
+
+# Refused with EPERM by the default filter: what would reach out of the
+# container (mounts, namespaces, other processes' memory), change the whole
+# machine (time, reboot, modules, swap, kexec) or widen the kernel's attack
+# surface (bpf, keys, perf, userfaultfd, handles to host files).
+DENIED_SYSCALLS = (
+    "mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
+    "mount_setattr", "setns", "kexec_load", "kexec_file_load", "reboot", "init_module", "finit_module",
+    "delete_module", "bpf", "keyctl", "add_key", "request_key", "ptrace", "process_vm_readv",
+    "process_vm_writev", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "clock_adjtime",
+    "adjtimex", "syslog", "perf_event_open", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
+    "quotactl", "iopl", "ioperm", "userfaultfd", "vhangup", "uselib", "ustat", "sysfs", "_sysctl",
+    "create_module", "get_kernel_syms", "query_module", "nfsservctl", "kcmp",
+)
+CLONE_NEWUSER = 0x10000000
+
+ULIMITS = {
+    "core": resource.RLIMIT_CORE, "cpu": resource.RLIMIT_CPU, "data": resource.RLIMIT_DATA,
+    "fsize": resource.RLIMIT_FSIZE, "locks": 10, "memlock": resource.RLIMIT_MEMLOCK,  # RLIMIT_LOCKS
+    "msgqueue": resource.RLIMIT_MSGQUEUE, "nice": resource.RLIMIT_NICE, "nofile": resource.RLIMIT_NOFILE,
+    "nproc": resource.RLIMIT_NPROC, "rss": resource.RLIMIT_RSS, "rtprio": resource.RLIMIT_RTPRIO,
+    "sigpending": resource.RLIMIT_SIGPENDING, "stack": resource.RLIMIT_STACK, "as": resource.RLIMIT_AS,
+}
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAPBSET_DROP = 24
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class SecurityError(Exception):
+    pass
+
+
+@dataclass
+class Profile:
+    """Everything applied to a container's processes; plain data for the spec."""
+
+    capabilities: list[str] = field(default_factory=lambda: list(DEFAULT_CAPABILITIES))
+    privileged: bool = False
+    seccomp: bool = True
+    no_new_privileges: bool = True
+    ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> "Profile":
+        return cls(**data) if data else cls()  # type: ignore[arg-type]
+
+
+def capability_set(add: list[str], drop: list[str], privileged: bool) -> list[str]:
+    """docker's --cap-add/--cap-drop arithmetic ('ALL' allowed; 'CAP_' optional)."""
+    if privileged:
+        return sorted(CAPABILITIES)
+    names = set(DEFAULT_CAPABILITIES)
+    drops = {normalize_capability(c) for c in drop}
+    adds = {normalize_capability(c) for c in add}
+    if "ALL" in drops:
+        names = set()
+    names -= drops
+    if "ALL" in adds:
+        names = set(CAPABILITIES)
+    names |= adds - {"ALL"}
+    return sorted(names)
+
+
+def normalize_capability(name: str) -> str:
+    raw = name.strip().upper()
+    raw = raw[4:] if raw.startswith("CAP_") else raw
+    if raw != "ALL" and raw not in CAPABILITIES:
+        raise SecurityError(f"unknown capability: {name!r}")
+    return raw
+
+
+def parse_ulimit(text: str) -> tuple[str, list[int]]:
+    """name=soft[:hard], as docker's --ulimit (-1 for unlimited)."""
+    name, eq, values = text.partition("=")
+    if not eq or name not in ULIMITS:
+        raise SecurityError(f"invalid ulimit {text!r}: use NAME=SOFT[:HARD] with NAME one of {', '.join(ULIMITS)}")
+    parts = values.split(":")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        raise SecurityError(f"invalid ulimit {text!r}: limits must be integers") from None
+    if len(numbers) not in (1, 2) or any(n < -1 for n in numbers):
+        raise SecurityError(f"invalid ulimit {text!r}")
+    soft, hard = numbers[0], numbers[-1]
+    if hard != -1 and (soft == -1 or soft > hard):
+        raise SecurityError(f"invalid ulimit {text!r}: soft limit must not exceed the hard limit")
+    return name, [soft, hard]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _prctl(option: int, arg2: int, arg3: int = 0) -> None:
+    if _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
+                   ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _last_cap() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return int(f.read())
+    except OSError:
+        return max(CAPABILITIES.values())
+
+
+def preload(profile: Profile) -> None:
+    """Load libseccomp while the host's filesystem is still there: pyseccomp finds
+    the library with ldconfig, which the container's rootfs does not have."""
+    if profile.seccomp and not profile.privileged:
+        import pyseccomp  # noqa: F401
+
+
+def apply(profile: Profile, uid: int = 0, gid: int = 0, groups: list[int] | None = None) -> None:
+    """Run in the process that will exec the container's command (as root)."""
+    for name, (soft, hard) in profile.ulimits.items():
+        inf = resource.RLIM_INFINITY
+        resource.setrlimit(ULIMITS[name], (inf if soft == -1 else soft, inf if hard == -1 else hard))
+    if profile.no_new_privileges and not profile.privileged:
+        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    # A set can only shrink: what the runtime itself lacks (a sandbox may withhold
+    # CAP_SYS_RESOURCE, say) cannot be handed to the container, even --privileged.
+    keep = {CAPABILITIES[c] for c in profile.capabilities} & _permitted()
+    for cap in range(_last_cap() + 1):
+        if cap not in keep:
+            try:
+                _prctl(_PR_CAPBSET_DROP, cap)
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:  # a capability this kernel does not know
+                    raise
+    os.setgroups(groups or [])
+    if gid:
+        os.setresgid(gid, gid, gid)
+    if uid:
+        os.setresuid(uid, uid, uid)  # a non-root user's capability sets are cleared here
+    else:
+        _capset(keep)
+    try:
+        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+    except OSError:
+        pass
+    if profile.seccomp and not profile.privileged:
+        load_seccomp()
+
+
+def _permitted() -> set[int]:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapPrm:"):
+                mask = int(line.split()[1], 16)
+                return {bit for bit in range(64) if mask >> bit & 1}
+    return set(CAPABILITIES.values())
+
+
+def _capset(keep: set[int]) -> None:
+    low = sum(1 << c for c in keep if c < 32)
+    high = sum(1 << (c - 32) for c in keep if c >= 32)
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)(_CapData(low, low, low), _CapData(high, high, high))
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capset: {os.strerror(err)}")
+
+
+def load_seccomp() -> None:
+    """Allow by default, refuse DENIED_SYSCALLS and new user namespaces with EPERM."""
+    import pyseccomp as seccomp
+
+    flt = seccomp.SyscallFilter(seccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        except (OSError, ValueError, RuntimeError):
+            continue  # not a system call on this architecture
+    # unshare(CLONE_NEWUSER) and clone(CLONE_NEWUSER): refused; other flags pass.
+    for name, arg in (("unshare", 0), ("clone", 0)):
+        flt.add_rule(seccomp.ERRNO(errno.EPERM), name,
+                     seccomp.Arg(arg, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+    try:
+        flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags live in memory: make libc fall back
+    except (OSError, ValueError, RuntimeError):
+        pass
+    flt.load()

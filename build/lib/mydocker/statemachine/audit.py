@@ -1,0 +1,110 @@
+"""The log, read for people: event queries with docker's filters, histories."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from mydocker.store.events import Event, read_all
+
+
+def container_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    """{container id: {name, image}} for every container ever created."""
+    out: dict[str, dict[str, str]] = {}
+    for sid, payload in conn.execute(
+        "SELECT stream_id, payload FROM events WHERE stream_type = 'container' AND type = 'create'"
+    ):
+        p = json.loads(payload)
+        out[sid] = {"name": p["name"], "image": p["image"]}
+    return out
+
+
+def image_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for sid, etype, payload in conn.execute(
+        "SELECT stream_id, type, payload FROM events WHERE stream_type = 'image' ORDER BY seq"
+    ):
+        p = json.loads(payload)
+        names = out.setdefault(sid, [])
+        names += p.get("tags", []) + ([p["name"]] if etype == "tag" and "name" in p else [])
+    return out
+
+
+class Filters:
+    """docker events --filter key=value; same key ORs, different keys AND."""
+
+    KEYS = ("container", "event", "image", "network", "type")
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.by_key: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self.by_key.setdefault(key, []).append(value)
+
+    def matches(self, event: Event, attrs: dict[str, Any]) -> bool:
+        for key, values in self.by_key.items():
+            if key == "event" and event.type not in values:
+                return False
+            if key == "type" and event.stream_type not in values:
+                return False
+            if key == "container":
+                if event.stream_type != "container":
+                    return False
+                if not any(event.stream_id.startswith(v) or attrs.get("name") == v.lstrip("/") for v in values):
+                    return False
+            if key == "image":
+                images = {attrs.get("image", "")} | set(attrs.get("names", []))
+                images |= {i.rsplit(":", 1)[0] for i in images if i.endswith(":latest")}
+                if not any(v in images or event.stream_id.startswith(v) for v in values):
+                    return False
+            if key == "network":
+                if event.stream_type != "network" and attrs.get("network") not in values:
+                    return False
+                if event.stream_type == "network" and not any(
+                    event.stream_id.startswith(v) or attrs.get("name") == v for v in values
+                ):
+                    return False
+        return True
+
+
+def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict[str, list[str]]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if event.stream_type == "container":
+        attrs.update(containers.get(event.stream_id, {}))
+        for key in ("exit_code", "signal", "reason", "oom_killed"):
+            if key in event.payload:
+                attrs[key] = event.payload[key]
+    elif event.stream_type == "image":
+        attrs["names"] = images.get(event.stream_id, [])
+        if attrs["names"]:
+            attrs["name"] = attrs["names"][0]
+    else:
+        attrs.update({k: v for k, v in event.payload.items() if isinstance(v, (str, int))})
+    return attrs
+
+
+def matching(conn: sqlite3.Connection, filters: Filters, since: str | None, until: str | None,
+             after_seq: int = 0) -> Iterator[tuple[Event, dict[str, Any]]]:
+    containers, images = container_names(conn), image_names(conn)
+    for event in read_all(conn, after_seq):
+        if since and event.time < since:
+            continue
+        if until and event.time > until:
+            break
+        attrs = attributes(event, containers, images)
+        if filters.matches(event, attrs):
+            yield event, attrs
+
+
+def history_streams(conn: sqlite3.Connection, ref: str) -> list[str]:
+    """Streams of containers, removed ones included, by id, id prefix or name;
+    the most recent first."""
+    rows = conn.execute(
+        "SELECT stream_id FROM events WHERE stream_type = 'container' AND type = 'create'"
+        " AND (stream_id = ? OR json_extract(payload, '$.name') = ? OR stream_id LIKE ? || '%')"
+        " ORDER BY seq DESC",
+        (ref, ref.lstrip("/"), ref),
+    ).fetchall()
+    exact = [r[0] for r in rows if r[0] == ref]
+    return exact or [r[0] for r in rows]

@@ -1,0 +1,56 @@
+"""What every command carries: the state root, a database connection, and who
+is acting (recorded in every event it appends)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_ROOT = "/var/lib/mydocker"
+
+
+def default_root() -> str:
+    return os.environ.get("MYDOCKER_ROOT") or DEFAULT_ROOT
+
+
+def actor(command: str) -> dict[str, Any]:
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    return {"command": command, "pid": os.getpid(), "uid": uid, "user": user}
+
+
+@dataclass
+class Context:
+    root: str
+    command: str = ""
+    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            from mydocker.store.db import connect
+
+            self._conn = connect(self.root)
+        return self._conn
+
+    @property
+    def tag(self) -> str:
+        """Short, stable name of this state root for host objects (cgroups).
+        A checksum, not a digest: hashlib would load OpenSSL on every run."""
+        import zlib
+
+        return f"{zlib.crc32(os.path.abspath(self.root).encode()):08x}"[:6]
+
+    def actor(self) -> dict[str, Any]:
+        return actor(self.command)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,105 @@
+"""The real side effects behind the state machine: core, the kernel mechanics."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mydocker.core import cgroups, procinfo
+from mydocker.core.crashpoints import crash
+from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.queries import ContainerView
+
+if TYPE_CHECKING:
+    from mydocker.core import monitor
+
+MONITOR_GRACE = 10.0  # seconds to let a monitor record the exit it saw
+
+
+def has_network(view: ContainerView) -> bool:
+    """Did this container ask for addresses (a bridge or user network)? none and
+    host containers never have any to release, and skip importing that code."""
+    config = view.config
+    mode = (config.get("network") or {}).get("mode") or config["spec"].get("network", "none")
+    return mode not in ("none", "host")
+
+
+def spec_of(view: ContainerView) -> ContainerSpec:
+    return ContainerSpec.from_dict(view.config["spec"])
+
+
+class KernelEffects:
+    def __init__(self, root: str, hooks_factory: Callable[[ContainerView], Callable[[], monitor.Hooks]],
+                 before_fork: Callable[[], None], ctx: Context | None = None):
+        self.root = root
+        self.ctx = ctx
+        self.hooks_factory = hooks_factory
+        self.before_fork = before_fork
+
+    def launch(self, view: ContainerView, attached: bool) -> monitor.LaunchResult:
+        # SQLite keeps per-process state about open database files; a child that
+        # inherits it cannot open the database safely. Close ours before forking.
+        from mydocker.core import monitor
+
+        self.before_fork()
+        return monitor.launch(spec_of(view), self.hooks_factory(view), attached)
+
+    def signal(self, view: ContainerView, sig: int) -> None:
+        pid = view.row["pid"]
+        if procinfo.is_same_process(pid, view.row["pid_start"]):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, view: ContainerView, timeout: float) -> dict[str, Any] | None:
+        """SIGTERM to the container's init, SIGKILL to all of it after timeout."""
+        pid = view.row["pid"]
+        self.signal(view, signal.SIGTERM)
+        if procinfo.is_same_process(pid, view.row["pid_start"]) and not procinfo.wait_exit(pid, timeout):
+            return self.kill(view)
+        return self._await_monitor(view, killed=False)
+
+    def kill(self, view: ContainerView) -> dict[str, Any] | None:
+        spec = spec_of(view)
+        self.signal(view, signal.SIGKILL)
+        cgroups.kill_all(spec.cgroups)
+        procinfo.wait_exit(view.row["pid"], 5.0)
+        return self._await_monitor(view, killed=True)
+
+    def _await_monitor(self, view: ContainerView, killed: bool) -> dict[str, Any]:
+        """Wait for the monitor to record the real exit; what to record if it cannot.
+
+        The returned die payload is appended only if the log does not show the
+        container stopped by then (the monitor's, with the true status, wins)."""
+        mpid = view.row["monitor_pid"]
+        if procinfo.is_same_process(mpid, view.row["monitor_start"]):
+            procinfo.wait_exit(mpid, MONITOR_GRACE)
+        if self.ctx is not None and has_network(view) and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
+            from mydocker.statemachine import networks
+
+            # The monitor undoes its own run's network; if it died first, we do it.
+            networks.disconnect(self.ctx, view.id, only_pid=view.row["pid"])
+        return {
+            "exit_code": 137 if killed else 255,
+            "oom_killed": False,
+            "reason": "monitor lost",
+        }
+
+    def release(self, view: ContainerView) -> None:
+        """What a dead container no longer needs from the kernel (idempotent)."""
+        cgroups.remove(spec_of(view).cgroups)
+        if self.ctx is not None and has_network(view):
+            from mydocker.statemachine import networks
+
+            networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
+
+    def teardown(self, view: ContainerView) -> None:
+        """Idempotent: what is already gone counts as removed."""
+        self.release(view)
+        crash("rm.after-release")
+        shutil.rmtree(container_dir(self.root, view.id), ignore_errors=True)

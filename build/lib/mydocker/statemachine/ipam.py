@@ -1,0 +1,91 @@
+"""IP address management, pure: subnets, gateways, picking a free address.
+
+The allocation table itself is the `allocations` column of the networks
+projection, folded from `allocate` and `release` events; this module only
+decides, given that table, which address to hand out next.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from mydocker.statemachine.errors import UserError
+
+Net = ipaddress.IPv4Network
+
+
+def parse_subnet(text: str) -> Net:
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise UserError(f"invalid subnet {text}: not an IPv4 CIDR", 125) from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise UserError(f"invalid subnet {text}: only IPv4 is supported", 125)
+    if str(net) != text.strip():
+        raise UserError(f"invalid subnet {text}: it should be {net}", 125)
+    if net.is_loopback or net.is_multicast or net.is_link_local or net.is_reserved or net.is_unspecified:
+        raise UserError(f"invalid subnet {text}: loopback, link-local, multicast and reserved ranges cannot be used",
+                        125)
+    if net.prefixlen > 30:
+        raise UserError(f"invalid subnet {text}: too small, at most /30", 125)
+    return net
+
+
+def parse_gateway(net: Net, text: str | None) -> str:
+    """The given gateway (inside the subnet, a host address), or the first host."""
+    if text is None:
+        return str(net.network_address + 1)
+    try:
+        gateway = ipaddress.IPv4Address(text.strip())
+    except ValueError:
+        raise UserError(f"invalid gateway {text}: not an IPv4 address", 125) from None
+    if gateway not in net or gateway in (net.network_address, net.broadcast_address):
+        raise UserError(f"invalid gateway {text}: not a host address of subnet {net}", 125)
+    return str(gateway)
+
+
+def overlapping(net: Net, others: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first (subnet, owner) that overlaps net, if any."""
+    for subnet, owner in others:
+        if net.overlaps(ipaddress.ip_network(subnet, strict=False)):
+            return subnet, owner
+    return None
+
+
+def check_requested(net: Net, gateway: str, text: str) -> str:
+    """A fixed address asked for with --ip: a free-able host address of the subnet."""
+    try:
+        ip = ipaddress.IPv4Address(text.strip())
+    except ValueError:
+        raise UserError(f"invalid IP address {text}", 125) from None
+    if ip not in net:
+        raise UserError(f"requested IP {ip} is not in the network's subnet {net}", 125)
+    if ip in (net.network_address, net.broadcast_address) or str(ip) == gateway:
+        raise UserError(f"requested IP {ip} is the network, broadcast or gateway address of {net}", 125)
+    return str(ip)
+
+
+def pick(net: Net, gateway: str, taken: Iterable[str], requested: str | None = None,
+         network_name: str = "") -> str:
+    """The requested address if free, else the lowest free host address.
+
+    Never the network address, the broadcast address or the gateway."""
+    used = set(taken)
+    label = network_name or str(net)
+    if requested is not None:
+        ip = check_requested(net, gateway, requested)
+        if ip in used:
+            raise UserError(f"Address already in use: {ip} on network {label}", 125)
+        return ip
+    for host in net.hosts():  # a generator: a /8 is not materialised
+        candidate = str(host)
+        if candidate != gateway and candidate not in used:
+            return candidate
+    raise UserError(f"no available IPv4 addresses on network {label} (subnet {net}): all are allocated", 125)
+
+
+def mac_for(ip: str) -> str:
+    """docker's scheme: 02:42 then the address's four bytes, so a MAC never clashes
+    with another container's on the same bridge."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)

@@ -1,0 +1,310 @@
+"""The lifecycle service: load -> check the transition -> side effects -> append.
+
+Every command on an existing container holds that container's lock, so two
+commands serialize and the second sees the first's result before it decides.
+The one writer that does not take the lock is the monitor recording `start` and
+`die`: it appends with optimistic concurrency and re-checks on conflict.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from mydocker.core import cgroups, locks, procinfo
+from mydocker.core.crashpoints import crash
+from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine import naming, queries, volumes
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.effects import KernelEffects, has_network
+from mydocker.statemachine.errors import NoSuchImage, UserError
+from mydocker.statemachine.machine import Container
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+
+if TYPE_CHECKING:
+    from mydocker.core import monitor
+
+# Imported where used, not here: networks (pyroute2's helpers), the image store
+# and the rootfs code cost `rm` and `stop` time they do not need.
+
+DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass
+class CreateOptions:
+    image: str
+    command: list[str] = field(default_factory=list)
+    entrypoint: list[str] | None = None
+    name: str | None = None
+    env: list[str] = field(default_factory=list)  # KEY=VALUE, already expanded
+    workdir: str | None = None
+    hostname: str | None = None
+    tty: bool = False
+    interactive: bool = False
+    limits: cgroups.Limits = field(default_factory=cgroups.Limits)
+    cgroup_parent: str | None = None
+    network: str = "bridge"  # bridge (the default network), none, host, or a network's name
+    ip: str | None = None  # a fixed address on that network
+    ports: list[dict[str, Any]] = field(default_factory=list)  # cli.ports.parse_publish's bindings
+    autoremove: bool = False
+    volumes: list[volumes.VolumeRequest] = field(default_factory=list)
+    security: dict[str, Any] = field(default_factory=dict)  # core.security.Profile as a dict
+    user: str = ""
+    readonly_rootfs: bool = False
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    init: bool = False
+
+
+def create(ctx: Context, opts: CreateOptions) -> ContainerView:
+    from mydocker.core.images import layer_path
+    from mydocker.core.rootfs import device_rules
+    from mydocker.statemachine import images, networks
+
+    try:
+        image = images.resolve(ctx, opts.image)
+    except NoSuchImage:
+        raise UserError(f"Unable to find image '{images.normalize(opts.image)}' locally", 125) from None
+    image_cfg = image.config.get("config", {})
+    name = naming.check_name(opts.name) if opts.name else None
+    entrypoint = opts.entrypoint if opts.entrypoint is not None else (image_cfg.get("Entrypoint") or [])
+    cmd = opts.command or ([] if opts.entrypoint is not None else (image_cfg.get("Cmd") or []))
+    argv = list(entrypoint) + list(cmd)
+    if not argv:
+        raise UserError("No command specified", 125)
+    cid = naming.new_id()
+    network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
+    hostname = opts.hostname or cid[:12]
+    spec = ContainerSpec(
+        id=cid,
+        root=os.path.abspath(ctx.root),
+        argv=argv,
+        env=_environment(image_cfg.get("Env") or [], hostname, opts),
+        hostname=hostname,
+        workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
+        layers=[str(layer_path(os.path.abspath(ctx.root), layer)) for layer in image.layers],
+        cgroups=cgroups.plan(cid, opts.cgroup_parent, tag=ctx.tag),
+        limits=replace(opts.limits, devices=None if opts.security.get("privileged") else device_rules(opts.devices)),
+        tty=opts.tty,
+        interactive=opts.interactive,
+        network=network["name"],
+        mounts=volumes.plan_mounts(ctx, opts.volumes),
+        security=opts.security,
+        user=opts.user,
+        readonly_rootfs=opts.readonly_rootfs,
+        devices=opts.devices,
+        init=opts.init,
+    )
+    config = {
+        "spec": spec.to_dict(),
+        "image_ref": opts.image,
+        "entrypoint": entrypoint,
+        "cmd": cmd,
+        "autoremove": opts.autoremove,
+        "cgroup_parent": opts.cgroup_parent,
+        "directory": str(container_dir(spec.root, cid)),
+        "network": network,
+    }
+    payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
+    for _attempt in range(20):
+        payload["name"] = name or naming.random_name()
+        try:
+            append(ctx.conn, "container", cid, 0, [Event("create", payload, ctx.actor())])
+            crash("run.after-create")
+            break
+        except NameConflict:
+            if name:
+                holder = queries.get(ctx.conn, name)
+                raise UserError(
+                    f'Conflict. The container name "/{name}" is already in use by container "{holder.id}". '
+                    "You have to remove (or rename) that container to be able to reuse that name.", 125
+                ) from None
+    else:
+        raise UserError("could not find a free random name", 125)
+    view = queries.by_id(ctx.conn, cid)
+    assert view is not None
+    return view
+
+
+def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> list[str]:
+    env: dict[str, str] = {}
+    for item in [DEFAULT_ENV_PATH, *image_env, f"HOSTNAME={hostname}"]:
+        key, _, value = item.partition("=")
+        env[key] = value
+    if opts.tty:
+        env["TERM"] = "xterm"
+    for item in opts.env:
+        key, _, value = item.partition("=")
+        env[key] = value
+    env.setdefault("HOME", "/root")
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+# --- commands on an existing container --------------------------------------
+
+
+def effects_for(ctx: Context) -> KernelEffects:
+    return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close, ctx)
+
+
+def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: Any = None) -> Any:
+    """Resolve ref, lock the container, reload it under the lock, run action."""
+    view = queries.get(ctx.conn, ref)
+    with locks.hold(ctx.root, view.id):
+        current = queries.by_id(ctx.conn, view.id)
+        if current is None:
+            raise queries.NoSuchContainer(ref)
+        aggregate = Container(current, effects or effects_for(ctx),
+                              record=lambda events: commit(ctx, current.id, events))
+        result = action(aggregate)
+        commit(ctx, current.id, aggregate.pending)
+        if aggregate.state == "removed":
+            locks.forget(ctx.root, current.id)
+        return result
+
+
+def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
+    """Append events at the stream's current version.
+
+    The lock keeps other commands out; only the monitor can append meanwhile,
+    and only start or die. A die is recorded once: if the log already shows the
+    container stopped (the monitor saw the real status first), ours is dropped.
+    """
+    for _ in range(50):
+        current = queries.by_id(ctx.conn, container_id)
+        if current is None:
+            return
+        todo = [e for e in events if not (e.type == "die" and current.state != "running")]
+        for event in todo:
+            event.actor = event.actor or ctx.actor()
+        if not todo:
+            return
+        try:
+            append(ctx.conn, "container", container_id, current.version, todo)
+            return
+        except ConcurrencyError:
+            time.sleep(0.001)
+    raise UserError(f"container {container_id} is changing too fast to record {events[0].type}")
+
+
+def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResult | None:
+    """None when the container was running already (docker: nothing to do)."""
+    def action(agg: Container) -> monitor.LaunchResult | None:
+        if agg.state == "running":
+            return None
+        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
+        return agg.handle("start", attached=attached)
+
+    return _locked(ctx, ref, action)
+
+
+def stop(ctx: Context, ref: str, timeout: float = 10.0) -> ContainerView:
+    _locked(ctx, ref, lambda agg: agg.handle("stop", timeout=timeout))
+    return queries.get(ctx.conn, ref)
+
+
+def kill(ctx: Context, ref: str, sig: int) -> None:
+    _locked(ctx, ref, lambda agg: agg.handle("kill", signal=sig))
+
+
+def remove(ctx: Context, ref: str, force: bool = False, remove_volumes: bool = False) -> str:
+    """Remove; returns the container's id. rm -f of a missing one is the caller's call.
+
+    Volumes outlive the container (their mounts went with its mount namespace);
+    remove_volumes (`rm -v`, `run --rm`) deletes its anonymous ones afterwards."""
+    view = queries.get(ctx.conn, ref)
+    cid = _locked(ctx, view.id, lambda agg: (agg.handle("remove", force=force), agg.view.id)[1])
+    if remove_volumes:
+        volumes.remove_anonymous(ctx, view.config["spec"].get("mounts", []))
+    return cid
+
+
+def wait(ctx: Context, ref: str) -> int:
+    """Block until the container is not running; its exit code."""
+    view = queries.get(ctx.conn, ref)
+    while True:
+        current = queries.by_id(ctx.conn, view.id)
+        if current is None:
+            raise queries.NoSuchContainer(ref)
+        if current.state != "running":
+            code = current.row["exit_code"]
+            return 0 if code is None else code
+        mpid, mstart = current.row["monitor_pid"], current.row["monitor_start"]
+        if procinfo.is_same_process(mpid, mstart):
+            procinfo.wait_exit(mpid, 1.0)
+        else:
+            # No monitor to wait on: if the container died unseen, say so.
+            from mydocker.statemachine.reconcile import reconcile
+
+            reconcile(ctx.root, ctx.conn)
+            time.sleep(0.05)
+
+
+# --- what the monitor records ------------------------------------------------
+
+
+class RecordingHooks:
+    """Run inside the monitor process, with a connection of its own."""
+
+    def __init__(self, root: str, view: ContainerView) -> None:
+        self.ctx = Context(root, "monitor")
+        self.id = view.id
+        self.view = view
+        self.autoremove = bool(view.config.get("autoremove"))
+        self.pid: int | None = None
+
+    def prepare(self, pid: int) -> None:
+        """The container's network, while its init waits for "G": veth, address,
+        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
+        from mydocker.core import etcfiles
+        from mydocker.statemachine import networks
+
+        config = self.view.config
+        spec = config["spec"]
+        network = config.get("network") or {"mode": spec.get("network", "none")}
+        endpoint = None
+        if network["mode"] == "bridge":
+            self.ctx.command = "monitor connect"
+            endpoint = networks.connect(self.ctx, self.id, network, pid)
+        try:
+            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
+                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host")
+        except OSError:
+            if endpoint:
+                networks.disconnect(self.ctx, self.id, only_pid=pid)
+            raise
+
+    def started(self, info: monitor.Started) -> None:
+        self.pid = info.pid
+        commit(self.ctx, self.id, [Event("start", asdict(info))])
+        self.ctx.close()  # nothing to write until the exit, maybe days away
+
+    def exited(self, info: monitor.Exited) -> None:
+        crash("monitor.before-die")
+        current = queries.by_id(self.ctx.conn, self.id)
+        if current is not None and current.state == "running" and current.row["pid"] == self.pid:
+            aggregate = Container(current, effects_for(self.ctx),
+                                  record=lambda events: commit(self.ctx, self.id, events))
+            aggregate.handle("die", exit=asdict(info))
+            commit(self.ctx, self.id, aggregate.pending)
+        if self.pid is not None and has_network(self.view):
+            from mydocker.statemachine import networks
+
+            # The netns died with the init and took eth0 and its veth peer along;
+            # what is left is ours to undo: rules, the address, the record.
+            self.ctx.command = "monitor disconnect"
+            networks.disconnect(self.ctx, self.id, only_pid=self.pid)
+        if self.autoremove:
+            try:
+                self.ctx.command = "monitor --rm"
+                remove(self.ctx, self.id, force=False, remove_volumes=True)
+            except UserError:
+                pass  # removed already, or restarted by someone else
+        self.ctx.close()
+
+
+def _hooks_factory(root: str, view: ContainerView) -> Callable[[], monitor.Hooks]:
+    return lambda: RecordingHooks(root, view)

@@ -1,0 +1,146 @@
+"""The container aggregate: a `transitions` Machine per container.
+
+The table below is the whole lifecycle. A trigger that the table does not allow
+from the current state raises before any callback runs, so log, disk and kernel
+stay untouched; a legal one runs its side effects (through Effects, which the
+unit tests fake) and leaves the events to append in `pending`.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from mydocker.core.crashpoints import crash
+from mydocker.statemachine.errors import IllegalTransition
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import Event
+from transitions import EventData, Machine, MachineError
+
+STATES = ["created", "running", "stopped", "removed"]
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "start", "source": ["created", "stopped"], "dest": "running", "before": "_launch"},
+    {"trigger": "die", "source": "running", "dest": "stopped", "before": ["_record_die", "_release"]},
+    {"trigger": "stop", "source": "running", "dest": "stopped", "before": "_stop"},
+    {"trigger": "kill", "source": "running", "dest": None, "before": "_kill"},
+    {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
+    {"trigger": "remove", "source": "running", "dest": "removed", "conditions": "_forced",
+     "before": ["_kill_for_removal", "_teardown"]},
+]
+TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
+
+
+class Effects(Protocol):
+    """The side effects the machine asks for; statemachine.effects has the real ones."""
+
+    def launch(self, view: ContainerView, attached: bool) -> Any: ...
+
+    def stop(self, view: ContainerView, timeout: float) -> dict[str, Any] | None: ...
+
+    def signal(self, view: ContainerView, sig: int) -> None: ...
+
+    def kill(self, view: ContainerView) -> dict[str, Any] | None: ...
+
+    def release(self, view: ContainerView) -> None: ...
+
+    def teardown(self, view: ContainerView) -> None: ...
+
+
+class Container:
+    """One container's state machine; `state` is set by transitions."""
+
+    state: str
+
+    def __init__(self, view: ContainerView, effects: Effects,
+                 record: Callable[[list[Event]], None] | None = None) -> None:
+        self.view = view
+        self.effects = effects
+        self.record = record
+        self.pending: list[Event] = []
+        self.result: Any = None
+        Machine(model=self, states=STATES, transitions=TRANSITIONS, initial=view.state,
+                auto_transitions=False, send_event=True)
+
+    def handle(self, trigger: str, **kwargs: Any) -> Any:
+        """Run a trigger; IllegalTransition (with docker's words) if not allowed."""
+        try:
+            done = self.trigger(trigger, **kwargs)  # type: ignore[attr-defined]
+        except MachineError:
+            raise IllegalTransition(refusal(trigger, self.view)) from None
+        if not done:
+            raise IllegalTransition(refusal(trigger, self.view))
+        return self.result
+
+    # conditions
+    def _forced(self, event: EventData) -> bool:
+        return bool(event.kwargs.get("force"))
+
+    # side effects
+    def _launch(self, event: EventData) -> None:
+        self.result = self.effects.launch(self.view, bool(event.kwargs.get("attached")))
+
+    def _release(self, event: EventData) -> None:
+        self.effects.release(self.view)
+
+    def _record_die(self, event: EventData) -> None:
+        # Recorded before the release kills what is left, so a monitor that sees
+        # the death meanwhile finds it already explained and adds nothing.
+        self._record_now(Event("die", dict(event.kwargs["exit"])))
+
+    def _record_now(self, event: Event) -> None:
+        """Log an intent before acting on it (kill before the signal), so the log
+        reads in the order things happened and a crash mid-command is visible."""
+        if self.record is not None:
+            self.record([event])
+        else:
+            self.pending.append(event)
+
+    def _stop(self, event: EventData) -> None:
+        timeout = float(event.kwargs.get("timeout", 10))
+        self._record_now(Event("kill", {"signal": int(signal.SIGTERM), "timeout": timeout}))
+        crash("stop.after-kill-event")
+        died = self.effects.stop(self.view, timeout)
+        self.effects.release(self.view)
+        if died is not None:  # the monitor was gone, so nobody else recorded the exit
+            self.pending.append(Event("die", died))
+        self.pending.append(Event("stop", {"timeout": timeout}))
+
+    def _kill(self, event: EventData) -> None:
+        sig = int(event.kwargs.get("signal", signal.SIGKILL))
+        self._record_now(Event("kill", {"signal": sig}))
+        self.effects.signal(self.view, sig)
+
+    def _kill_for_removal(self, event: EventData) -> None:
+        self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
+        crash("rm.after-kill-event")
+        died = self.effects.kill(self.view)
+        self.effects.release(self.view)
+        if died is not None:
+            self.pending.append(Event("die", died))
+
+    def _teardown(self, event: EventData) -> None:
+        config = self.view.config
+        undo = {"cgroups": config.get("spec", {}).get("cgroups", {}), "directory": config.get("directory", "")}
+        # The intent goes first: if we die halfway, recovery sees `destroying`
+        # without `destroy` and finishes the same idempotent teardown.
+        self._record_now(Event("destroying", undo))
+        crash("rm.after-destroying")
+        self.effects.teardown(self.view)
+        self.pending.append(Event("destroy", undo))
+
+
+def refusal(trigger: str, view: ContainerView) -> str:
+    """What docker says when this command does not fit the container's state."""
+    ident = view.id
+    if trigger == "remove" and view.state == "running":
+        return (f"You cannot remove a running container {ident}. "
+                "Stop the container before attempting removal or force remove")
+    if trigger == "kill":
+        return f"Cannot kill container: {view.name}: Container {ident} is not running"
+    if trigger in ("stop", "die"):
+        return f"Container {view.name} is not running"
+    if trigger == "start":
+        return f"Container {view.name} cannot be started from state {view.state}"
+    return f"Cannot {trigger} container {view.name} in state {view.state}"

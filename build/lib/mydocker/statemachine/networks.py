@@ -1,0 +1,428 @@
+"""The network aggregate: bridge networks, their IPAM, and container endpoints.
+
+A network is a stream of events: `create` (subnet, gateway, bridge, its iptables
+rules), `allocate` and `release` (one address, with everything that was made
+for it: veth, MAC, port rules) and `destroy`. An address is allocated in the log
+*before* anything is built with it, under the network's lock and with the
+stream's optimistic concurrency as a second guard, so neither a race nor a crash
+can hand one address out twice; and what was built can always be found and
+undone from the log alone.
+
+The container's own stream gets `connect` and `disconnect`, which feed
+`inspect`'s NetworkSettings and `ps`'s PORTS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from mydocker.core import iptables, locks
+from mydocker.core import network as net
+from mydocker.statemachine import ipam, naming
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import UserError
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+
+DEFAULT_NETWORK = "bridge"
+PREDEFINED = ("bridge", "host", "none")
+# Like docker's --bip/--bridge daemon options: where the default network lives.
+DEFAULT_SUBNET_ENV, DEFAULT_SUBNET = "MYDOCKER_BRIDGE_SUBNET", "172.29.0.0/16"
+DEFAULT_BRIDGE_ENV, DEFAULT_BRIDGE = "MYDOCKER_BRIDGE_NAME", "mydocker0"
+# Where `network create` without --subnet finds one: /24s of 172.30.0.0/15.
+AUTO_POOL = "172.30.0.0/15"
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+BRIDGE_RE = re.compile(r"^(mydocker0|mdbr-[a-zA-Z0-9_.-]+|mydocker[a-zA-Z0-9_.-]*)$")
+
+
+class NoSuchNetwork(UserError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"network {ref} not found")
+
+
+@dataclass
+class NetworkView:
+    row: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def name(self) -> str:
+        return self.row["name"]
+
+    @property
+    def bridge(self) -> str:
+        return self.row["bridge"]
+
+    @property
+    def subnet(self) -> ipam.Net:
+        return ipam.parse_subnet(self.row["subnet"])
+
+    @property
+    def gateway(self) -> str:
+        return self.row["gateway"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.row["config"])
+
+    @property
+    def allocations(self) -> dict[str, dict[str, Any]]:
+        return json.loads(self.row["allocations"])
+
+    @property
+    def rules(self) -> list[iptables.Rule]:
+        return [iptables.Rule.from_list(r) for r in self.config.get("rules", [])]
+
+    def bridge_spec(self) -> net.BridgeSpec:
+        return net.BridgeSpec(self.id, self.bridge, self.gateway, self.subnet.prefixlen)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def find(conn: sqlite3.Connection, ref: str) -> NetworkView | None:
+    """By full id, then name, then unique id prefix (docker's order)."""
+    row = conn.execute("SELECT * FROM networks WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+                       (ref, ref, ref)).fetchone()
+    if row is None and ref and all(c in "0123456789abcdef" for c in ref):
+        rows = conn.execute("SELECT * FROM networks WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "g")).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    return NetworkView(dict(row)) if row else None
+
+
+def get(conn: sqlite3.Connection, ref: str) -> NetworkView:
+    found = find(conn, ref)
+    if found is None:
+        raise NoSuchNetwork(ref)
+    return found
+
+
+def by_id(conn: sqlite3.Connection, network_id: str) -> NetworkView | None:
+    row = conn.execute("SELECT * FROM networks WHERE id = ?", (network_id,)).fetchone()
+    return NetworkView(dict(row)) if row else None
+
+
+def list_all(conn: sqlite3.Connection) -> list[NetworkView]:
+    return [NetworkView(dict(r)) for r in conn.execute("SELECT * FROM networks ORDER BY created_at, id")]
+
+
+def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, str]]:
+    """(id, name) of every container configured on the network, whatever its state."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT id, name FROM containers WHERE json_extract(config, '$.network.id') = ?", (network_id,))]
+
+
+# --- create and remove ------------------------------------------------------------
+
+
+def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | None = None,
+           driver: str = "bridge", bridge: str | None = None, default: bool = False) -> NetworkView:
+    """Record the network, then build its bridge and NAT; undone if building fails."""
+    if driver != "bridge":
+        raise UserError(f"plugin \"{driver}\" not found: only the bridge driver is supported", 1)
+    if not NAME_RE.match(name):
+        raise UserError(f"invalid network name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", 1)
+    if name in PREDEFINED and not default:
+        raise UserError(f"network with name {name} already exists", 1)
+    if gateway is not None and subnet is None:
+        raise UserError("a gateway needs a --subnet to go with it", 1)
+    parsed = _user_input(lambda: ipam.parse_subnet(subnet)) if subnet else None
+    if parsed is not None:
+        gateway = _user_input(lambda: ipam.parse_gateway(parsed, gateway))
+    network_id = naming.new_id()
+    bridge = bridge or f"mdbr-{network_id[:10]}"
+    conn = ctx.conn  # opening it makes the state root, where the locks live
+    del conn
+    if len(bridge) > net.IFNAMSIZ or not BRIDGE_RE.match(bridge):
+        raise UserError(f"invalid bridge name {bridge!r}: ours are mdbr-* or mydocker*, at most 15 characters", 1)
+    with locks.hold(ctx.root, "networks"):
+        if find(ctx.conn, name) is not None:
+            raise UserError(f"network with name {name} already exists", 1)
+        others = [(n.row["subnet"], f"network {n.name}") for n in list_all(ctx.conn)]
+        others += [(dst, f"route on {dev}") for dst, dev in net.host_routes(exclude_dev=bridge)]
+        if parsed is None:
+            parsed = _free_subnet(others)
+            gateway = ipam.parse_gateway(parsed, None)
+        clash = ipam.overlapping(parsed, others)
+        if clash:
+            raise UserError(f"Pool overlaps with other one on this address space: {parsed} overlaps "
+                            f"{clash[0]} ({clash[1]})", 1)
+        assert gateway is not None
+        rules = iptables.network_rules(network_id, bridge, str(parsed))
+        payload = {"name": name, "driver": driver, "subnet": str(parsed), "gateway": gateway, "bridge": bridge,
+                   "default": default, "rules": [r.to_list() for r in rules]}
+        try:
+            append(ctx.conn, "network", network_id, 0, [Event("create", payload, ctx.actor())])
+        except NameConflict:
+            raise UserError(f"network with name {name} already exists", 1) from None
+        view = by_id(ctx.conn, network_id)
+        assert view is not None
+        try:
+            _build(view)
+        except (net.NetworkError, iptables.IptablesError, OSError) as exc:
+            _unbuild(view)
+            append(ctx.conn, "network", network_id, view.row["version"],
+                   [Event("destroy", {"bridge": bridge, "reason": str(exc)}, ctx.actor())])
+            raise UserError(f"cannot create network {name}: {exc}", 1) from None
+    return view
+
+
+def _user_input(parse: Any) -> Any:
+    try:
+        return parse()
+    except UserError as exc:
+        raise UserError(str(exc), 1) from None
+
+
+def _free_subnet(others: list[tuple[str, str]]) -> ipam.Net:
+    for candidate in ipam.parse_subnet(AUTO_POOL).subnets(new_prefix=24):
+        if ipam.overlapping(candidate, others) is None:
+            return candidate
+    raise UserError(f"could not find an available, non-overlapping address pool in {AUTO_POOL}", 1)
+
+
+def _build(view: NetworkView) -> None:
+    net.ensure_bridge(view.bridge_spec())
+    net.enable_ip_forward()  # only networks that route need it
+    iptables.add(view.rules)
+
+
+def _unbuild(view: NetworkView) -> None:
+    iptables.remove(view.rules)
+    net.delete_bridge(view.bridge, view.id)
+
+
+def ensure_default(ctx: Context) -> NetworkView:
+    """The `bridge` network, made on first use (docker0's role)."""
+    found = find(ctx.conn, DEFAULT_NETWORK)
+    if found is not None:
+        return found
+    subnet = os.environ.get(DEFAULT_SUBNET_ENV) or DEFAULT_SUBNET
+    bridge = os.environ.get(DEFAULT_BRIDGE_ENV) or DEFAULT_BRIDGE
+    try:
+        return create(ctx, DEFAULT_NETWORK, subnet, None, bridge=bridge, default=True)
+    except UserError as exc:
+        found = find(ctx.conn, DEFAULT_NETWORK)
+        if found is not None:  # a racing command made it first
+            return found
+        raise UserError(f"default network: {exc}", 125) from None
+
+
+def remove(ctx: Context, ref: str, allow_predefined: bool = False) -> str:
+    """Refused while any container is configured on it; idempotent underneath."""
+    if ref in PREDEFINED and not allow_predefined:
+        raise UserError(f"{ref} is a pre-defined network and cannot be removed", 1)
+    view = get(ctx.conn, ref)
+    if view.name in PREDEFINED and not allow_predefined:
+        raise UserError(f"{view.name} is a pre-defined network and cannot be removed", 1)
+    with locks.hold(ctx.root, "networks"), locks.hold(ctx.root, f"network-{view.id}"):
+        current = by_id(ctx.conn, view.id)
+        if current is None:
+            raise NoSuchNetwork(ref)
+        users = containers_on(ctx.conn, current.id)
+        if users:
+            names = ", ".join(n for _, n in users)
+            raise UserError(f"error while removing network: network {current.name} id {current.id} has active "
+                            f"endpoints ({names})", 1)
+        # Addresses still allocated belong to containers that are gone (a crash
+        # between their rm and the release): undo what the log says was made.
+        for ip, endpoint in current.allocations.items():
+            _undo_endpoint(endpoint)
+            current = _append(ctx, current, "release", {"ip": ip, "container": endpoint["container"],
+                                                        "reason": "network rm"})
+        _unbuild(current)
+        _append(ctx, current, "destroy", {"bridge": current.bridge, "rules": current.config.get("rules", [])})
+    locks.forget(ctx.root, f"network-{view.id}")
+    return view.id
+
+
+def _append(ctx: Context, view: NetworkView, event_type: str, payload: dict[str, Any]) -> NetworkView:
+    """Append under the network's lock; the version check still guards a bug."""
+    append(ctx.conn, "network", view.id, view.row["version"], [Event(event_type, payload, ctx.actor())])
+    return by_id(ctx.conn, view.id) or view
+
+
+# --- what run/create ask for ----------------------------------------------------------
+
+
+def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
+                          ports: list[dict[str, Any]], container_id: str = "") -> dict[str, Any]:
+    """Check a container's network options at create time and return the config to
+    record: {"mode", "id", "name", "ip", "ports"}. Nothing is allocated yet."""
+    if mode in ("none", "host"):
+        if requested_ip:
+            raise UserError(f"--ip cannot be used with --network {mode}", 125)
+        if ports and mode == "none":
+            raise UserError("published ports need a bridge network, not --network none", 125)
+        # docker ignores -p with host networking (the ports are the host's already)
+        return {"mode": mode, "id": None, "name": mode, "ip": None, "ports": []}
+    try:
+        view = ensure_default(ctx) if mode == DEFAULT_NETWORK else get(ctx.conn, mode)
+    except NoSuchNetwork:
+        raise UserError(f"network {mode} not found", 125) from None
+    ip = None
+    if requested_ip:
+        ip = ipam.check_requested(view.subnet, view.gateway, requested_ip)
+    if ports:
+        check_ports(ctx.conn, ports, container_id)
+    return {"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": ports}
+
+
+def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container_id: str) -> None:
+    """Two containers cannot take one host port: not in this root (the log), not in
+    another (our DNAT rules), not a host service listening on it."""
+    seen: set[tuple[str, int]] = set()
+    for p in ports:
+        key = (p["proto"], p["host_port"])
+        if key in seen:
+            raise UserError(f"port {p['host_port']}/{p['proto']} is published twice", 125)
+        seen.add(key)
+    taken: dict[tuple[str, int], str] = {}
+    for view in list_all(conn):
+        for endpoint in view.allocations.values():
+            if endpoint["container"] != container_id:
+                for p in endpoint.get("ports", []):
+                    taken[(p["proto"], p["host_port"])] = endpoint["container"]
+    in_rules = iptables.host_ports_taken()
+    for p in ports:
+        key = (p["proto"], p["host_port"])
+        where = f"{p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"
+        if key in taken or key in in_rules or not _bindable(p):
+            raise UserError(f"Bind for {where} failed: port is already allocated", 125)
+
+
+def _bindable(p: dict[str, Any]) -> bool:
+    """Is a host service listening there? (Our DNAT would silently steal its traffic.)"""
+    kind = socket.SOCK_STREAM if p["proto"] == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT is no owner
+        try:
+            s.bind((p.get("host_ip") or "0.0.0.0", p["host_port"]))
+        except OSError:
+            return False
+    return True
+
+
+# --- what the monitor does between the init's namespaces and its exec -----------------
+
+
+def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -> dict[str, Any]:
+    """Allocate an address (in the log first), then build veth, address, route and
+    port rules for the container whose init is pid, and record `connect` on the
+    container's stream. Returns the endpoint."""
+    disconnect(ctx, container_id)  # leftovers of a crashed earlier run of this container
+    with ExitStack() as held:
+        # ports are the host's, whatever the network: one lock for all of them
+        if config.get("ports"):
+            held.enter_context(locks.hold(ctx.root, "ports"))
+        held.enter_context(locks.hold(ctx.root, f"network-{config['id']}"))
+        view = by_id(ctx.conn, config["id"])
+        if view is None:
+            raise UserError(f"network {config['name']} not found", 125)
+        if config.get("ports"):
+            check_ports(ctx.conn, config["ports"], container_id)
+        endpoint = _allocate(ctx, view, container_id, config, pid)
+    try:
+        if net.ensure_bridge(view.bridge_spec()):
+            iptables.add(view.rules)  # the bridge was gone (a reboot): its rules are too
+        net.attach(_endpoint_spec(endpoint), f"/proc/{pid}/ns/net")
+        if endpoint["rules"]:
+            iptables.add([iptables.Rule.from_list(r) for r in endpoint["rules"]])
+        _record_on_container(ctx, container_id, Event("connect", {"endpoint": endpoint}, ctx.actor()))
+    except BaseException as exc:
+        disconnect(ctx, container_id)
+        if isinstance(exc, (net.NetworkError, iptables.IptablesError, OSError)):
+            raise UserError(f"cannot connect to network {view.name}: {exc}", 125) from None
+        raise
+    return endpoint
+
+
+def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid: int | None = None) -> None:
+    """connect/disconnect on the container's stream. Other writers (the monitor's
+    start and die, a command under the container's lock) may append meanwhile:
+    retry at the new version, as lifecycle.commit does."""
+    for _ in range(50):
+        row = ctx.conn.execute("SELECT version, endpoint FROM containers WHERE id = ?", (container_id,)).fetchone()
+        if row is None:
+            return
+        if event.type == "disconnect":
+            endpoint = json.loads(row["endpoint"]) if row["endpoint"] else None
+            if endpoint is None or (only_pid is not None and endpoint.get("pid") != only_pid):
+                return
+        try:
+            append(ctx.conn, "container", container_id, row["version"], [event])
+            return
+        except ConcurrencyError:
+            continue
+    raise UserError(f"container {container_id} is changing too fast to record {event.type}")
+
+
+def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[str, Any],
+              pid: int) -> dict[str, Any]:
+    for _attempt in range(20):
+        ip = ipam.pick(view.subnet, view.gateway, view.allocations, config.get("ip"), view.name)
+        veth = f"md-{container_id[:12]}"
+        rules = iptables.port_rules(view.id, container_id, view.bridge, ip, config.get("ports", []))
+        endpoint = {
+            "container": container_id, "network_id": view.id, "network": view.name, "ip": ip,
+            "prefixlen": view.subnet.prefixlen, "gateway": view.gateway, "mac": ipam.mac_for(ip),
+            "bridge": view.bridge, "veth": veth, "ports": config.get("ports", []),
+            "rules": [r.to_list() for r in rules],
+            "pid": pid,  # which run of the container made it: a late monitor undoes only its own
+        }
+        try:
+            append(ctx.conn, "network", view.id, view.row["version"],
+                   [Event("allocate", {"ip": ip, "container": container_id, "endpoint": endpoint}, ctx.actor())])
+            return endpoint
+        except ConcurrencyError:
+            view = by_id(ctx.conn, view.id) or view  # someone else allocated: look again
+    raise UserError(f"network {view.name} is changing too fast to allocate an address", 125)
+
+
+def _endpoint_spec(endpoint: dict[str, Any]) -> net.EndpointSpec:
+    return net.EndpointSpec(veth=endpoint["veth"], bridge=endpoint["bridge"], ip=endpoint["ip"],
+                            prefixlen=endpoint["prefixlen"], gateway=endpoint["gateway"], mac=endpoint["mac"])
+
+
+def _undo_endpoint(endpoint: dict[str, Any]) -> None:
+    if endpoint.get("rules"):
+        iptables.remove([iptables.Rule.from_list(r) for r in endpoint["rules"]])
+    net.detach(endpoint["veth"])
+
+
+def allocations_of(conn: sqlite3.Connection, container_id: str) -> list[tuple[str, str]]:
+    """(network id, ip) of every address the log says the container holds."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT networks.id, a.key FROM networks, json_each(networks.allocations) AS a"
+        " WHERE json_extract(a.value, '$.container') = ?", (container_id,))]
+
+
+def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> list[dict[str, Any]]:
+    """Undo every endpoint the log says the container has: rules, veth, address;
+    then `release` each address and record `disconnect`. Idempotent, and safe to
+    race with another disconnect of the same container. only_pid: undo only what
+    that run of the container made (a monitor cleaning up after its own init)."""
+    undone: list[dict[str, Any]] = []
+    for network_id, ip in allocations_of(ctx.conn, container_id):
+        with locks.hold(ctx.root, f"network-{network_id}"):
+            view = by_id(ctx.conn, network_id)
+            endpoint = view.allocations.get(ip) if view else None
+            if view is None or endpoint is None or endpoint["container"] != container_id:
+                continue  # released by someone else meanwhile
+            if only_pid is not None and endpoint.get("pid") != only_pid:
+                continue
+            _undo_endpoint(endpoint)
+            _append(ctx, view, "release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]})
+            undone.append(endpoint)
+    _record_on_container(ctx, container_id,
+                         Event("disconnect", {"released": [e["ip"] for e in undone]}, ctx.actor()), only_pid)
+    return undone

@@ -1,0 +1,78 @@
+"""The read side: containers as the projection holds them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from mydocker.statemachine.errors import NoSuchContainer, UserError
+
+
+@dataclass
+class ContainerView:
+    row: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def name(self) -> str:
+        return self.row["name"]
+
+    @property
+    def state(self) -> str:
+        return self.row["state"]
+
+    @property
+    def version(self) -> int:
+        return self.row["version"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.row["config"])
+
+    @property
+    def command(self) -> list[str]:
+        return json.loads(self.row["command"])
+
+
+def find(conn: sqlite3.Connection, ref: str) -> ContainerView | None:
+    """By full id, then exact name, then unique id prefix (docker's order)."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    name = ref[1:] if ref.startswith("/") else ref
+    row = conn.execute("SELECT * FROM containers WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+                       (ref, name, ref)).fetchone()
+    if row:
+        return ContainerView(dict(row))
+    if not all(c in "0123456789abcdef" for c in ref):
+        return None
+    rows = conn.execute("SELECT * FROM containers WHERE id >= ? AND id < ? LIMIT 2",
+                        (ref, ref + "g")).fetchall()
+    if len(rows) > 1:
+        raise UserError(f"Multiple IDs found with provided prefix: {ref}")
+    return ContainerView(dict(rows[0])) if rows else None
+
+
+def get(conn: sqlite3.Connection, ref: str) -> ContainerView:
+    found = find(conn, ref)
+    if found is None:
+        raise NoSuchContainer(ref)
+    return found
+
+
+def by_id(conn: sqlite3.Connection, container_id: str) -> ContainerView | None:
+    row = conn.execute("SELECT * FROM containers WHERE id = ?", (container_id,)).fetchone()
+    return ContainerView(dict(row)) if row else None
+
+
+def list_all(conn: sqlite3.Connection, include_stopped: bool) -> list[ContainerView]:
+    sql = "SELECT * FROM containers"
+    if not include_stopped:
+        sql += " WHERE state = 'running'"
+    sql += " ORDER BY created_at DESC, id"
+    return [ContainerView(dict(r)) for r in conn.execute(sql)]

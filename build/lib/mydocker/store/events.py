@@ -1,0 +1,142 @@
+"""Appending to and reading the event log.
+
+append() is the only writer. It inserts the events and updates the projections in
+one IMMEDIATE transaction; UNIQUE(stream_id, version) turns a lost race into
+ConcurrencyError, which the caller answers by reloading and re-checking.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mydocker.store.projections import PROJECTIONS
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to this stream first."""
+
+
+class NameConflict(Exception):
+    """A projection's unique name is taken (container name in use)."""
+
+
+@dataclass
+class Event:
+    type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    actor: dict[str, Any] = field(default_factory=dict)
+    stream_id: str = ""
+    stream_type: str = ""
+    version: int = 0
+    time: str = ""
+    seq: int = 0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append(
+    conn: sqlite3.Connection,
+    stream_type: str,
+    stream_id: str,
+    expected_version: int,
+    events: list[Event],
+) -> list[Event]:
+    """Append events after expected_version; returns them stamped with version/time."""
+    from mydocker.store.db import writer
+
+    db = writer(conn)
+    table, apply = PROJECTIONS[stream_type]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if stream_version(conn, stream_id) != expected_version:
+            raise ConcurrencyError(f"{stream_type} {stream_id} is not at version {expected_version}")
+        current = _load_row(conn, table, stream_id)
+        version = expected_version
+        for event in events:
+            version += 1
+            event.stream_type, event.stream_id, event.version = stream_type, stream_id, version
+            event.time = event.time or now_iso()
+            event.seq = db["events"].insert(
+                {
+                    "stream_id": stream_id,
+                    "stream_type": stream_type,
+                    "version": version,
+                    "type": event.type,
+                    "time": event.time,
+                    "actor": json.dumps(event.actor, sort_keys=True),
+                    "payload": json.dumps(event.payload, sort_keys=True),
+                }
+            ).last_pk
+            current = apply(current, event)
+        _store_row(db, table, stream_id, current)
+        conn.execute("COMMIT")
+    except sqlite3.IntegrityError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        message = str(exc)
+        if "events.stream_id" in message:
+            raise ConcurrencyError(f"{stream_type} {stream_id} changed underneath us") from exc
+        if ".name" in message:
+            raise NameConflict(message) from exc
+        raise
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return events
+
+
+def _load_row(conn: sqlite3.Connection, table: str, key: str) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (key,)).fetchone()
+    return dict(row) if row else None
+
+
+def _store_row(db: Any, table: str, key: str, row: dict[str, Any] | None) -> None:
+    if row is None:
+        db.execute(f"DELETE FROM {table} WHERE id = ?", [key])
+        return
+    db[table].upsert(row, pk="id")
+
+
+def stream_version(conn: sqlite3.Connection, stream_id: str) -> int:
+    row = conn.execute("SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
+    return row[0] or 0
+
+
+def read_all(conn: sqlite3.Connection, after_seq: int = 0) -> Iterator[Event]:
+    cursor = conn.execute(
+        "SELECT seq, stream_id, stream_type, version, type, time, actor, payload"
+        " FROM events WHERE seq > ? ORDER BY seq",
+        (after_seq,),
+    )
+    for seq, sid, stype, version, etype, time, actor, payload in cursor:
+        yield Event(
+            type=etype,
+            payload=json.loads(payload),
+            actor=json.loads(actor),
+            stream_id=sid,
+            stream_type=stype,
+            version=version,
+            time=time,
+            seq=seq,
+        )
+
+
+def read_stream(conn: sqlite3.Connection, stream_id: str) -> list[Event]:
+    rows = conn.execute(
+        "SELECT seq, stream_type, version, type, time, actor, payload FROM events"
+        " WHERE stream_id = ? ORDER BY version",
+        (stream_id,),
+    ).fetchall()
+    return [
+        Event(type=r[3], payload=json.loads(r[6]), actor=json.loads(r[5]), stream_id=stream_id,
+              stream_type=r[1], version=r[2], time=r[4], seq=r[0])
+        for r in rows
+    ]

@@ -1,0 +1,175 @@
+"""Pure folds from events to projection rows.
+
+Each apply function takes the current row (as stored, JSON columns as text) and
+one event and returns the next row, or None when the aggregate is gone. No I/O:
+append() uses them inside its transaction and replay uses them in memory, so the
+two can only differ if the stored rows were changed behind the log's back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mydocker.store.events import Event
+
+Row = dict[str, Any]
+
+_CONTAINER_RUNTIME_RESET = {
+    "pid": None,
+    "pid_start": None,
+    "boot_id": None,
+    "monitor_pid": None,
+    "monitor_start": None,
+}
+
+
+def _after_creation(row: Row | None, event: "Event", kind: str, ending: str) -> Row | None:
+    """What every fold does with an event after the stream's first: one for an
+    aggregate never created is a bug, the ending event drops the row, any other
+    moves the row to the event's version."""
+    if row is None:
+        raise ValueError(f"{event.type} event for unknown {kind} {event.stream_id}")
+    if event.type == ending:
+        return None
+    return {**row, "version": event.version}
+
+
+def apply_container(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type == "create":
+        return {
+            "id": event.stream_id,
+            "name": p["name"],
+            "version": event.version,
+            "state": "created",
+            "image": p["image"],
+            "image_id": p["image_id"],
+            "command": json.dumps(p["command"]),
+            "config": json.dumps(p["config"], sort_keys=True),
+            "created_at": event.time,
+            "started_at": None,
+            "finished_at": None,
+            **_CONTAINER_RUNTIME_RESET,
+            "exit_code": None,
+            "oom_killed": 0,
+            "die_reason": None,
+            "endpoint": None,
+        }
+    row = _after_creation(row, event, "container", "destroy")
+    if row is None:
+        return None
+    if event.type == "start":
+        row.update(
+            state="running",
+            started_at=event.time,
+            finished_at=None,
+            pid=p["pid"],
+            pid_start=p["pid_start"],
+            boot_id=p["boot_id"],
+            monitor_pid=p["monitor_pid"],
+            monitor_start=p["monitor_start"],
+            exit_code=None,
+            oom_killed=0,
+            die_reason=None,
+        )
+    elif event.type == "die":
+        row.update(
+            state="stopped",
+            finished_at=event.time,
+            exit_code=p["exit_code"],
+            oom_killed=int(bool(p.get("oom_killed"))),
+            die_reason=p.get("reason"),
+            **_CONTAINER_RUNTIME_RESET,
+        )
+    elif event.type == "rename":
+        row["name"] = p["name"]
+    elif event.type == "adopt":  # a new watcher took over from a lost monitor
+        row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])
+    elif event.type == "connect":
+        row["endpoint"] = json.dumps(p["endpoint"], sort_keys=True)
+    elif event.type == "disconnect":
+        row["endpoint"] = None
+    # stop, kill, exec_start, exec_die, commit...: recorded history, no state change.
+    return row
+
+
+def apply_image(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type in ("import", "load", "commit"):
+        return {
+            "id": event.stream_id,
+            "version": event.version,
+            "tags": json.dumps(sorted(set(p.get("tags", [])))),
+            "created_at": p.get("created") or event.time,
+            "size": p["size"],
+            "config": json.dumps(p["config"], sort_keys=True),
+            "layers": json.dumps(p["layers"]),
+        }
+    row = _after_creation(row, event, "image", "delete")
+    if row is None:
+        return None
+    tags = set(json.loads(row["tags"]))
+    if event.type == "tag":
+        tags.add(p["name"])
+    elif event.type == "untag":
+        tags.discard(p["name"])
+    row["tags"] = json.dumps(sorted(tags))
+    return row
+
+
+def apply_network(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type == "create":
+        return {
+            "id": event.stream_id,
+            "name": p["name"],
+            "version": event.version,
+            "driver": p["driver"],
+            "subnet": p["subnet"],
+            "gateway": p["gateway"],
+            "bridge": p["bridge"],
+            "config": json.dumps(p, sort_keys=True),
+            "allocations": "{}",
+            "created_at": event.time,
+        }
+    row = _after_creation(row, event, "network", "destroy")
+    if row is None:
+        return None
+    allocations = json.loads(row["allocations"])
+    if event.type == "allocate":
+        if p["ip"] in allocations:
+            # append() runs this inside its transaction: raising rolls the event back,
+            # so the log can never say one address was handed out twice.
+            raise ValueError(f"address {p['ip']} is allocated already")
+        allocations[p["ip"]] = p["endpoint"]
+    elif event.type == "release":
+        allocations.pop(p["ip"], None)
+    row["allocations"] = json.dumps(allocations, sort_keys=True)
+    return row
+
+
+def apply_volume(row: Row | None, event: "Event") -> Row | None:
+    p = event.payload
+    if event.type == "create":
+        return {
+            "id": event.stream_id,
+            "version": event.version,
+            "driver": p.get("driver", "local"),
+            "mountpoint": p["mountpoint"],
+            "anonymous": int(bool(p.get("anonymous"))),
+            "labels": json.dumps(p.get("labels") or {}, sort_keys=True),
+            "created_at": event.time,
+        }
+    return _after_creation(row, event, "volume", "destroy")
+
+
+# stream_type -> (projection table, fold)
+PROJECTIONS: dict[str, tuple[str, Callable[[Row | None, "Event"], Row | None]]] = {
+    "container": ("containers", apply_container),
+    "image": ("images", apply_image),
+    "network": ("networks", apply_network),
+    "volume": ("volumes", apply_volume),
+}
