@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test unit lint bench clean
+.PHONY: all host-deps install demo test unit lint typecheck bench clean
 
 all: install
 
@@ -31,6 +31,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(BIN)/pytest -q -p no:cacheprovider tests
 
 unit: install
@@ -38,6 +39,12 @@ unit: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# The type checker and the import-layer contract (cli -> statemachine -> {store, core}).
+typecheck: install
+	@mkdir -p .typecheck/mydocker; for d in cli core store statemachine; do ln -sfn ../../$$d .typecheck/mydocker/$$d; done
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml -p mydocker
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/lifecycle.py

@@ -64,7 +64,7 @@ def decompressed(raw: BinaryIO) -> IO[bytes]:
     """raw as it is, or gunzipped if it starts with gzip's magic."""
     import io
 
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
     if buffered.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[union-attr]
         return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
     return buffered  # type: ignore[return-value]

@@ -63,7 +63,7 @@ def append(
             version += 1
             event.stream_type, event.stream_id, event.version = stream_type, stream_id, version
             event.time = event.time or now_iso()
-            event.seq = db["events"].insert(
+            event.seq = db.table("events").insert(
                 {
                     "stream_id": stream_id,
                     "stream_type": stream_type,
@@ -73,7 +73,7 @@ def append(
                     "actor": json.dumps(event.actor, sort_keys=True),
                     "payload": json.dumps(event.payload, sort_keys=True),
                 }
-            ).last_pk
+            ).last_pk or 0
             current = apply(current, event)
         _store_row(db, table, stream_id, current)
         conn.execute("COMMIT")

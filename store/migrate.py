@@ -41,7 +41,7 @@ def apply_migrations(conn: sqlite3.Connection, files: list[Path]) -> list[str]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if "_migrations" not in db.table_names():
-            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+            db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
         done = {row["name"] for row in db["_migrations"].rows}
         for path in files:
             if path.name in done:
@@ -50,7 +50,7 @@ def apply_migrations(conn: sqlite3.Connection, files: list[Path]) -> list[str]:
                 # executescript() would COMMIT our transaction; run statement by statement.
                 for statement in _statements(path.read_text()):
                     db.execute(statement)
-                db["_migrations"].insert(
+                db.table("_migrations").insert(
                     {"name": path.name, "applied_at": datetime.now(UTC).isoformat()}
                 )
             applied.append(path.name)

@@ -68,12 +68,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return code
     found, code = [], 0
     for name in args.names:
-        row = volumes.find(ctx.conn, name)
-        if row is None:
+        found_row = volumes.find(ctx.conn, name)
+        if found_row is None:
             report(f"get {name}: no such volume")
             code = 1
             continue
-        found.append(volumes.inspect(row))
+        found.append(volumes.inspect(found_row))
     from mydocker.cli import template
 
     template.print_objects(found, args.format)
