@@ -152,8 +152,9 @@ class Orphan:
 KINDS = ("process", "cgroup", "veth", "rule", "bridge")
 
 
-def orphans() -> list[Orphan]:
-    """Every host object whose root tag is not a live root's, in removal order."""
+def orphans(tags: set[str] | None = None) -> list[Orphan]:
+    """Every host object whose root tag is not a live root's (of those tags, if
+    given), in removal order."""
     from mydocker.core import iptables, network
 
     found: list[tuple[str, str, str]] = []
@@ -169,6 +170,8 @@ def orphans() -> list[Orphan]:
         rule_owner = iptables.owner_of(line)
         if rule_owner is not None and rule_owner[0]:
             found.append(("rule", line, rule_owner[0]))
+    if tags is not None:
+        found = [f for f in found if f[2] in tags]
     status = {tag: roottags.status(tag) for tag in {t for _, _, t in found}}
     gone_roots = {tag: roottags.roots_of(tag) for tag, s in status.items() if s == roottags.GONE}
     for tag, roots in gone_roots.items():
@@ -193,13 +196,13 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def prune_orphans() -> list[Orphan]:
+def prune_orphans(tags: set[str] | None = None) -> list[Orphan]:
     """Remove what gone roots left (processes first: a monitor left running would
     record its container's death by re-creating the deleted root)."""
-    removed = [o for o in orphans() if o.status == roottags.GONE]
+    removed = [o for o in orphans(tags) if o.status == roottags.GONE]
     for orphan in removed:
         _remove(orphan.kind, orphan.what)
-    left = {o.tag for o in orphans()}
+    left = {o.tag for o in orphans(tags)}
     for tag in {o.tag for o in removed} - left:  # the registry line is all that is left of it
         roottags.forget_gone(tag)
     return removed

@@ -33,6 +33,8 @@ def parser() -> Parser:
     p.add_argument("--orphans", action="store_true",
                    help="check/prune: what roots that no longer exist left on the host")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], metavar="root=PATH|tag=TAG",
+                   help="with --orphans: only what that (deleted) root left")
     p.add_argument("--format", choices=["text", "json"], default="text")
     return p
 
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.orphans and args.action == "reset":
         report("--orphans goes with check or prune, not reset")
+        return 1
+    if args.filter and not args.orphans:
+        report("--filter goes with --orphans")
         return 1
     if args.action == "reset":
         return _reset(args, ctx)
@@ -73,17 +78,39 @@ def _reset(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _tags(filters: list[str]) -> set[str] | None:
+    """docker's --filter KEY=VALUE, for the roots whose leftovers to look at."""
+    import os
+
+    from mydocker.core import roottags
+    from mydocker.statemachine.errors import UserError
+
+    if not filters:
+        return None
+    tags = set()
+    for item in filters:
+        key, _, value = item.partition("=")
+        if key == "root" and value:
+            tags.add(roottags.tag_of(os.path.abspath(value)))
+        elif key == "tag" and roottags.is_tag(value):
+            tags.add(value)
+        else:
+            raise UserError(f"invalid filter '{item}': use root=PATH or tag=<6 hex digits>")
+    return tags
+
+
 def _orphans(args: argparse.Namespace) -> int:
     import json
 
     from mydocker.statemachine import system
 
+    tags = _tags(args.filter)
     if args.action == "prune":
         if not args.force and not _confirmed(ORPHANS_WARNING):
             return 0
-        items = system.prune_orphans()
+        items = system.prune_orphans(tags)
     else:
-        items = system.orphans()
+        items = system.orphans(tags)
     if args.format == "json":
         sys.stdout.write(json.dumps(system.orphan_report(items), indent=2) + "\n")
     else:
