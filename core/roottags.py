@@ -111,17 +111,17 @@ def processes_of(root: str, proc: Path = Path("/proc")) -> list[int]:
             argv = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
         except OSError:
             continue
-        if not _is_mydocker(argv):
-            continue
-        if root in argv or _root_of(entry, argv) == root:
+        if _is_cli(argv):
+            if _root_of(entry, argv) == root:
+                found.append(int(entry.name))
+        elif any(a.startswith("mydocker.") for a in argv[1:3]) and root in argv:  # python -m mydocker.x ROOT
             found.append(int(entry.name))
     return found
 
 
-def _is_mydocker(argv: list[str]) -> bool:
-    """`mydocker ...`, `python .../mydocker ...` or `python -m mydocker.x ...`."""
-    return (any(os.path.basename(a) == "mydocker" for a in argv[:2])
-            or any(a.startswith("mydocker.") for a in argv[1:3]))
+def _is_cli(argv: list[str]) -> bool:
+    """`mydocker ...` or `python .../mydocker ...`."""
+    return any(os.path.basename(a) == "mydocker" for a in argv[:2])
 
 
 def _root_of(entry: Path, argv: list[str]) -> str | None:
