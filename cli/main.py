@@ -35,7 +35,7 @@ COMMANDS = {
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
     "history": "Show a container's whole life, removed ones too",
-    "system": "check: compare the log with the kernel; prune: remove leaks",
+    "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root",
 }
 
 # Commands that read container state first make the log and the kernel agree.

@@ -44,6 +44,8 @@ def is_tag(text: str) -> bool:
 def register(root: str | Path, registry: Path = REGISTRY) -> None:
     """Record root under its tag; a no-op (one read) once it is there."""
     path = os.path.abspath(root)
+    if "\n" in path:
+        return  # one path a line: such a root stays unknown, so nobody else ever removes its objects
     entry = registry / tag_of(path)
     if path in _read(entry):
         return

@@ -42,13 +42,24 @@ def test_registry_says_live_gone_or_unknown(tmp_path):
 
 def _colliding_names(base: Path) -> tuple[str, str]:
     """Two directory names under base whose roots share a tag (a birthday search)."""
+    import secrets
+
     seen: dict[str, str] = {}
-    for i in range(1_000_000):
-        tag = roottags.tag_of(base / f"r{i}")
+    for _ in range(1_000_000):
+        # random names: CRC is affine, so names differing only in a short counter may never collide
+        name = secrets.token_hex(8)
+        tag = roottags.tag_of(base / name)
         if tag in seen:
-            return seen[tag], f"r{i}"
-        seen[tag] = f"r{i}"
+            return seen[tag], name
+        seen[tag] = name
     raise AssertionError("no collision")
+
+
+def test_a_path_with_a_newline_is_never_registered(tmp_path):
+    registry = tmp_path / "registry"
+    root = _root(tmp_path, "a\nb")
+    roottags.register(root, registry)
+    assert roottags.status(roottags.tag_of(root), registry) == roottags.UNKNOWN
 
 
 def test_a_tag_shared_by_two_roots_is_live_while_either_exists(tmp_path):
