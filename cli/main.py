@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
-        if name in RECONCILE_FIRST:
+        if name in RECONCILE_FIRST and getattr(module, "reconciles", lambda _: True)(args):
             from mydocker.statemachine.reconcile import reconcile
 
             reconcile(ctx.root, ctx.conn)

@@ -51,32 +51,44 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
 
 def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
     """Veths, bridges and iptables rules tagged with a network or container of this
-    root's log that is gone or not running. An object tagged for another root, or
-    for ids this log has never seen, is not ours to judge."""
-    conn = ctx.conn
-    ever_networks = {r[0] for r in conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_type = 'network'")}
-    if not ever_networks:
-        return []  # never had a network: nothing to look for, no pyroute2 to import
+    root's log that is gone or not running; and, when no other root shares this
+    root's tag, anything else with the tag: left by an earlier root at this path,
+    deleted and made anew. An object of another root is not ours to judge."""
     from mydocker.core import iptables, network
 
+    conn = ctx.conn
+    exclusive = roottags.roots_of(ctx.tag) == [os.path.abspath(ctx.root)]
+    if not exclusive and not conn.execute("SELECT 1 FROM events WHERE stream_type = 'network' LIMIT 1").fetchone():
+        return []  # never had a network: nothing to look for, no pyroute2 to import
+    # The host first, the log second: a root records an id before it builds with
+    # it, so an object made meanwhile by a concurrent command has its id in the log.
+    links, rules = network.our_links(), iptables.list_rules()
+    ever_networks = {r[0] for r in conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_type = 'network'")}
     live_networks = {r[0] for r in conn.execute("SELECT id FROM networks")}
     ever_containers = {r[0][:12] for r in conn.execute(
         "SELECT DISTINCT stream_id FROM events WHERE stream_type = 'container'")}
     running = {r[0][:12] for r in conn.execute("SELECT id FROM containers WHERE state = 'running'")}
     found: list[tuple[str, str]] = []
-    for name, alias in network.our_links():
+    for name, alias in links:
         owner = network.parse_alias(alias)
         if owner is not None and owner[0] not in ("", ctx.tag):
             continue
-        if owner is not None and not owner[2]:
+        if owner is not None and owner[0] and owner[1] not in ever_networks:
+            if exclusive:
+                found.append(("veth" if owner[2] else "bridge", f"{name} {alias}"))
+        elif owner is not None and not owner[2]:
             if owner[1] in ever_networks and owner[1] not in live_networks:
                 found.append(("bridge", f"{name} {alias}"))
         elif name.startswith("md-") and name[3:] in ever_containers and name[3:] not in running:
-            found.append(("veth", name))
+            found.append(("veth", f"{name} {alias}" if alias else name))
     short_networks = {n[:12]: n for n in ever_networks}
-    for line in iptables.list_rules():
+    for line in rules:
         rule_owner = iptables.owner_of(line)
-        if rule_owner is None or rule_owner[0] not in ("", ctx.tag) or rule_owner[1] not in short_networks:
+        if rule_owner is None or rule_owner[0] not in ("", ctx.tag):
+            continue
+        if rule_owner[1] not in short_networks:
+            if rule_owner[0] and exclusive:
+                found.append(("rule", line))
             continue
         network_gone = short_networks[rule_owner[1]] not in live_networks
         container = rule_owner[2]

@@ -39,6 +39,12 @@ def parser() -> Parser:
     return p
 
 
+def reconciles(args: argparse.Namespace) -> bool:
+    """--orphans looks at the host, not at this root: opening the root would make
+    it, and a deleted default root made anew would make its leftovers look live."""
+    return not args.orphans
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.errors import report
 

@@ -139,3 +139,22 @@ def test_system_reset_removes_the_root_and_everything_it_made(md, md2):
     assert _tagged(md2.tag) == live
     assert md2.inspect("alive")["State"]["Running"] is True
     md2.ok("rm", "-f", "alive")
+
+
+def test_a_root_made_anew_at_a_deleted_roots_path_prunes_what_the_old_one_left(md):
+    md.ok("network", "create", "--subnet", free_subnet(), "old")
+    md.ok("run", "--name", "done", "busybox", "true")  # the default network too
+    left = _tagged(md.tag)
+    assert len([x for x in left if x.startswith("link")]) == 2
+    shutil.rmtree(md.root)
+    # asking about orphans does not make the deleted root anew (which would hide them)
+    assert md("system", "check", "--orphans").code == 1 and not md.root.exists()
+
+    md.ok("images")  # the root made anew: a new log that knows none of the old ids
+    r = md("system", "check")
+    assert r.code == 1
+    leaked = [line for line in r.out.splitlines() if line.startswith("leaked: ")]
+    assert len(leaked) == len(left) - len([x for x in left if x.startswith("cgroup")]), r.out
+    md.ok("system", "prune")
+    assert _tagged(md.tag) == []
+    assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
