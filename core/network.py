@@ -191,6 +191,20 @@ def our_links() -> list[tuple[str, str]]:
     return found
 
 
+def sysfs_aliases() -> list[tuple[str, str]]:
+    """(name, alias) of the host's links with one of our aliases, from /sys: a
+    cheap look before paying pyroute2's import."""
+    found = []
+    for entry in Path("/sys/class/net").iterdir():
+        try:
+            alias = (entry / "ifalias").read_text().strip()
+        except OSError:
+            continue
+        if parse_alias(alias) is not None:
+            found.append((entry.name, alias))
+    return found
+
+
 def link_exists(name: str) -> bool:
     return Path("/sys/class/net", name).exists()
 

@@ -58,8 +58,12 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
 
     conn = ctx.conn
     exclusive = roottags.roots_of(ctx.tag) == [os.path.abspath(ctx.root)]
-    if not exclusive and not conn.execute("SELECT 1 FROM events WHERE stream_type = 'network' LIMIT 1").fetchone():
-        return []  # never had a network: nothing to look for, no pyroute2 to import
+    if not conn.execute("SELECT 1 FROM events WHERE stream_type = 'network' LIMIT 1").fetchone():
+        # Never had a network: only an earlier root at this path can have left
+        # something, and then a tagged link (rules go before their bridge does).
+        ours = [a for _, a in network.sysfs_aliases() if (network.parse_alias(a) or ("",))[0] == ctx.tag]
+        if not exclusive or not ours:
+            return []  # nothing to look for, no pyroute2 to import
     # The host first, the log second: a root records an id before it builds with
     # it, so an object made meanwhile by a concurrent command has its id in the log.
     links, rules = network.our_links(), iptables.list_rules()
