@@ -364,8 +364,10 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             check_ports(ctx.conn, config["ports"], container_id)
         endpoint = _allocate(ctx, view, container_id, config, pid)
     try:
-        if net.ensure_bridge(view.bridge_spec()):
-            iptables.add(view.rules)  # the bridge was gone (a reboot): its rules are too
+        if not net.link_exists(view.bridge):
+            _rebuild(ctx, view)  # the bridge was gone (a reboot): its rules are too
+        else:
+            net.ensure_bridge(view.bridge_spec())
         net.attach(_endpoint_spec(endpoint), f"/proc/{pid}/ns/net")
         if endpoint["rules"]:
             iptables.add([iptables.Rule.from_list(r) for r in endpoint["rules"]])
@@ -376,6 +378,19 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             raise UserError(f"cannot connect to network {view.name}: {exc}", 125) from None
         raise
     return endpoint
+
+
+def _rebuild(ctx: Context, view: NetworkView) -> None:
+    """Make a bridge anew with its subnet from the log, unless another root took
+    that subnet while this one's bridge was down (after a reboot, the first root
+    to run chooses among routes that do not show the others' yet)."""
+    with locks.hold(roottags.host_dir(), "networks"):
+        clash = ipam.overlapping(view.subnet, net.host_routes(exclude_dev=view.bridge))
+        if clash:
+            raise UserError(f"network {view.name}: its subnet {view.row['subnet']} overlaps {clash[0]} on "
+                            f"{clash[1]}, taken while its bridge was down: remove one of them", 125)
+        net.ensure_bridge(view.bridge_spec())
+        iptables.add(view.rules)
 
 
 def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid: int | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import secrets
 import shutil
 import socket
 import subprocess
@@ -158,3 +159,26 @@ def test_a_root_made_anew_at_a_deleted_roots_path_prunes_what_the_old_one_left(m
     md.ok("system", "prune")
     assert _tagged(md.tag) == []
     assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+
+
+def test_a_bridge_gone_with_a_reboot_is_made_anew_unless_its_subnet_was_taken(md):
+    md.ok("run", "--rm", "busybox", "true")
+    bridge, rules = md.bridge, _tagged(md.tag)
+    net = ipaddress.ip_network(md.default_subnet)
+    with network._iproute() as ipr:  # what a reboot does to it
+        ipr.link("del", index=ipr.link_lookup(ifname=bridge)[0])
+    iptables.remove([iptables.parse_listed(line.removeprefix("rule ")) for line in rules if line.startswith("rule ")])
+    dummy = f"tdum{secrets.token_hex(4)}"
+    with network._iproute() as ipr:  # meanwhile something else took the subnet
+        ipr.link("add", ifname=dummy, kind="bridge")  # no dummy module here
+        ipr.addr("add", index=ipr.link_lookup(ifname=dummy)[0], address=str(net[200]), prefixlen=net.prefixlen)
+    try:
+        r = md("run", "--rm", "busybox", "true")
+        assert r.code == 125 and f"overlaps {net}" in r.err and dummy in r.err, r.err
+        assert _tagged(md.tag) == [], "nothing built on a taken subnet"
+    finally:
+        with network._iproute() as ipr:
+            ipr.link("del", index=ipr.link_lookup(ifname=dummy)[0])
+    out = md.ok("run", "--rm", "busybox", "sh", "-c", f"ping -c1 -W3 {net[1]}")
+    assert "1 packets received" in out
+    assert _tagged(md.tag) == rules, "the bridge and its rules, as the log recorded them"
