@@ -120,13 +120,15 @@ def _orphans(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(system.orphan_report(items), indent=2) + "\n")
     else:
+        unknown: dict[str, int] = {}
         for o in items:
-            roots = ", ".join(o.roots) or "no root registered"
             if o.status == "gone":
                 verb = "removed" if args.action == "prune" else "orphan"
-                print(f"{verb}: {o.kind} {o.what} (root tag {o.tag}: {roots}, gone)")
+                print(f"{verb}: {o.kind} {o.what} (root tag {o.tag}: {', '.join(o.roots)}, gone)")
             else:
-                print(f"unknown owner, left alone: {o.kind} {o.what} (root tag {o.tag}: {roots})")
+                unknown[o.tag] = unknown.get(o.tag, 0) + 1
+        for tag, count in unknown.items():  # --format json lists them one by one
+            print(f"left alone: {count} object(s) with root tag {tag}, which no registered root explains")
         if not any(o.status == "gone" for o in items):
             print("nothing left behind by roots that no longer exist")
     found = any(o.status == "gone" for o in items)
