@@ -145,3 +145,15 @@ def test_exec_starts_the_command_with_no_signal_ignored_or_blocked(md):
     assert _masks(md, "exec", "sig", "cat", "/proc/self/status") == NOTHING
     assert _masks(md, "exec", "-t", "sig", "cat", "/proc/self/status") == NOTHING
     md.ok("rm", "-f", "sig")
+
+
+def test_a_non_root_command_owns_its_pty(md):
+    """runc's fixStdioPermissions: the user the command runs as owns its pty (the
+    group stays the mount's), so it can reopen its own /dev/pts/N."""
+    show = ["sh", "-c", "stat -c '%u:%g' $(tty); echo ok > $(tty)"]
+    out = md.ok("run", "-t", "--rm", "-u", "1000", *NONE, "busybox", *show)
+    assert out.split() == ["1000:0", "ok"], out
+    md.ok("run", "-d", "--name", "own", *NONE, "busybox", "top")
+    out = md.ok("exec", "-t", "-u", "1000", "own", *show)
+    assert out.split() == ["1000:0", "ok"], out
+    md.ok("rm", "-f", "own")
