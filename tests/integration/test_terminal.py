@@ -157,3 +157,26 @@ def test_a_non_root_command_owns_its_pty(md):
     out = md.ok("exec", "-t", "-u", "1000", "own", *show)
     assert out.split() == ["1000:0", "ok"], out
     md.ok("rm", "-f", "own")
+
+
+def _sized_session(md, rows: int, cols: int, *args: str) -> PtySession:
+    import fcntl
+    import struct
+    import termios
+
+    session = PtySession(md.root, *args)
+    fcntl.ioctl(session.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return session
+
+
+def test_the_containers_pty_has_the_users_terminal_size(md):
+    session = _sized_session(md, 31, 97, "run", "-it", "--rm", *NONE, "busybox", "sh")
+    session.type(b"stty size; exit 0")
+    assert _finish(session) == 0
+    assert b"31 97\r\n" in session.output
+    md.ok("run", "-d", "--name", "sized", *NONE, "busybox", "top")
+    session = _sized_session(md, 33, 101, "exec", "-it", "sized", "sh")
+    session.type(b"stty size; exit 0")
+    assert _finish(session) == 0
+    assert b"33 101\r\n" in session.output
+    md.ok("rm", "-f", "sized")
