@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from mydocker.core import finalize, rootfs, security
 from mydocker.core import syscalls as sc
-from mydocker.core.ptyrelay import send_fd
+from mydocker.core.ptyrelay import send_master
 from mydocker.core.spec import ContainerSpec
 from mydocker.core.users import SetupError, lookup_user
 
@@ -81,10 +81,7 @@ def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
     uid, gid, groups = lookup_user(spec.user)  # the container's /etc: after pivot_root
     if pipes.console is not None:
         master, slave = finalize.open_container_pty()
-        send_fd(pipes.console, master)
-        os.close(master)
-        pipes.console.recv(1)  # the monitor has sized it; EOF if it went away
-        pipes.console.close()
+        send_master(pipes.console, master)
         finalize.take_terminal(slave, uid)
     else:
         for target, fd in ((0, pipes.stdin), (1, pipes.stdout), (2, pipes.stderr)):

@@ -24,7 +24,7 @@ from mydocker.core import cgroups, init, procinfo, security
 from mydocker.core import syscalls as sc
 from mydocker.core.crashpoints import crash
 from mydocker.core.logs import LogWriter
-from mydocker.core.ptyrelay import copy_winsize, read_all, receive_fd, write_all
+from mydocker.core.ptyrelay import copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
@@ -231,15 +231,7 @@ class _Monitor:
         """The master of the pty the init opened on the container's devpts; none
         if the init failed before (its error pipe says why)."""
         assert self.console is not None
-        self.master = receive_fd(self.console)
-        if self.master >= 0:
-            self._copy_winsize()
-            try:
-                # The command starts at our terminal's size, not at 0x0 until a SIGWINCH.
-                self.console.send(b"k")
-            except OSError:
-                pass  # the init died: its error pipe or exit status tells
-        self.console.close()
+        self.master = receive_master(self.console, size=self.attached)
         self.console = None
         return [self.master] if self.master >= 0 else []
 

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 from mydocker.core import cgroups, finalize, procinfo, security
 from mydocker.core import syscalls as sc
-from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_fd, send_fd, write_all
+from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
 from mydocker.core.users import SetupError, lookup_user
 
 ExecError = SetupError  # an exec that could not run: docker's exit code and words
@@ -86,14 +86,11 @@ def run(spec: ExecSpec, namespaces: dict[str, int]) -> ExecResult:
     theirs.close()
     os.close(error_w)
     close_all(namespaces)
-    master = receive_fd(ours) if spec.tty else -1
-    if master >= 0:
-        copy_winsize(master)
-        try:
-            ours.send(b"k")  # sized: the command starts at our terminal's size
-        except OSError:
-            pass  # the helper died: its error pipe or exit status tells
-    ours.close()
+    if spec.tty:
+        master = receive_master(ours, size=True)
+    else:
+        master = -1
+        ours.close()
     if master >= 0:
         _pump_tty(master, spec.interactive, helper)
     else:
@@ -121,10 +118,9 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
         slave = -1
         if spec.tty:
             master, slave = finalize.open_container_pty()
-            send_fd(sock, master)
-            os.close(master)
-            sock.recv(1)  # the caller has sized it; EOF if it went away
-        sock.close()
+            send_master(sock, master)
+        else:
+            sock.close()
         child = os.fork()
         if child == 0:
             _child(spec, error_w, slave)

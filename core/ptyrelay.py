@@ -18,20 +18,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def send_fd(sock: socket.socket, fd: int) -> None:
-    socket.send_fds(sock, [b"m"], [fd])
+def send_master(sock: socket.socket, master: int) -> None:
+    """The process side: hand the pty's master over and wait until the other
+    side has sized it, so the command starts at the user's terminal size and
+    not at 0x0 until a SIGWINCH. Closes both."""
+    socket.send_fds(sock, [b"m"], [master])
+    os.close(master)
+    sock.recv(1)  # EOF if the other side went away: nothing to wait for then
+    sock.close()
 
 
-def receive_fd(sock: socket.socket) -> int:
-    """The fd the other side sent, or -1 if it closed without sending one
-    (it failed before it made the pty: its error pipe says why)."""
+def receive_master(sock: socket.socket, size: bool) -> int:
+    """The relay side: the pty's master, sized like our terminal when size is
+    set; -1 if the process side closed without sending one (it failed before
+    it made the pty: its error pipe says why). Closes sock."""
+    master = -1
     try:
         _, fds, _, _ = socket.recv_fds(sock, 1, 1)
+        master, *extra = fds or [-1]
+        for fd in extra:
+            os.close(fd)
+        if master >= 0:
+            if size:
+                copy_winsize(master)
+            sock.send(b"k")
     except OSError:
-        return -1
-    for extra in fds[1:]:
-        os.close(extra)
-    return fds[0] if fds else -1
+        pass  # the process side died: its error pipe or exit status tells
+    sock.close()
+    return master
 
 
 @contextmanager

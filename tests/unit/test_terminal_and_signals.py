@@ -50,18 +50,25 @@ def test_reset_signals_leaves_nothing_ignored_or_blocked():
     assert after == {"SigIgn": "0000000000000000", "SigBlk": "0000000000000000"}
 
 
-def test_a_fd_goes_over_the_socket_and_eof_means_none():
+def test_the_master_goes_over_the_socket_and_eof_means_none():
     ours, theirs = socket.socketpair()
-    r, w = os.pipe()
-    ptyrelay.send_fd(theirs, w)
-    received = ptyrelay.receive_fd(ours)
-    os.write(received, b"through")
-    assert os.read(r, 7) == b"through"
+    master, slave = os.openpty()
+    sender = os.fork()
+    if sender == 0:
+        ours.close()
+        ptyrelay.send_master(theirs, master)  # returns once the receiver acknowledged
+        os._exit(0)
     theirs.close()
-    assert ptyrelay.receive_fd(ours) == -1
-    for fd in (r, w, received):
+    os.close(master)
+    received = ptyrelay.receive_master(ours, size=False)
+    os.waitpid(sender, 0)
+    os.write(received, b"through\n")
+    assert os.read(slave, 100) == b"through\n"
+    for fd in (slave, received):
         os.close(fd)
-    ours.close()
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    assert ptyrelay.receive_master(ours, size=False) == -1
 
 
 def test_raw_mode_keeps_what_was_typed_before_it():
