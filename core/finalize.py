@@ -68,13 +68,14 @@ def reset_signals() -> None:
     """Every disposition back to SIG_DFL and nothing blocked, as docker starts a
     command. An ignored signal survives exec, and Python ignores SIGPIPE and
     SIGXFSZ; our caller may have ignored or blocked anything else."""
-    for sig in signal.valid_signals():
+    settable = signal.valid_signals()
+    for sig in range(1, signal.NSIG):
         if sig in _UNCATCHABLE:
             continue
-        try:
+        if sig in settable:
             signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass  # the C library's own (SIGCANCEL, SIGSETXID) cannot be touched, nor ignored
+        else:
+            sc.reset_signal(sig)  # the C library's own (glibc's 32, 33): make(1) leaves them ignored
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
