@@ -65,19 +65,41 @@ def test_create_t_then_start_a_gets_a_pty_of_the_containers_own_devpts(md):
     md.ok("rm", "later")
 
 
-def test_input_typed_before_the_shell_is_ready_reaches_it_through_script(md):
-    """The issue's own reproduction: script(1) gives `run -it` a terminal whose
-    input is already waiting when mydocker puts it in raw mode."""
-    command = shlex.join([MYDOCKER, "--root", str(md.root), "run", "-it", "--rm", *NONE, "busybox", "sh"])
+def _through_script(md, *args: str) -> tuple[int, bytes]:
+    """The issue's own reproduction: `(printf 'echo typed; exit 6\\n'; sleep 3) |
+    script -qec 'mydocker ...'`. script(1) gives mydocker a terminal whose input
+    is already waiting when mydocker puts it in raw mode."""
+    command = shlex.join([MYDOCKER, "--root", str(md.root), *args])
     proc = subprocess.Popen(["script", "-qec", command, "/dev/null"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdin is not None
     proc.stdin.write(b"echo typed; exit 6\n")
     proc.stdin.flush()
     # stdin stays open (the issue's `sleep 3`): the shell's own `exit` must end it.
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 6, out
-    assert b"typed\r\n" in out.replace(b"echo typed", b""), out
+    assert proc.stdout is not None
+    out = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+    else:
+        proc.kill()  # the input was lost: the shell still waits for it
+    proc.stdin.close()
+    proc.stdout.close()
+    return proc.wait(), out.replace(b"echo typed", b"")
+
+
+def test_input_typed_before_the_shell_is_ready_reaches_it_through_script(md):
+    code, out = _through_script(md, "run", "-it", "--rm", *NONE, "busybox", "sh")
+    assert code == 6 and b"typed\r\n" in out, out
+    md.ok("run", "-d", "--name", "box", *NONE, "busybox", "top")
+    code, out = _through_script(md, "exec", "-it", "box", "sh")
+    assert code == 6 and b"typed\r\n" in out, out
+    md.ok("rm", "-f", "box")
 
 
 def test_input_typed_before_run_it_starts_is_kept(md):
