@@ -19,7 +19,7 @@ from tests.integration.conftest import MYDOCKER, PtySession
 from tests.unit.test_terminal_and_signals import ignore_libc_reserved
 
 # --network none: these tests are about the terminal, and a PtySession does not
-# carry the fixture's bridge settings.
+# carry the fixture's network settings (MYDOCKER_BRIDGE_SUBNET).
 NONE = ("--network", "none")
 
 
