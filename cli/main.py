@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 from mydocker.cli.errors import report
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         sys.stderr.write("Error: mydocker must run as root\n")
         return 125
+    # A caller that ignores SIGCHLD would have the kernel reap our children
+    # (monitor, exec helper, iptables) before we could read how they exited.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     module = importlib.import_module(f"mydocker.cli.commands.{name}")
     from mydocker.statemachine.context import Context, default_root
     from mydocker.statemachine.errors import UserError
