@@ -1,4 +1,4 @@
-"""mydocker history CONTAINER: a container's whole life, one line per event.
+"""mydocker container history CONTAINER: a container's whole life, one line per event.
 
 Works for removed containers too: the log keeps their streams."""
 
@@ -12,7 +12,7 @@ from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
-    p = Parser("history", "Show a container's whole life from the event log")
+    p = Parser("container history", "Show a container's whole life from the event log")
     p.add_argument("--format", help="a Go template over {Version, Time, Event, By, User, Details}, or json")
     p.add_argument("container")
     return p
