@@ -59,7 +59,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "history": "container_history",
         **{c: c for c in ("run", "create", "start", "stop", "restart", "inspect", "logs", "kill", "wait", "exec",
                           "commit", "export", "pause", "unpause", "rename", "update", "top", "port", "diff", "cp",
-                          "stats", "attach")},
+                          "stats")},
     },
     "image": {
         "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
@@ -69,6 +69,16 @@ GROUPS: dict[str, dict[str, str]] = {
     "volume": {"prune": "volume_prune"},
     "network": {"prune": "network_prune"},
     "system": {"df": "system_df"},
+}
+
+# What the group usage says of modules that are not top-level commands.
+SUBCOMMAND_HELP = {
+    "container_prune": "Remove all stopped containers",
+    "container_history": "Show a container's whole life from the event log, removed ones too",
+    "image_prune": "Remove unused images",
+    "volume_prune": "Remove all unused local volumes",
+    "network_prune": "Remove all unused networks",
+    "system_df": "Show disk usage",
 }
 
 # Commands that read container state first make the log and the kernel agree.
@@ -95,7 +105,7 @@ def _usage() -> str:
 def _group_usage(group: str) -> str:
     lines = [f"Usage:  mydocker {group} COMMAND\n\nCommands:\n"]
     for sub, module in GROUPS[group].items():
-        lines.append(f"  {sub:<10}{COMMANDS.get(module, '')}\n")
+        lines.append(f"  {sub:<10}{COMMANDS.get(module) or SUBCOMMAND_HELP.get(module, '')}\n")
     return "".join(lines)
 
 
