@@ -238,8 +238,11 @@ def restart(ctx: Context, ref: str, timeout: float = 10.0) -> monitor.LaunchResu
 
 
 def rename(ctx: Context, ref: str, new_name: str) -> None:
-    name = naming.check_name(new_name)
     view = queries.get(ctx.conn, ref)
+    try:
+        name = naming.check_name(new_name)
+    except UserError as exc:
+        raise UserError(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
     if name == view.name:
         raise UserError("Renaming a container with the same name as its current name")
     try:

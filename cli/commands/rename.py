@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mydocker.cli.parsing import Parser, UsageError
+from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 
 
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine.errors import UserError
 
     if len(args.args) != 2:
-        raise UsageError('"rename" requires exactly 2 arguments.')
+        raise UserError('"rename" requires exactly 2 arguments.')
     old, new = args.args
     if not new.strip():
         raise UserError("Neither old nor new names may be empty")
