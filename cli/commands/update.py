@@ -56,11 +56,13 @@ def limits_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    import sys
+
     from mydocker.cli.each import for_each
     from mydocker.statemachine import lifecycle
-    from mydocker.statemachine.errors import UserError
 
     limits = limits_from(args)
     if not limits:
-        raise UserError("you must provide one or more flags when using this command")
+        sys.stderr.write("you must provide one or more flags when using this command\n")  # docker's words, as is
+        return 1
     return for_each(args.containers, lambda ref: lifecycle.update(ctx, ref, limits))

@@ -81,7 +81,8 @@ def test_update_changes_the_live_cgroup_and_is_an_event(md):
         assert Path(cgroups["unified"], "memory.max").read_text().strip() == str(64 << 20)
     assert md.events(cid)[-1] == "update"
     before = md.events(cid)
-    _one_error_line(md("update", "limits"), 1, "you must provide one or more flags")
+    bad = md("update", "limits")
+    assert bad.code == 1 and bad.err == "you must provide one or more flags when using this command\n"
     _one_error_line(md("update", "-m", "lots", "limits"), 125, "invalid size")
     _one_error_line(md("update", "--cpus", "0.5", "nosuch"), 1, "No such container: nosuch")
     assert md.events(cid) == before
