@@ -48,6 +48,7 @@ COMMANDS = {
     "stats": "Display a live stream of container(s) resource usage statistics",
     "version": "Show the mydocker version information",
     "info": "Display system-wide information",
+    "attach": "Attach local standard output and error streams to a running container",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
     "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history)",
 }
@@ -59,7 +60,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "history": "container_history",
         **{c: c for c in ("run", "create", "start", "stop", "restart", "inspect", "logs", "kill", "wait", "exec",
                           "commit", "export", "pause", "unpause", "rename", "update", "top", "port", "diff", "cp",
-                          "stats")},
+                          "stats", "attach")},
     },
     "image": {
         "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
@@ -84,7 +85,7 @@ SUBCOMMAND_HELP = {
 # Commands that read container state first make the log and the kernel agree.
 RECONCILE_FIRST = {"ps", "inspect", "wait", "logs", "start", "stop", "kill", "rm", "container_history", "system",
                    "restart", "pause", "unpause", "rename", "update", "top", "port", "diff", "cp", "stats",
-                   "container_prune", "system_df", "info"}
+                   "container_prune", "system_df", "info", "attach"}
 
 USAGE = """Usage:  mydocker [--root DIR] [--debug] COMMAND [ARGS...]
 
