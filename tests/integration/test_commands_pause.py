@@ -105,3 +105,29 @@ def test_restart_gives_a_new_process_and_records_restart(md):
     missing = md("restart", "nosuch")
     assert missing.code == 1 and "No such container: nosuch" in missing.err
     md.ok("rm", "-f", "again")
+
+
+def test_attach_streams_output_proxies_signals_and_returns_the_exit_code(md):
+    import signal
+    import subprocess
+
+    from tests.integration.conftest import MYDOCKER
+
+    md.ok("run", "-d", "--name", "attached", "--network", "none", "busybox", "sh", "-c",
+          "trap 'echo caught; echo bye >&2; exit 7' TERM; i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done")
+    proc = subprocess.Popen([MYDOCKER, "--root", str(md.root), "attach", "attached"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **md.env})
+    try:
+        first = proc.stdout.readline()  # attach is following: its signal handlers are in place
+        assert first.startswith("tick ")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 7, (out, err)
+    assert out.rstrip().endswith("caught") and err == "bye\n"
+    assert md.inspect("attached")["State"]["ExitCode"] == 7
+    stopped = md("attach", "attached")
+    assert stopped.code == 1 and "You cannot attach to a stopped container, start it first" in stopped.err
+    md.ok("rm", "attached")
