@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     container_dest = dst if dst.startswith("/") else "/" + dst
     if src == "-":
         def from_stdin(root_fd: int) -> None:
-            dir_fd, rename = copy.plan_destination(root_fd, container_dest, True, "", container_side=True)
+            dir_fd, rename = copy.plan_destination(root_fd, container_dest, False, "", container_side=True)
             try:
                 if rename is not None:
                     raise copy.CopyError(f"destination \"{dst_ref}:{dst}\" must be a directory")

@@ -108,3 +108,21 @@ def test_diff_reports_added_changed_and_deleted(md):
     missing = md("diff", "nosuch")
     assert missing.code == 1 and "No such container: nosuch" in missing.err
     md.ok("rm", "changes", "quiet")
+
+
+def test_cp_from_a_tar_on_stdin_into_a_directory(md, tmp_path):
+    md.ok("run", "-d", "--name", "untar", "--network", "none", "busybox", "sleep", "1000")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = b"from stdin\n"
+        info = tarfile.TarInfo("dir/inner.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    proc = subprocess.run([MYDOCKER, "--root", str(md.root), "cp", "-", "untar:/tmp"], input=buffer.getvalue(),
+                          capture_output=True, env={**os.environ, **md.env})
+    assert proc.returncode == 0, proc.stderr
+    assert md.ok("exec", "untar", "cat", "/tmp/dir/inner.txt") == "from stdin\n"
+    refused = subprocess.run([MYDOCKER, "--root", str(md.root), "cp", "-", "untar:/tmp/dir/inner.txt"],
+                             input=buffer.getvalue(), capture_output=True, env={**os.environ, **md.env})
+    assert refused.returncode == 1 and b"must be a directory" in refused.stderr
+    md.ok("rm", "-f", "untar")

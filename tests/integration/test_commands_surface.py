@@ -169,3 +169,23 @@ def test_prune_commands(md, tmp_path):
     assert f"deleted: {busybox}" in out and "untagged: spare:1" in out
     # (images builds a fresh busybox on first use: a new id)
     assert busybox.split(":")[1][:12] not in md.ok("images", "-q")
+
+
+def test_stats_streams_until_interrupted(md):
+    import os
+    import signal
+    import subprocess
+
+    from tests.integration.conftest import MYDOCKER
+
+    md.ok("run", "-d", "--name", "streamed", "--network", "none", "busybox", "sleep", "1000")
+    proc = subprocess.Popen([MYDOCKER, "--root", str(md.root), "stats", "--format", "{{.Name}} {{.PIDs}}"],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, **md.env})
+    try:
+        frames = [proc.stdout.readline(), proc.stdout.readline()]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert frames[0] == "streamed 1\n"
+    assert frames[1] == "\033[2J\033[Hstreamed 1\n", "each new frame clears the screen, as docker's"
+    md.ok("rm", "-f", "streamed")
