@@ -264,7 +264,7 @@ def w_stats(s: Side) -> str:
 
 def w_stats_header(s: Side) -> str:
     name = s.run_d("stats2")
-    return str(s("stats", "--no-stream", name).out.splitlines()[0].split("   "))
+    return str(re.split(r"\s{2,}", s("stats", "--no-stream", name).out.splitlines()[0].strip()))
 
 
 # A real prune on a docker engine other people share would remove their containers:
