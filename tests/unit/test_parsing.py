@@ -18,7 +18,7 @@ from mydocker.cli.parsing import (
     parse_size,
     parse_timeout,
 )
-from mydocker.cli.template import render, table, unescape
+from mydocker.cli.template import table
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 NCPU = os.cpu_count() or 1
@@ -185,63 +185,6 @@ def test_parse_timeout_bad(text: str) -> None:
 def test_parse_timeout_nan_is_refused() -> None:
     with pytest.raises(UsageError):
         parse_timeout("nan")
-
-
-# --- templates ----------------------------------------------------------------------
-
-DATA = {
-    "Id": "abc",
-    "State": {"Pid": 42, "Running": True, "Status": "running", "Error": ""},
-    "Config": {"Env": ["A=1", "B=2"], "Labels": {"k": "v"}, "Cmd": None},
-    "Name": "/web",
-}
-
-
-@pytest.mark.parametrize(
-    ("fmt", "expected"),
-    [
-        ("{{.Id}}", "abc"),
-        ("{{.State.Pid}}", "42"),
-        ("pid={{ .State.Pid }} name={{.Name}}", "pid=42 name=/web"),
-        ("{{.State.Running}}", "true"),
-        ("{{.Config.Cmd}}", "<nil>"),
-        ("{{json .Config.Env}}", '["A=1","B=2"]'),
-        ("{{json .State}}", '{"Pid":42,"Running":true,"Status":"running","Error":""}'),
-        ("{{json .Config.Cmd}}", "null"),
-        ("{{upper .State.Status}}", "RUNNING"),
-        ('{{index .Config.Labels "k"}}', "v"),
-        ('{{index .Config.Labels "missing"}}', "<no value>"),
-        ('{{join .Config.Env ","}}', "A=1,B=2"),
-        ("{{.Config.Env}}", "[A=1 B=2]"),
-        ("{{.Config.Labels}}", "map[k:v]"),
-        ("no actions", "no actions"),
-        ("{{.Id}}\\t{{.Name}}", "abc\\t/web"),
-    ],
-)
-def test_render(fmt: str, expected: str) -> None:
-    assert render(fmt, DATA) == expected
-
-
-def test_unescape_then_render() -> None:
-    assert render(unescape("{{.Id}}\\t{{.Name}}\\n"), DATA) == "abc\t/web\n"
-
-
-@pytest.mark.parametrize(
-    ("fmt", "words"),
-    [
-        ("{{.Nope}}", "can't evaluate field Nope"),
-        ("{{.State.Nope}}", "can't evaluate field Nope"),
-        ("{{.State.Pid.Deeper}}", "can't evaluate field Deeper"),
-        ("{{nosuch .Id}}", 'function "nosuch" not defined'),
-        ("{{json .Nope}}", "can't evaluate field Nope"),
-        ("{{}}", "missing value"),
-        ("{{.Id .Name}}", "can't give argument to non-function"),
-        ('{{index .Config.Labels "k}}', "template:"),
-    ],
-)
-def test_render_errors_are_usage_errors(fmt: str, words: str) -> None:
-    with pytest.raises(UsageError, match=words):
-        render(fmt, DATA)
 
 
 # --- tables (Go's tabwriter with minwidth 10, padding 3) -----------------------------------
