@@ -58,6 +58,11 @@ def test_parse_size_bad(text: str) -> None:
         parse_size(text)
 
 
+def test_memory_zero_means_no_limit_as_docker() -> None:
+    assert parse_memory("0") is None
+    assert parse_memory("0m") is None
+
+
 def test_parse_size_huge_number_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         parse_size("9" * 400)
@@ -66,7 +71,7 @@ def test_parse_size_huge_number_is_a_usage_error() -> None:
 def test_parse_memory_minimum_is_6mb() -> None:
     assert parse_memory("6m") == 6 * MIB
     assert parse_memory("1g") == GIB
-    for text in ("5m", "6291455", "0", "4k"):
+    for text in ("5m", "6291455", "1", "4k"):
         with pytest.raises(UsageError, match="Minimum memory limit allowed is 6MB"):
             parse_memory(text)
     with pytest.raises(UsageError, match="invalid size"):
@@ -270,3 +275,19 @@ def test_since_and_created_at() -> None:
     assert since("2026-01-01T00:00:00.000000Z", now) == 60.0
     assert since("2026-01-01T00:02:00.000000Z", now) == 0.0  # clock skew: never negative
     assert created_at("2026-01-02T03:04:05.678901Z") == "2026-01-02 03:04:05 +0000 UTC"
+
+
+@pytest.mark.parametrize(("word", "message"), [
+    ("--bogus", "unknown flag: --bogus"),
+    ("--bogus=1", "unknown flag: --bogus"),
+    ("-z", "unknown shorthand flag: 'z' in -z"),
+    ("extra", '"mydocker ps" accepts no arguments. See \'mydocker ps --help\'.'),
+])
+def test_unknown_arguments_in_dockers_words(word: str, message: str) -> None:
+    from mydocker.cli.parsing import Parser
+
+    p = Parser("ps")
+    p.add_argument("-a", action="store_true")
+    with pytest.raises(UsageError) as caught:
+        p.parse_args(["-a", word])
+    assert str(caught.value) == message
