@@ -23,7 +23,12 @@ class Parser(argparse.ArgumentParser):
         if message.startswith("the following arguments are required"):
             raise UsageError(f'"{self.prog}" requires at least 1 argument. See \'{self.prog} --help\'.')
         if message.startswith("unrecognized arguments: "):
-            raise UsageError(unknown_argument(message.split(": ", 1)[1].split(" ")[0], self.prog))
+            word = message.split(": ", 1)[1].split(" ")[0]
+            if not word.startswith("-"):
+                from mydocker.statemachine.errors import UserError
+
+                raise UserError(unknown_argument(word, self.prog), 1)  # docker: exit 1 for extra arguments
+            raise UsageError(unknown_argument(word, self.prog))
         raise UsageError(message)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:

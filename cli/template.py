@@ -449,7 +449,15 @@ def _json_ready(value: Any) -> Any:
     if value is NO_VALUE:
         return None
     if isinstance(value, (Struct, StrictMap)):
-        return {k: _json_ready(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if callable(v):  # a method: its value if it takes no arguments, else not a field
+                try:
+                    v = v()
+                except TypeError:
+                    continue
+            out[k] = _json_ready(v)
+        return out
     if isinstance(value, dict):
         return {str(k): _json_ready(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):

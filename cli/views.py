@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from typing import Any
 
 from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
 from mydocker.cli.ports import format_ports
+from mydocker.cli.template import Struct
 from mydocker.statemachine.queries import ContainerView
 
 DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"}
@@ -21,11 +24,14 @@ def status_text(view: ContainerView) -> str:
     return "Created"
 
 
-def ps_fields(view: ContainerView, truncate: bool) -> dict[str, Any]:
+def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | None = None) -> Struct:
+    """docker's ContainerContext: fields and the Label method, for ps templates."""
     command = " ".join(view.command)
     if truncate and len(command) > 20:
         command = command[:19] + "…"
-    return {
+    labels = dict(view.config.get("labels") or {})
+    mounts = view.config["spec"].get("mounts", [])
+    fields = Struct({
         "ID": view.id[:12] if truncate else view.id,
         "Image": view.row["image"],
         "Command": json.dumps(command, ensure_ascii=False),
@@ -36,11 +42,34 @@ def ps_fields(view: ContainerView, truncate: bool) -> dict[str, Any]:
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state == "running" else "",
         "Names": view.name,
         "Networks": view.config["spec"].get("network", "none"),
-        "Labels": "",
-        "Mounts": "",
-        "Size": "",
-        "LocalVolumes": "0",
-    }
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "Label": lambda key: labels.get(key, ""),
+        "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),
+        "Size": size or (lambda: ""),
+        "LocalVolumes": str(sum(1 for m in mounts if m.get("type") == "volume")),
+    })
+    fields.go_type = "*formatter.ContainerContext"
+    return fields
+
+
+def _mount_name(mount: dict[str, Any], truncate: bool) -> str:
+    name = mount.get("name") or (mount.get("source", "") if mount.get("type") == "bind" else "")
+    return name[:14] + "…" if truncate and len(name) > 15 else name
+
+
+def container_size(view: ContainerView, image_size: int) -> str:
+    """ps -s: the writable layer's size, and with the image's (docker's "virtual")."""
+    from mydocker.cli.humanize import human_size
+
+    upper = os.path.join(view.config.get("directory", ""), "upper")
+    total = 0
+    for directory, _dirs, files in os.walk(upper):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return f"{human_size(total)} (virtual {human_size(total + image_size)})"
 
 
 def _endpoint(view: ContainerView) -> dict[str, Any]:

@@ -16,19 +16,9 @@ def parser() -> Parser:
     return p
 
 
-def human_size(size: int) -> str:
-    """docker's HumanSize: decimal units, 3 significant digits."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000:
-            return f"{value:.3g}{unit}"
-        value /= 1000
-    return f"{value:.3g}PB"
-
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
-    from mydocker.cli.humanize import human_duration, since
+    from mydocker.cli.humanize import human_duration, human_size, since
     from mydocker.statemachine import images
 
     if images.find(ctx.conn, images.DEFAULT_IMAGE) is None:

@@ -281,7 +281,6 @@ def test_since_and_created_at() -> None:
     ("--bogus", "unknown flag: --bogus"),
     ("--bogus=1", "unknown flag: --bogus"),
     ("-z", "unknown shorthand flag: 'z' in -z"),
-    ("extra", '"mydocker ps" accepts no arguments. See \'mydocker ps --help\'.'),
 ])
 def test_unknown_arguments_in_dockers_words(word: str, message: str) -> None:
     from mydocker.cli.parsing import Parser
@@ -291,3 +290,13 @@ def test_unknown_arguments_in_dockers_words(word: str, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         p.parse_args(["-a", word])
     assert str(caught.value) == message
+
+
+def test_extra_arguments_exit_1_as_docker() -> None:
+    from mydocker.cli.parsing import Parser
+    from mydocker.statemachine.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        Parser("ps").parse_args(["extra"])
+    assert str(caught.value) == '"mydocker ps" accepts no arguments. See \'mydocker ps --help\'.'
+    assert caught.value.exit_code == 1
