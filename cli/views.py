@@ -96,6 +96,9 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
         "MacAddress": ep.get("mac", ""),
     }
     name = configured.get("name") or "none"
+    aliases = None
+    if name not in ("bridge", "host", "none"):  # docker: user networks alias the short id and --network-alias
+        aliases = [view.id[:12], *view.config.get("aliases", [])]
     return {
         "Bridge": ep.get("bridge", ""),
         "SandboxKey": f"/proc/{view.row['pid']}/ns/net" if view.row.get("pid") else "",
@@ -103,6 +106,8 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
         **live,
         "Networks": {name: {
             "IPAMConfig": {"IPv4Address": configured["ip"]} if configured.get("ip") else None,
+            "Links": None,
+            "Aliases": aliases,
             "NetworkID": configured.get("id") or "",
             "EndpointID": ep.get("veth", ""),
             **live,
@@ -141,7 +146,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "HostnamePath": "",
         "LogPath": f"{directory}/container.log",
         "Name": "/" + view.name,
-        "RestartCount": 0,
+        "RestartCount": row.get("restart_count") or 0,
         "Driver": "overlay",
         "Platform": "linux",
         "HostConfig": {
@@ -166,7 +171,9 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
                         for d in spec.get("devices", [])],
             "Init": bool(spec.get("init")),
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
+            **_host_config_extras(config),
         },
+        "Mounts": mounts_of(config),
         "GraphDriver": {
             "Name": "overlay",
             "Data": {
@@ -186,6 +193,11 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Tty": bool(spec.get("tty")),
             "OpenStdin": bool(spec.get("interactive")),
             "User": spec.get("user", ""),
+            "ExposedPorts": {port: {} for port in config.get("exposed_ports", [])} or None,
+            "Volumes": {m["destination"]: {} for m in spec.get("mounts", []) if m.get("anonymous")} or None,
+            "Labels": dict(config.get("labels") or {}),
+            **({"StopSignal": config["stop_signal"]} if config.get("stop_signal") else {}),
+            **({"StopTimeout": config["stop_timeout"]} if config.get("stop_timeout") is not None else {}),
         },
         "NetworkSettings": network_settings(view),
         "Mydocker": {
@@ -195,6 +207,58 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Cgroups": spec.get("cgroups", {}),
         },
     }
+
+
+def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
+    etc = config.get("etc") or {}
+    return {
+        "Binds": [b for b in config.get("binds", []) if ":" in b] or None,
+        "ContainerIDFile": config.get("cidfile", ""),
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "RestartPolicy": config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+        "PublishAllPorts": bool(config.get("publish_all")),
+        "Dns": etc.get("dns") or [],
+        "DnsOptions": etc.get("dns_options") or [],
+        "DnsSearch": etc.get("dns_search") or [],
+        "ExtraHosts": etc.get("extra_hosts") or None,
+        "Tmpfs": dict(config.get("tmpfs") or {}) or None,
+        "ShmSize": 67108864,
+        "Mounts": [_mount_flag(m) for m in config.get("mount_flags", [])] or None,
+    }
+
+
+def _mount_flag(m: dict[str, Any]) -> dict[str, Any]:
+    """HostConfig.Mounts: --mount as docker records it."""
+    out: dict[str, Any] = {"Type": m["type"]}
+    if m.get("source"):
+        out["Source"] = m["source"]
+    out["Target"] = m["target"]
+    if m.get("readonly"):
+        out["ReadOnly"] = True
+    if m["type"] == "tmpfs" and (m.get("tmpfs_size") or m.get("tmpfs_mode")):
+        out["TmpfsOptions"] = {**({"SizeBytes": m["tmpfs_size"]} if m.get("tmpfs_size") else {}),
+                               **({"Mode": int(m["tmpfs_mode"], 8)} if m.get("tmpfs_mode") else {})}
+    return out
+
+
+def mounts_of(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """inspect's Mounts: volumes, binds and --mount tmpfs (docker leaves --tmpfs out)."""
+    from_tmpfs_flag = set(config.get("tmpfs") or {})
+    out: list[dict[str, Any]] = []
+    for m in config["spec"].get("mounts", []):
+        kind = m.get("type", "bind")
+        if kind == "volume":
+            out.append({"Type": "volume", "Name": m.get("name", ""), "Source": m["source"],
+                        "Destination": m["destination"], "Driver": "local", "Mode": "z" if not m.get("readonly")
+                        else "ro", "RW": not m.get("readonly"), "Propagation": ""})
+        elif kind == "bind":
+            out.append({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
+                        "Mode": "ro" if m.get("readonly") else "", "RW": not m.get("readonly"),
+                        "Propagation": "rprivate"})
+        elif kind == "tmpfs" and m["destination"] not in from_tmpfs_flag:
+            out.append({"Type": "tmpfs", "Source": "", "Destination": m["destination"], "Mode": "",
+                        "RW": not m.get("readonly"), "Propagation": ""})
+    return out
 
 
 def inspect_image(image: Any) -> dict[str, Any]:
