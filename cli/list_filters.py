@@ -1,5 +1,6 @@
 """`--filter key=value` for the small list commands (volume ls, network ls):
-docker's parsing and words; the same key ORs its values, different keys AND."""
+docker's parsing and words; the same key ORs its values (every label must
+match), different keys AND."""
 
 from __future__ import annotations
 
@@ -34,5 +35,8 @@ def label_matches(labels: dict[str, str], want: str) -> bool:
 
 def select(items: list[Any], filters: dict[str, list[str]],
            matchers: dict[str, Callable[[Any, str], bool]]) -> list[Any]:
-    return [item for item in items
-            if all(any(matchers[key](item, value) for value in values) for key, values in filters.items())]
+    def holds(item: Any, key: str, values: list[str]) -> bool:
+        combine = all if key == "label" else any  # docker: every label filter must hold
+        return combine(matchers[key](item, value) for value in values)
+
+    return [item for item in items if all(holds(item, key, values) for key, values in filters.items())]

@@ -1,5 +1,6 @@
-"""`ps --filter` as docker's daemon applies it: the same key ORs its values,
-different keys AND; a bad key or value is refused before anything is listed."""
+"""`ps --filter` as docker's daemon applies it: the same key ORs its values
+(label excepted: every label must match), different keys AND; a bad key or
+value is refused before anything is listed."""
 
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def select(conn: sqlite3.Connection, views: list[ContainerView], filters: dict[s
             tests.append(lambda v, wanted=wanted: v.row["image_id"] in wanted)  # type: ignore[misc]
         else:
             match = _MATCHERS[key]
-            tests.append(lambda v, match=match, values=values: any(match(v, x) for x in values))  # type: ignore[misc]
+            combine = all if key == "label" else any  # docker: every label filter must hold
+            tests.append(lambda v, match=match, values=values, combine=combine:  # type: ignore[misc]
+                         combine(match(v, x) for x in values))
     return [v for v in views if all(test(v) for test in tests)]
 
 
