@@ -8,6 +8,7 @@ gets fresh ones.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +18,10 @@ FALLBACK_DNS = ["8.8.8.8", "8.8.4.4"]  # docker's, when the host only has a loca
 _LOOPBACK_NS = re.compile(r"^\s*nameserver\s+(127\.|::1\b)")
 
 
-def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[str, ...] = ()) -> str:
+def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[str, ...] = (),
+               peers: list[tuple[str, list[str]]] | tuple[()] = ()) -> str:
+    """peers: (ip, names) of the other live containers on the same user-defined
+    network, so their names and aliases resolve (statemachine.name_resolution)."""
     lines = [
         "127.0.0.1\tlocalhost",
         "::1\tlocalhost ip6-localhost ip6-loopback",
@@ -31,7 +35,21 @@ def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[
         lines.append(f"{address}\t{host}")
     # hostname, short id and name, each once (the hostname is the short id by default)
     lines.append(f"{ip or '127.0.0.1'}\t{' '.join(dict.fromkeys(names))}")
+    lines += [f"{peer_ip}\t{' '.join(dict.fromkeys(peer_names))}" for peer_ip, peer_names in peers]
     return "\n".join(lines) + "\n"
+
+
+def rewrite_in_place(path: Path, text: str) -> None:
+    """A running container sees its /etc/hosts through a bind mount of this very
+    inode: replace the content, not the file (a rename would leave it the old one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        data, offset = text.encode(), 0
+        os.ftruncate(fd, 0)
+        while offset < len(data):
+            offset += os.pwrite(fd, data[offset:], offset)
+    finally:
+        os.close(fd)
 
 
 def resolv_text(host_resolv: str, own_network_stack: bool, etc: dict[str, list[str]] | None = None) -> str:

@@ -227,3 +227,29 @@ def test_network_ls_filters_and_alias_in_inspect(md):
     assert md.ok("ps", "-a", "--filter", "network=flagnet", "--format", "{{.Names}} {{.Networks}}") == "al flagnet\n"
     md.ok("rm", "al")
     md.ok("network", "rm", "flagnet")
+
+
+def test_containers_on_a_user_network_resolve_names_and_aliases(md):
+    from tests.integration.conftest import free_subnet
+
+    md.ok("network", "create", "--subnet", free_subnet(), "dnsnet")
+    md.ok("run", "-d", "--name", "alpha", "--network", "dnsnet", "--network-alias", "db", "busybox", "sleep", "60")
+    md.ok("run", "-d", "--name", "beta", "--network", "dnsnet", "busybox", "sleep", "60")
+    alpha_ip = md.inspect("alpha")["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
+    beta_ip = md.inspect("beta")["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
+    # the running alpha learns of beta, which started after it
+    assert md.ok("exec", "alpha", "ping", "-c", "1", "-W", "2", "beta").count(f"({beta_ip})") == 1
+    for name in ("alpha", "db"):
+        assert f"({alpha_ip})" in md.ok("exec", "beta", "ping", "-c", "1", "-W", "2", name)
+    md.ok("rm", "-f", "beta")
+    r = md("exec", "alpha", "ping", "-c", "1", "-W", "1", "beta")
+    assert r.code != 0 and "bad address" in r.err  # a removed container's name stops resolving
+    md.ok("rm", "-f", "alpha")
+    md.ok("network", "rm", "dnsnet")
+
+
+def test_default_bridge_does_not_resolve_names(md):
+    md.ok("run", "-d", "--name", "solo", "busybox", "sleep", "60")
+    md.ok("run", "-d", "--name", "other", "busybox", "sleep", "60")
+    assert md("exec", "other", "ping", "-c", "1", "-W", "1", "solo").code != 0
+    md.ok("rm", "-f", "solo", "other")
