@@ -261,6 +261,15 @@ def mounts_of(config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# docker's image Config is a struct: every field is there, zero when the image leaves it out
+IMAGE_CONFIG_FIELDS: dict[str, Any] = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "ExposedPorts": None, "Tty": False, "OpenStdin": False, "StdinOnce": False,
+    "Env": None, "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
+    "OnBuild": None, "Labels": None,
+}
+
+
 def inspect_image(image: Any) -> dict[str, Any]:
     config = image.config
     return {
@@ -273,6 +282,6 @@ def inspect_image(image: Any) -> dict[str, Any]:
         "Size": image.row["size"],
         "Architecture": config.get("architecture", "amd64"),
         "Os": config.get("os", "linux"),
-        "Config": config.get("config", {}),
+        "Config": {**IMAGE_CONFIG_FIELDS, **(config.get("config") or {})},
         "RootFS": {"Type": "layers", "Layers": config.get("rootfs", {}).get("diff_ids", [])},
     }
