@@ -106,7 +106,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for image in images.list_images(ctx.conn):
         short = image.id if args.no_trunc else image.id.split(":", 1)[1][:12]
         created = human_duration(since(image.row["created_at"])) + " ago"
-        for tag in image.tags or [None]:
+        tags: list[str | None] = list(image.tags) or [None]
+        for tag in tags:
             if not keep(image, tag):
                 continue
             repo, _, name = (tag or "<none>:<none>").rpartition(":")
