@@ -164,11 +164,12 @@ def test_publish_all_and_container_port_alone_pick_free_host_ports(md):
 def test_logs_since_until_details(md):
     md.ok("run", "--name", "lg", "--network", "none", "busybox", "sh", "-c", "echo early; sleep 1.5; echo late")
     assert md.ok("logs", "lg") == "early\nlate\n"
-    assert md.ok("logs", "--since", "1s", "lg") == "late\n"
-    assert md.ok("logs", "--until", "1s", "lg") == "early\n"
+    stamps = [line.split()[0] for line in md.ok("logs", "-t", "lg").splitlines()]
+    assert md.ok("logs", "--since", stamps[1], "lg") == "late\n"
+    assert md.ok("logs", "--until", stamps[1], "lg") == "early\n"
+    assert md.ok("logs", "--since", "1h", "lg") == "early\nlate\n"  # durations count back from now
+    assert md.ok("logs", "--until", "1h", "lg") == ""
     assert md.ok("logs", "--details", "lg") == " early\n late\n"
-    stamp = md.ok("logs", "-t", "lg").splitlines()[1].split()[0]
-    assert md.ok("logs", "--since", stamp, "lg") == "late\n"
     r = md("logs", "--since", "bogus", "lg")
     assert r.code == 1 and 'invalid value for "since": failed to parse value as time or duration: "bogus"' in r.err
     md.ok("rm", "lg")
