@@ -934,7 +934,14 @@ def print_objects(found: list[Any], fmt: str | None) -> None:
             compiled = compile_template(fmt)
             shown = "".join(compiled.execute(strict(item)) + "\n" for item in found)
         except TemplateError as exc:
-            raise exc.worded("template parsing error", "template parsing error") from None
+            # docker 20.10: a template that does not parse exits 64; one that fails
+            # on an object has printed that object's (empty) line first, exit 1
+            error = exc.worded("template parsing error", "template parsing error")
+            if exc.stage == "parse":
+                error.exit_code = 64
+            else:
+                sys.stdout.write("\n")
+            raise error from None
         sys.stdout.write(shown)
     else:
         sys.stdout.write(json.dumps(found, indent=4, ensure_ascii=False) + "\n")

@@ -174,7 +174,10 @@ def test_list_errors_carry_dockers_prefixes() -> None:
         format_list("{{.Foo}}", [Struct(ID="a")], "", {})
 
 
-def test_inspect_error_is_worded_as_docker_and_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(TemplateError, match=r'^template parsing error: .*map has no entry for key "Foo"'):
+def test_inspect_errors_are_worded_and_coded_as_docker(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(TemplateError, match=r'^template parsing error: .*map has no entry for key "Foo"') as caught:
         print_objects([{"Id": "a"}, {"Id": "b"}], "{{.Foo}}")
-    assert capsys.readouterr().out == ""
+    assert caught.value.exit_code == 1 and capsys.readouterr().out == "\n"  # docker's empty line
+    with pytest.raises(TemplateError, match=r"^template parsing error: template: :1: unclosed action$") as caught:
+        print_objects([{"Id": "a"}], "{{.Foo")
+    assert caught.value.exit_code == 64 and capsys.readouterr().out == ""
