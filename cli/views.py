@@ -12,13 +12,15 @@ from mydocker.cli.ports import format_ports
 from mydocker.cli.template import Struct
 from mydocker.statemachine.queries import ContainerView
 
-DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"}
+DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited", "paused": "paused",
+                 "restarting": "restarting"}
 
 
 def status_text(view: ContainerView) -> str:
     row = view.row
-    if view.state == "running":
-        return "Up " + human_duration(since(row["started_at"]))
+    if view.state in ("running", "paused") and row.get("started_at"):
+        up = "Up " + human_duration(since(row["started_at"]))
+        return up + " (Paused)" if view.state == "paused" else up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
     return "Created"
@@ -38,7 +40,7 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "CreatedAt": created_at(view.row["created_at"]),
         "RunningFor": human_duration(since(view.row["created_at"])) + " ago",
         "Status": status_text(view),
-        "State": DOCKER_STATUS[view.state],
+        "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state == "running" else "",
         "Names": view.name,
         "Networks": view.config["spec"].get("network", "none"),
@@ -129,9 +131,9 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Path": argv[0] if argv else "",
         "Args": argv[1:],
         "State": {
-            "Status": DOCKER_STATUS[view.state],
-            "Running": view.state == "running",
-            "Paused": False,
+            "Status": DOCKER_STATUS.get(view.state, view.state),
+            "Running": view.state in ("running", "paused"),  # docker: a paused container is running too
+            "Paused": view.state == "paused",
             "Restarting": False,
             "OOMKilled": bool(row["oom_killed"]),
             "Dead": False,
