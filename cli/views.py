@@ -59,10 +59,8 @@ def _mount_name(mount: dict[str, Any], truncate: bool) -> str:
     return name[:14] + "…" if truncate and len(name) > 15 else name
 
 
-def container_size(view: ContainerView, image_size: int) -> str:
-    """ps -s: the writable layer's size, and with the image's (docker's "virtual")."""
-    from mydocker.cli.humanize import human_size
-
+def writable_size(view: ContainerView) -> int:
+    """Bytes in the container's writable layer (docker's SizeRw)."""
     upper = os.path.join(view.config.get("directory", ""), "upper")
     total = 0
     for directory, _dirs, files in os.walk(upper):
@@ -71,6 +69,14 @@ def container_size(view: ContainerView, image_size: int) -> str:
                 total += os.lstat(os.path.join(directory, name)).st_size
             except OSError:
                 pass
+    return total
+
+
+def container_size(view: ContainerView, image_size: int) -> str:
+    """ps -s: the writable layer's size, and with the image's (docker's "virtual")."""
+    from mydocker.cli.humanize import human_size
+
+    total = writable_size(view)
     return f"{human_size(total)} (virtual {human_size(total + image_size)})"
 
 

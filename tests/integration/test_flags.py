@@ -254,3 +254,13 @@ def test_default_bridge_does_not_resolve_names(md):
     md.ok("run", "-d", "--name", "other", "busybox", "sleep", "60")
     assert md("exec", "other", "ping", "-c", "1", "-W", "1", "solo").code != 0
     md.ok("rm", "-f", "solo", "other")
+
+
+def test_sizes_in_ps_and_inspect(md):
+    md.ok("run", "--name", "sz", "--network", "none", "busybox", "sh", "-c", "printf 12345 > /f")
+    assert md.ok("ps", "-a", "-s", "--format", "{{.Size}}").startswith("5B (virtual ")
+    assert md.ok("ps", "-a", "-s").splitlines()[0].split()[-1] == "SIZE"
+    size_rw, size_root = md.ok("inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "sz").split()
+    image_size = json.loads(md.ok("inspect", "busybox"))[0]["Size"]
+    assert (int(size_rw), int(size_root)) == (5, 5 + image_size)
+    md.ok("rm", "sz")
