@@ -13,11 +13,9 @@ a callable value is a method (`.Label "k"`)."""
 
 from __future__ import annotations
 
-import html as _html
 import json
 import re
 import sys
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -643,6 +641,18 @@ def _go_type_name(value: Any) -> str:
     return "string" if isinstance(value, str) else "<nil>"
 
 
+def _escape_html(s: str) -> str:
+    import html  # rarely used: not on every command's start-up path
+
+    return html.escape(s)
+
+
+def _quote_url(s: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote_plus(s)
+
+
 def _join(items: Any, sep: str) -> str:
     if not isinstance(items, (list, tuple)):
         raise ValueError(f"wrong type for value; expected []string; got {_go_type_name(items)}")
@@ -656,7 +666,7 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "println": lambda *a: " ".join(text(v) for v in a) + "\n",
     "eq": _compare("eq"), "ne": _compare("ne"), "lt": _compare("lt"), "le": _compare("le"),
     "gt": _compare("gt"), "ge": _compare("ge"),
-    "html": lambda *a: _html.escape(_go_print(*a)), "urlquery": lambda *a: urllib.parse.quote_plus(_go_print(*a)),
+    "html": lambda *a: _escape_html(_go_print(*a)), "urlquery": lambda *a: _quote_url(_go_print(*a)),
     "js": lambda *a: json.dumps(_go_print(*a))[1:-1].replace("'", "\\'"),
     "call": lambda f, *a: f(*a),
     # docker's (templates.basicFunctions)

@@ -34,7 +34,7 @@ def parser() -> Parser:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
     from mydocker.cli.views import container_size, ps_fields
-    from mydocker.statemachine import container_filters, images, queries
+    from mydocker.statemachine import container_filters, queries
 
     filters = container_filters.parse(args.filter)
     fmt = args.format
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     views = queries.list_all(ctx.conn, include_stopped=everything)
 
     def image_ids(ref: str) -> set[str]:
+        from mydocker.statemachine import images  # the image store costs start-up time: only when asked
+
         found = images.find(ctx.conn, ref)
         return {found.id} if found is not None else set()
 
@@ -59,6 +61,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         def size() -> str:
             image_id = view.row["image_id"]
             if image_id not in sizes:
+                from mydocker.statemachine import images
+
                 found = images.find_by_id(ctx.conn, image_id)
                 sizes[image_id] = found.row["size"] if found is not None else 0
             return container_size(view, sizes[image_id])
