@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -33,9 +34,16 @@ def check(fmt: str, sample: Any) -> None:
     render(fmt, sample)
 
 
+@functools.cache
+def _split(expr: str) -> list[str]:
+    """Once per distinct expression, not once per row: `ps` renders every row
+    through the template."""
+    return shlex.split(expr)
+
+
 def _evaluate(expr: str, data: Any) -> str:
     try:
-        words = shlex.split(expr)
+        words = list(_split(expr))
     except ValueError as exc:
         raise UsageError(f"template: {exc}") from None
     if not words:
