@@ -7,6 +7,8 @@ wait for it, and report its real exit status. With a tty, the init makes the
 pty in the container's own devpts and sends the master back over a socket.
 What to record is not its business: the caller passes hooks (the statemachine
 appends `start` and `die`).
+A detached container's monitor hands that waiting over to core.waiter, a bare
+interpreter in the same process, once the container runs.
 """
 
 from __future__ import annotations
