@@ -1,13 +1,12 @@
 """The waiter: what a detached container's monitor becomes once the container runs.
 
 The monitor is a fork of the CLI and holds everything the CLI imported (23 MB, 35
-with pyroute2). From the container's first instruction to its exit all that is
-left to do is copy its output to the log and wait for it, so the monitor execs this
-file as `python -I -S waiter.py ARGS`: stdlib only, no site-packages: ~11 MB RSS,
-4.5 MB of it private (the forked monitor: 23 / 17 MB). The
-pid and its start time stay the monitor's, so the (monitor_pid, monitor_start) the
-log recorded in `start` still names this process: a killed waiter is detected and
-its container adopted exactly like a killed monitor.
+with pyroute2). From the container's first instruction to its exit all that is left
+to do is copy its output to the log and wait for it, so the monitor execs this file
+as `python -I -S waiter.py ARGS`: stdlib only, no site-packages, ~11 MB RSS of which
+4.5 MB private. The pid and its start time stay the monitor's, so the (monitor_pid,
+monitor_start) the log recorded in `start` still names this process: a killed waiter
+is detected and its container adopted exactly like a killed monitor.
 
 When the container exits, the waiter execs the exit command it was given, with
 the wait status appended: the statemachine's code that reads the OOM flag,
