@@ -25,6 +25,8 @@ from typing import Protocol
 from mydocker.core import cgroups, init, procinfo, security, waiter
 from mydocker.core import syscalls as sc
 from mydocker.core.crashpoints import crash
+from mydocker.core.exits import Exited, finish
+from mydocker.core.exits import release_cgroups as _safe_remove_cgroups
 from mydocker.core.logs import LogWriter
 from mydocker.core.ptyrelay import copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
@@ -39,13 +41,6 @@ class Started:
     boot_id: str
     monitor_pid: int
     monitor_start: int
-
-
-@dataclass
-class Exited:
-    exit_code: int
-    oom_killed: bool
-    reason: str
 
 
 class Hooks(Protocol):
@@ -297,31 +292,3 @@ class _Monitor:
             return False
         write_all(self.master, data)
         return True
-
-
-def finish(status: int, failure: bytes, cgroup_paths: dict[str, str]) -> Exited:
-    """What the container's end was (read the OOM flag before the cgroups go), then
-    release its cgroups. Also run by the exit command core.waiter hands over to."""
-    exited = _exit_info(status, failure, cgroup_paths)
-    _safe_remove_cgroups(cgroup_paths)
-    return exited
-
-
-def _exit_info(status: int, failure: bytes, cgroup_paths: dict[str, str]) -> Exited:
-    code = os.waitstatus_to_exitcode(status)
-    oom = cgroups.oom_killed(cgroup_paths)
-    if failure:
-        detail = json.loads(failure)
-        return Exited(detail["code"], False, f"start failed: {detail['message']}")
-    if code < 0:
-        sig = -code
-        reason = "oom" if oom and sig == signal.SIGKILL else f"killed by signal {sig}"
-        return Exited(128 + sig, oom, reason)
-    return Exited(code, oom, "exited")
-
-
-def _safe_remove_cgroups(paths: dict[str, str]) -> None:
-    try:
-        cgroups.remove(paths)
-    except cgroups.CgroupError:
-        pass  # left for rm / recovery, which retry the same idempotent removal

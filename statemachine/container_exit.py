@@ -2,7 +2,7 @@
 monitor's own process, when the container has exited.
 
 `python -m mydocker.statemachine.container_exit ROOT ID PID WAIT_STATUS`: read the
-OOM flag and release the cgroups (core.monitor.finish), then record `die`, undo the
+OOM flag and release the cgroups (core.exits.finish), then record `die`, undo the
 network and honour --rm exactly as the monitor always has (RecordingHooks.exited).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from mydocker.core import monitor
+from mydocker.core import exits
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import spec_of
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
         ctx.close()
     if view is None:
         return 0  # removed meanwhile: whoever removed it released everything
-    info = monitor.finish(status, b"", spec_of(view).cgroups)
+    info = exits.finish(status, b"", spec_of(view).cgroups)
     hooks = RecordingHooks(root, view)
     hooks.pid = pid
     hooks.exited(info)
