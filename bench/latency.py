@@ -48,6 +48,7 @@ import lifecycle as lc  # noqa: E402 - the runtimes, image and teardown are shar
 HERE = Path(__file__).resolve().parent
 N_PS = 100
 PEERS = ("docker", "podman")
+BASELINE = "mydocker-baseline"
 SETTLE = 0.3  # seconds after a detached start before acting on it (top installs its handler)
 
 
@@ -216,6 +217,27 @@ class Latency:
         return out
 
 
+def baseline_runtime(binary: str, workdir: Path, label: str) -> lc.MyDocker:
+    """An older mydocker in a root of its own, with a default bridge of its own (the
+    variables go through `env`, which costs it ~1 ms per command)."""
+    root = workdir / "baseline-root"
+    root.mkdir(mode=0o700)
+    rt = lc.MyDocker(binary, root)
+    rt.name = rt.column = BASELINE
+    rt.base = ["env", f"MYDOCKER_BRIDGE_NAME=mdbr-l{secrets.token_hex(3)}",
+               f"MYDOCKER_BRIDGE_SUBNET={lc._free_subnet()}", binary, "--root", str(root)]
+    rt.version = f"{binary} ({label or _git_of(binary)})"
+    return rt
+
+
+def _git_of(binary: str) -> str:
+    checkout = Path(binary).resolve().parent.parent.parent
+    try:
+        return lc.output(["git", "-C", str(checkout), "describe", "--always", "--dirty"]).strip()
+    except (lc.BenchError, OSError):
+        return "not a git checkout"
+
+
 def parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         return int(f.read().rsplit(")", 1)[1].split()[1])
@@ -289,11 +311,11 @@ def latency_table(rows: list[Row], columns: list[str]) -> list[str]:
 
 
 def memory_table(monitors: list[tuple[str, dict[str, tuple[float, float, str]]]]) -> list[str]:
-    lines = ["| monitor of a running `sleep 3600` (MB: RSS / Pss_Anon, process) | mydocker | docker | podman |"
-             " target (mydocker) | met |", "|---|---|---|---|---|---|"]
+    lines = ["| monitor of a running `sleep 3600` (MB: RSS / Pss_Anon, process) | mydocker | baseline | docker"
+             " | podman | target (mydocker) | met |", "|---|---|---|---|---|---|---|"]
     for label, figures in monitors:
         cells = []
-        for rt in ("mydocker", *PEERS):
+        for rt in ("mydocker", BASELINE, *PEERS):
             f = figures.get(rt)
             cells.append(f"{f[0]:.1f} / {f[1]:.1f} ({f[2]})" if f else "—")
         mine = figures.get("mydocker")
@@ -303,7 +325,7 @@ def memory_table(monitors: list[tuple[str, dict[str, tuple[float, float, str]]]]
 
 
 def report(rows, monitors, runtimes, unavailable, started, host, counts, extra, elapsed, args) -> str:
-    columns = ["mydocker", *PEERS, "runc"]
+    columns = ["mydocker", *([BASELINE] if any(rt.name == BASELINE for rt in runtimes) else []), *PEERS, "runc"]
     out = [
         "# mydocker latency and monitor memory beside docker, podman and runc",
         "",
@@ -358,6 +380,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default="", help="comma-separated row keys (default all)")
     p.add_argument("--mydocker", help="the mydocker CLI (default: the one beside this Python)")
     p.add_argument("--docker", default=shutil.which("docker"))
+    p.add_argument("--baseline", help="another mydocker CLI (an install of an older commit) timed beside this one")
+    p.add_argument("--baseline-label", default="", help="what the baseline is (e.g. main at abc1234)")
     p.add_argument("--eventlog", action="store_true", help="also run bench/eventlog.py and keep its figures")
     p.add_argument("--output", default=str(HERE / "RESULTS.md"))
     p.add_argument("--no-write", action="store_true")
@@ -399,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["MYDOCKER_BRIDGE_NAME"] = f"mdbr-l{secrets.token_hex(3)}"
             os.environ["MYDOCKER_BRIDGE_SUBNET"] = lc._free_subnet()
             runtimes.append(lc.MyDocker(lc.find_mydocker(args.mydocker), root))
+        if args.baseline:
+            runtimes.append(baseline_runtime(args.baseline, workdir, args.baseline_label))
         peers = [w for w in wanted if w != "mydocker"]
         if peers:
             rootfs, tarball = lc.build_busybox_rootfs(workdir)
