@@ -177,8 +177,8 @@ class _Monitor:
         if exit_command is None:
             return
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
-        waiter.hand_over(self.child, str(self.spec.log_path), streams, [fd for fd in ours if fd not in streams],
-                         exit_command())
+        waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
+                         [fd for fd in ours if fd not in streams], exit_command())
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded

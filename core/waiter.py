@@ -24,8 +24,11 @@ import select
 import sys
 
 
-def hand_over(pid: int, log_path: str, streams: dict[int, str], keep: list[int], exit_command: list[str]) -> None:
+def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
+              exit_command: list[str]) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
+    The state root is an argument of its own, so that core.roottags finds the
+    waiter among the processes of its root.
 
     streams: fd -> "stdout" | "stderr" to copy into the log; keep: fds to hold open
     (and close at the end) besides them. exit_command: run, in this process again,
@@ -39,7 +42,7 @@ def hand_over(pid: int, log_path: str, streams: dict[int, str], keep: list[int],
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
             "exit_command": exit_command, "path": package_parent}
     try:
-        os.execv(sys.executable, [sys.executable, "-I", "-S", here, json.dumps(args)])
+        os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
         return  # the monitor carries on as before
 
@@ -67,7 +70,7 @@ def pump(streams: dict[int, str], log_path: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    args = json.loads(argv[1])
+    args = json.loads(argv[2])
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
     pump(streams, args["log"])

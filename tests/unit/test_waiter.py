@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from mydocker.core import roottags
 from mydocker.core.logs import parse_lines
 
 DRIVER = """
@@ -38,7 +39,7 @@ for fd in (out_w, err_w, keep_r):
 print(os.getpid(), child, flush=True)
 exit_command = [sys.executable, "-c",
                 "import json, os, sys; json.dump([os.getpid(), sys.argv[1:]], open(sys.argv[1], 'w'))", record]
-waiter.hand_over(child, log, {out_r: "stdout", err_r: "stderr"}, [keep_w], exit_command)
+waiter.hand_over("/the/root", child, log, {out_r: "stdout", err_r: "stderr"}, [keep_w], exit_command)
 sys.exit("hand_over returned")
 """
 
@@ -62,6 +63,7 @@ def test_waiter_copies_the_logs_then_execs_the_exit_command_with_the_status(tmp_
         _wait_for(lambda: b"waiter.py" in cmdline.read_bytes(), "the monitor never became the waiter")
         argv = cmdline.read_bytes().split(b"\0")
         assert argv[1:3] == [b"-I", b"-S"]
+        assert roottags.processes_of("/the/root") == [pid], "the waiter is one of its root's processes"
         _wait_for(lambda: log.exists() and "to stdout" in log.read_text(), "the waiter copied nothing")
         maps = Path(f"/proc/{pid}/maps").read_text()
         assert "site-packages" not in maps and "sqlite" not in maps, "the waiter loaded more than it needs"
