@@ -339,6 +339,13 @@ class RecordingHooks:
         commit(self.ctx, self.id, [Event("start", asdict(info))])
         self.ctx.close()  # nothing to write until the exit, maybe days away
 
+    def exit_command(self) -> list[str]:
+        """What the monitor, once it has become the minimal waiter, runs in its own
+        process when the container exits: this class's exited() again."""
+        import sys
+
+        return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
+
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
         current = queries.by_id(self.ctx.conn, self.id)
