@@ -205,10 +205,13 @@ def image_id(config: dict[str, Any]) -> str:
 
 def remove_layer(root: str | Path, layer: str) -> None:
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)
-    try:
-        os.unlink(layer_tar_path(root, layer))
-    except FileNotFoundError:
-        pass
+    # the tar a load kept, the compressed blob a pull or push kept (core/layers.py)
+    for kept in (layer_tar_path(root, layer), layers_dir(root) / f"{layer}.blob.json",
+                 layers_dir(root) / f"{layer}.blob"):
+        try:
+            os.unlink(kept)
+        except FileNotFoundError:
+            pass
 
 
 def configs_dir(root: str | Path) -> Path:

@@ -37,6 +37,9 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     root = os.path.abspath(ctx.root)
     with open("/proc/mounts") as f:
         found += [("mount", line.split()[1]) for line in f if line.split()[1].startswith(root + "/")]
+    from mydocker.core import layers
+
+    found += [("download", str(path)) for path in layers.stale(ctx.root)]  # a killed pull's leftovers
     return found + _network_leaks(ctx)
 
 
@@ -94,6 +97,10 @@ def prune(ctx: Context) -> dict[str, Any]:
                 pass
         elif kind == "directory":
             shutil.rmtree(what, ignore_errors=True)
+        elif kind == "download":
+            from mydocker.core import layers
+
+            layers.remove_stale(Path(what))
         elif kind == "mount":
             syscalls.umount(what, syscalls.MNT_DETACH)
         elif kind == "veth":

@@ -20,10 +20,12 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.pulling import ensure_image
     from mydocker.cli.terminal import raw_mode, wait_monitor
     from mydocker.statemachine import lifecycle
 
     options = create_options(args)
+    ensure_image(ctx, args.image, args.pull, args.platform)
     view = lifecycle.create(ctx, options)
     if args.detach:
         result = lifecycle.start(ctx, view.id, attached=False)
