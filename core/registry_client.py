@@ -188,11 +188,15 @@ class Client:
             response = self.session.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
         except requests.RequestException as exc:
             raise _network_error(method, url, exc) from None
-        if response.status_code == 401 and retry_auth and "data" not in kwargs:
+        data = kwargs.get("data")
+        replayable = data is None or isinstance(data, bytes) or hasattr(data, "seek")
+        if response.status_code == 401 and retry_auth and replayable:
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge[0] == "bearer" and challenge[1].get("scope") and challenge[1]["scope"] != self.scope:
                 response.close()
                 self._authenticate(challenge, challenge[1]["scope"])
+                if hasattr(data, "seek"):
+                    data.seek(0)
                 return self._send(method, url, retry_auth=False, **kwargs)
         return response
 

@@ -74,6 +74,8 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
     except distribution.DistributionError as exc:
         raise UserError(str(exc)) from None
     report = progress or (lambda *_: None)
+    _ = ctx.conn  # makes the root (and its database) before any lock or download lives in it
+    core_images.layers_dir(ctx.root).mkdir(mode=0o700, exist_ok=True)
     client = client_for(ref, "pull")
     try:
         resolved = distribution.resolve(client, ref.reference, wanted)
