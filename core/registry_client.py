@@ -236,7 +236,10 @@ class Client:
         with response:
             if response.status_code != 200:
                 raise self._fail(response, "blob")
-            data = response.raw.read(limit + 1, decode_content=False)
+            try:
+                data = response.raw.read(limit + 1, decode_content=False)
+            except Exception as exc:  # urllib3's ProtocolError/IncompleteRead: a cut connection
+                raise RegistryError(f"error pulling {digest}: unexpected EOF") from exc
         if len(data) > limit:
             raise RegistryError(f"blob {digest} is too large for an image config")
         if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
