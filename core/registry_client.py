@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -195,7 +195,7 @@ class Client:
             if challenge[0] == "bearer" and challenge[1].get("scope") and challenge[1]["scope"] != self.scope:
                 response.close()
                 self._authenticate(challenge, challenge[1]["scope"])
-                if hasattr(data, "seek"):
+                if data is not None and hasattr(data, "seek"):
                     data.seek(0)
                 return self._send(method, url, retry_auth=False, **kwargs)
         return response
@@ -299,7 +299,7 @@ class Client:
             return False
         raise self._fail(response, "blob")
 
-    def upload(self, digest: str, source: BinaryIO, size: int) -> None:
+    def upload(self, digest: str, source: Any, size: int) -> None:
         """POST for an upload URL, then one PUT with the whole blob and its digest."""
         response = self._send("POST", f"{self.base}{self.repository}/blobs/uploads/")
         if response.status_code not in (201, 202):
