@@ -54,13 +54,16 @@ def blob_info(root: str | Path, layer: str) -> dict[str, Any] | None:
     return info if blob_path(root, layer).exists() else None
 
 
-def keep_blob(root: str | Path, layer: str, source: Path, digest: str, media_type: str) -> None:
-    """Move a verified blob beside its layer (the .json last: it says the blob is whole)."""
+def keep_blob(root: str | Path, layer: str, source: Path, digest: str, media_type: str,
+              repository: str = "") -> None:
+    """Move a verified blob beside its layer (the .json last: it says the blob is
+    whole). repository: where it was pulled from (host/path), for a later
+    push's cross-repository mount."""
     size = source.stat().st_size
     os.replace(source, blob_path(root, layer))
     meta = images.layers_dir(root) / f"{layer}.blob.json"
     tmp = meta.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"digest": digest, "mediaType": media_type, "size": size}))
+    tmp.write_text(json.dumps({"digest": digest, "mediaType": media_type, "size": size, "repository": repository}))
     os.replace(tmp, meta)
 
 

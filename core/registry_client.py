@@ -299,6 +299,16 @@ class Client:
             return False
         raise self._fail(response, "blob")
 
+    def mount(self, digest: str, from_repository: str) -> bool:
+        """Cross-repository mount of a blob the registry has under another name."""
+        response = self._send("POST", f"{self.base}{self.repository}/blobs/uploads/",
+                              params={"mount": digest, "from": from_repository})
+        if response.status_code == 202:  # not mounted: an upload was opened instead; drop it
+            location = response.headers.get("Location")
+            if location:
+                self._send("DELETE", urljoin(self.base, location)).close()
+        return response.status_code == 201
+
     def upload(self, digest: str, source: Any, size: int) -> None:
         """POST for an upload URL, then one PUT with the whole blob and its digest."""
         response = self._send("POST", f"{self.base}{self.repository}/blobs/uploads/")

@@ -139,7 +139,8 @@ def _fetch_layer(root: str, client: rc.Client, short: str, desc: dict[str, Any],
             report(short, "Download complete", None, None)
             report(short, "Extracting", size, size)
             layers.unpack(root, layer, partial)
-            layers.keep_blob(root, layer, partial, digest, desc.get("mediaType", ""))
+            layers.keep_blob(root, layer, partial, digest, desc.get("mediaType", ""),
+                             f"{client.host}/{client.repository}")
         report(short, "Pull complete", None, None)
 
 

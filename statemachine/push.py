@@ -89,6 +89,10 @@ def _push_layer(root: str, client: rc.Client, layer: str, report: Progress) -> d
     if client.has_blob(info["digest"]):
         report(short, "Layer already exists", None, None)
         return info
+    host, _, source = str(info.get("repository") or "").partition("/")
+    if host == client.host and source and source != client.repository and client.mount(info["digest"], source):
+        report(short, f"Mounted from {source}", None, None)
+        return info
     size = info["size"]
     with open(layers.blob_path(root, layer), "rb") as f:
         client.upload(info["digest"], _Counting(f, size, lambda n: report(short, "Pushing", n, size)), size)

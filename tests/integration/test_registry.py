@@ -216,3 +216,54 @@ def test_bearer_token_flow(md, registry):
         md.ok("pull", name)  # anonymous tokens may pull here
     finally:
         front.stop()
+
+
+def test_commit_of_a_pulled_zstd_image_pushes_and_pulls_into_another_root(md, registry, tmp_path):
+    from tests.integration.conftest import Runtime
+
+    layout = Layout(tmp_path / "layout")
+    layout.tag("z", layout.image([busybox_tar()], compression=["zstd"]))
+    layout.copy("z", registry.host, "lib/z:1")
+    md.ok("pull", f"{registry.host}/lib/z:1")
+    md.ok("run", "--name", "c1", "--network", "none", f"{registry.host}/lib/z:1", "sh", "-c", "echo made > /etc/made")
+    target = f"{registry.host}/lib/made:1"
+    md.ok("commit", "c1", target)
+    md.ok("rm", "c1")
+    out = md.ok("push", target)
+    assert out.count("Mounted from lib/z") == 1 and out.count("Pushed") == 1  # the zstd layer is the same blob
+    assert "Layer already exists" in md.ok("push", target)
+    other = Runtime(tmp_path / "other-root")
+    other.env["DOCKER_CONFIG"] = md.env["DOCKER_CONFIG"]
+    try:
+        assert other.ok("run", "--rm", "--network", "none", target, "cat", "/etc/made") == "made\n"
+    finally:
+        shutil.rmtree(other.root, ignore_errors=True)
+
+
+def test_progress_on_a_terminal_rewrites_lines_with_a_bar(md, registry):
+    from tests.integration.conftest import PtySession
+
+    name = f"{registry.host}/me/tty:1"
+    md.ok("tag", "busybox", name)
+    md.ok("push", name)
+    md.ok("rmi", name)
+    md.ok("rmi", "busybox")
+    session = PtySession(md.root, "pull", name)
+    session.read_until(f"Status: Downloaded newer image for {name}".encode())
+    assert session.exit_code() == 0
+    assert b": Downloading [" in session.output
+    assert b"\x1b[1A" in session.output  # a layer's line rewritten in place
+    assert b": Pull complete" in session.output
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="the docker CLI is not installed")
+def test_docker_cli_reads_our_login_and_we_read_its(md, registry, tmp_path):
+    import subprocess
+
+    env = {**os.environ, "DOCKER_CONFIG": md.env["DOCKER_CONFIG"]}
+    md.ok("login", "-u", "me", "--password-stdin", registry.host, input="pw\n")
+    out = subprocess.run(["docker", "logout", registry.host], env=env, capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == f"Removing login credentials for {registry.host}"
+    subprocess.run(["docker", "login", "-u", "you", "--password-stdin", registry.host], input="pw2\n", env=env,
+                   capture_output=True, text=True, timeout=30, check=True)
+    assert md.ok("logout", registry.host) == f"Removing login credentials for {registry.host}\n"

@@ -13,7 +13,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from mydocker.core import distribution, layers, registry_creds, registry_names
 from mydocker.core import registry_client as rc
 from mydocker.core.registry_names import BadReference, parse
