@@ -90,6 +90,9 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
         downloaded = _fetch_layers(ctx.root, client, resolved.layers, diff_ids, report)
     except (rc.RegistryError, distribution.DistributionError, core_images.ImageError) as exc:
         raise user_error(ref, exc) from None
+    except OSError as exc:  # the disk: ENOSPC, EIO... (what was written stays to be resumed or pruned)
+        raise UserError(f"failed to register layer: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) \
+            from None
     except Exception as exc:
         from mydocker.core import safetar
 

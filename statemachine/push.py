@@ -62,6 +62,8 @@ def push(ctx: Context, text: str, progress: Progress | None = None,
         digest = client.put_manifest(ref.tag or "latest", manifest, rc.OCI_MANIFEST)
     except (rc.RegistryError, core_images.ImageError) as exc:
         raise user_error(ref, exc, "push") from None
+    except OSError as exc:
+        raise UserError(f"failed to push {ref.familiar}: {exc.strerror or exc}") from None
     finally:
         client.close()
     with locks.hold(ctx.root, "images"):

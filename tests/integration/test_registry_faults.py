@@ -199,3 +199,28 @@ def test_two_pulls_at_once_download_once_and_both_succeed(md, registry, front, t
     with md.db() as conn:
         assert conn.execute("SELECT count(*) FROM images WHERE tags LIKE '%twice%'").fetchone()[0] == 1
     assert md.ok("run", "--rm", "--network", "none", name, "ls", "/data") == "noise\n"
+
+
+def test_disk_full_is_one_line_and_no_image(md, registry, tmp_path):
+    from tests.integration.conftest import Runtime
+
+    layout = Layout(tmp_path / "layout")
+    big_image(layout, "big", megabytes=6)
+    layout.copy("big", registry.host, "me/full:1")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], check=True)
+    try:
+        tiny = Runtime(small / "root")
+        tiny.env["DOCKER_CONFIG"] = md.env["DOCKER_CONFIG"]
+        result = tiny("pull", f"{registry.host}/me/full:1")
+        assert result.code == 1, result.err
+        assert result.err.startswith("Error: failed to register layer: No space left on device"), result.err
+        assert len(result.err.splitlines()) == 1
+        conn = tiny.db()
+        try:
+            assert conn.execute("SELECT count(*) FROM images").fetchone()[0] == 0
+        finally:
+            conn.close()
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
