@@ -203,7 +203,7 @@ class Client:
     def _url(self, kind: str, ref: str) -> str:
         return f"{self.base}{self.repository}/{kind}/{ref}"
 
-    def _fail(self, response: requests.Response, what: str) -> RegistryError:
+    def _fail(self, response: requests.Response) -> RegistryError:
         code, text = _error_text(response)
         if response.status_code == 401 and not code:
             text = "unauthorized: authentication required"
@@ -216,7 +216,7 @@ class Client:
     def manifest(self, reference: str, accept: str = ACCEPT) -> Manifest:
         response = self._send("GET", self._url("manifests", reference), headers={"Accept": accept})
         if response.status_code != 200:
-            raise self._fail(response, "manifest")
+            raise self._fail(response)
         raw = response.content
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if reference.startswith("sha256:") and digest != reference:
@@ -235,7 +235,7 @@ class Client:
         response = self._send("GET", self._url("blobs", digest), stream=True)
         with response:
             if response.status_code != 200:
-                raise self._fail(response, "blob")
+                raise self._fail(response)
             try:
                 data = response.raw.read(limit + 1, decode_content=False)
             except Exception as exc:  # urllib3's ProtocolError/IncompleteRead: a cut connection
@@ -266,7 +266,7 @@ class Client:
                 if response.status_code == 200 and have:
                     hasher, have = hashlib.sha256(), 0  # the server ignored the Range: start over
                 elif response.status_code not in (200, 206):
-                    raise self._fail(response, "blob")
+                    raise self._fail(response)
                 fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if have else os.O_TRUNC),
                              0o600)
                 try:
@@ -297,7 +297,7 @@ class Client:
             return True
         if response.status_code == 404:
             return False
-        raise self._fail(response, "blob")
+        raise self._fail(response)
 
     def mount(self, digest: str, from_repository: str) -> bool:
         """Cross-repository mount of a blob the registry has under another name."""
@@ -313,16 +313,16 @@ class Client:
         """POST for an upload URL, then one PUT with the whole blob and its digest."""
         response = self._send("POST", f"{self.base}{self.repository}/blobs/uploads/")
         if response.status_code not in (201, 202):
-            raise self._fail(response, "upload")
+            raise self._fail(response)
         location = urljoin(self.base, response.headers.get("Location", ""))
         location += ("&" if "?" in location else "?") + f"digest={digest}"
         response = self._send("PUT", location, data=source, headers={"Content-Type": "application/octet-stream"})
         if response.status_code not in (201, 204):
-            raise self._fail(response, "upload")
+            raise self._fail(response)
 
     def put_manifest(self, reference: str, raw: bytes, media_type: str) -> str:
         response = self._send("PUT", self._url("manifests", reference), data=raw,
                               headers={"Content-Type": media_type})
         if response.status_code not in (200, 201, 202):
-            raise self._fail(response, "manifest")
+            raise self._fail(response)
         return "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -14,7 +14,6 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mydocker.core import distribution, layers, locks, registry_creds, registry_names
@@ -56,7 +55,7 @@ def client_for(ref: registry_names.Reference, actions: str) -> rc.Client:
 def user_error(ref: registry_names.Reference, exc: Exception, verb: str = "pull") -> UserError:
     """A registry's answer in docker's words."""
     if isinstance(exc, rc.RegistryError):
-        if verb == "pull" and exc.code in ("NAME_UNKNOWN", "UNAUTHORIZED", "DENIED") or exc.status == 403:
+        if verb == "pull" and (exc.code in ("NAME_UNKNOWN", "UNAUTHORIZED", "DENIED") or exc.status == 403):
             return UserError(f"pull access denied for {ref.familiar_repository}, repository does not exist or "
                              f"may require 'docker login': {exc}")
         if verb == "pull" and exc.code in ("MANIFEST_UNKNOWN", "NOT_FOUND"):
@@ -163,23 +162,3 @@ def _register(ctx: Context, ref: registry_names.Reference, config: dict[str, Any
             images._append(ctx, image_id, [Event("pull", where)])
         view = images.find_by_id(ctx.conn, image_id) or view
     return view, named is not None and named.id == image_id
-
-
-def repo_digests(ctx: Context) -> dict[str, dict[str, str]]:
-    """{image id: {familiar repository: digest}} from the pulls and pushes in the log."""
-    out: dict[str, dict[str, str]] = {}
-    for sid, payload in ctx.conn.execute(
-        "SELECT stream_id, payload FROM events WHERE stream_type = 'image' AND type IN ('pull', 'push') ORDER BY seq"
-    ):
-        p = json.loads(payload)
-        if p.get("repository") and p.get("digest"):
-            try:
-                repo = registry_names.parse(p["repository"]).familiar_repository
-            except registry_names.BadReference:
-                continue
-            out.setdefault(sid, {})[repo] = p["digest"]
-    return out
-
-
-def stale_downloads(root: str) -> list[Path]:
-    return layers.stale(root)

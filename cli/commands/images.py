@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     seen = []
     digests: dict[str, dict[str, str]] = {}
     if args.digests:
-        from mydocker.statemachine.pull import repo_digests
+        from mydocker.statemachine.image_origins import repo_digests
 
         digests = repo_digests(ctx)
     for image in images.list_images(ctx.conn):
