@@ -10,6 +10,7 @@ whole layers (which the next pull reuses) or a partial download (which it resume
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -86,7 +87,10 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
         diff_ids = distribution.diff_ids(config, len(resolved.layers))
         if resolved_hook:
             resolved_hook()
-        downloaded = _fetch_layers(ctx.root, client, resolved.layers, diff_ids, report)
+        # docker says nothing of the layers of an image it has already
+        stored = images.find_by_id(ctx.conn, "sha256:" + hashlib.sha256(config_raw).hexdigest()) is not None
+        quiet_layers: Progress = (lambda *_: None) if stored else report
+        downloaded = _fetch_layers(ctx.root, client, resolved.layers, diff_ids, quiet_layers)
     except (rc.RegistryError, distribution.DistributionError, core_images.ImageError) as exc:
         raise user_error(ref, exc) from None
     except OSError as exc:  # the disk: ENOSPC, EIO... (what was written stays to be resumed or pruned)
