@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mydocker.core import distribution, layers, locks, registry_creds, registry_names
+from mydocker.core import crashpoints, distribution, layers, locks, registry_creds, registry_names
 from mydocker.core import images as core_images
 from mydocker.core import registry_client as rc
 from mydocker.statemachine import images
@@ -91,6 +91,17 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
         stored = images.find_by_id(ctx.conn, "sha256:" + hashlib.sha256(config_raw).hexdigest()) is not None
         quiet_layers: Progress = (lambda *_: None) if stored else report
         downloaded = _fetch_layers(ctx.root, client, resolved.layers, diff_ids, quiet_layers)
+        digest = resolved.index_digest or resolved.manifest.digest
+        crashpoints.crash("pull-register")
+        image, had = _register(ctx, ref, config, config_raw, diff_ids, digest, str(wanted))
+        # An rmi between our unpacking and our registering may have collected a layer
+        # no image used yet. Once registered, the image holds its layers against any
+        # later rmi (both serialize on the images lock), so fetching what is missing
+        # now leaves it whole for good.
+        missing = [i for i, d in enumerate(diff_ids) if not layers.layer_exists(ctx.root, layers.hex_of(d))]
+        if missing:
+            _fetch_layers(ctx.root, client, [resolved.layers[i] for i in missing], [diff_ids[i] for i in missing],
+                          report)
     except (rc.RegistryError, distribution.DistributionError, core_images.ImageError) as exc:
         raise user_error(ref, exc) from None
     except OSError as exc:  # the disk: ENOSPC, EIO... (what was written stays to be resumed or pruned)
@@ -104,8 +115,6 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
         raise
     finally:
         client.close()
-    digest = resolved.index_digest or resolved.manifest.digest
-    image, had = _register(ctx, ref, config, config_raw, diff_ids, digest, str(wanted))
     return PullResult(ref, image, digest, had and not downloaded)
 
 

@@ -38,8 +38,10 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     with open("/proc/mounts") as f:
         found += [("mount", line.split()[1]) for line in f if line.split()[1].startswith(root + "/")]
     from mydocker.core import layers
+    from mydocker.statemachine import layer_gc
 
     found += [("download", str(path)) for path in layers.stale(ctx.root)]  # a killed pull's leftovers
+    found += [("layer", str(path)) for path in layer_gc.unused_layers(ctx)]
     return found + _network_leaks(ctx)
 
 
@@ -101,6 +103,10 @@ def prune(ctx: Context) -> dict[str, Any]:
             from mydocker.core import layers
 
             layers.remove_stale(Path(what))
+        elif kind == "layer":
+            from mydocker.statemachine import layer_gc
+
+            layer_gc.remove(Path(what))
         elif kind == "mount":
             syscalls.umount(what, syscalls.MNT_DETACH)
         elif kind == "veth":

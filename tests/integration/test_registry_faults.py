@@ -224,3 +224,18 @@ def test_disk_full_is_one_line_and_no_image(md, registry, tmp_path):
             conn.close()
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_pull_killed_before_registering_leaves_layers_that_check_reports_and_prune_removes(md, registry):
+    name, _ = pushed_busybox(md, registry)
+    killed = md("pull", name, env={"MYDOCKER_CRASH_AT": "pull-register"})
+    assert killed.code == -signal.SIGKILL
+    assert len(layers_on_disk(md)) == 1
+    check = md("system", "check")
+    assert check.code == 1 and "leaked: layer " in check.out
+    assert "removed: layer " in md.ok("system", "prune")
+    assert layers_on_disk(md) == set()
+    assert not list((md.root / "layers").glob("*.blob*"))
+    assert md("system", "check").code == 0
+    md.ok("pull", name)
+    assert md("system", "check").code == 0
