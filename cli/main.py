@@ -39,7 +39,7 @@ COMMANDS = {
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
     "history": "Show a container's whole life, removed ones too",
-    "system": "check: compare the log with the kernel; prune: remove leaks",
+    "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root",
 }
 
 # Commands that read container state first make the log and the kernel agree.
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
-        if name in RECONCILE_FIRST:
+        if name in RECONCILE_FIRST and getattr(module, "reconciles", lambda _: True)(args):
             from mydocker.statemachine.reconcile import reconcile
 
             reconcile(ctx.root, ctx.conn)

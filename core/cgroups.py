@@ -104,8 +104,8 @@ def cgroup_name(container_id: str, tag: str = "") -> str:
 
 
 def find_ours(tag: str, root: Path = CGROUP_ROOT, max_depth: int = 6) -> list[str]:
-    """Every cgroup directory named for this tag, in every hierarchy."""
-    prefix = f"{PREFIX}{tag}-"
+    """Every cgroup directory named for this tag (any tag when ''), in every hierarchy."""
+    prefix = f"{PREFIX}{tag}-" if tag else PREFIX
     found: list[str] = []
     for top in root.iterdir() if root.is_dir() else []:
         if not top.is_dir() or top.is_symlink():
