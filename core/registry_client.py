@@ -34,6 +34,7 @@ SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
            "application/vnd.docker.distribution.manifest.v1+prettyjws")
 ACCEPT = ", ".join([OCI_INDEX, MANIFEST_LIST, OCI_MANIFEST, MANIFEST_V2, *SCHEMA1])
 CHUNK = 1 << 20
+MANIFEST_LIMIT = 4 << 20
 TIMEOUT = (10, 60)  # connect, and between two reads of a body
 
 
@@ -214,10 +215,13 @@ class Client:
     # --- pull ----------------------------------------------------------------
 
     def manifest(self, reference: str, accept: str = ACCEPT) -> Manifest:
-        response = self._send("GET", self._url("manifests", reference), headers={"Accept": accept})
-        if response.status_code != 200:
-            raise self._fail(response)
-        raw = response.content
+        response = self._send("GET", self._url("manifests", reference), headers={"Accept": accept}, stream=True)
+        with response:
+            if response.status_code != 200:
+                raise self._fail(response)
+            raw = response.raw.read(MANIFEST_LIMIT + 1, decode_content=True)
+        if len(raw) > MANIFEST_LIMIT:  # as docker: a registry cannot make us hold gigabytes of JSON
+            raise RegistryError(f"manifest for {self.repository}:{reference} is larger than {MANIFEST_LIMIT} bytes")
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if reference.startswith("sha256:") and digest != reference:
             raise DigestMismatch(f"manifest verification failed for digest {reference}")

@@ -181,3 +181,17 @@ def test_stale_downloads_are_those_nobody_holds(tmp_path: Path):
     with locks.hold(root, "blob-" + "a" * 64):
         assert layers.stale(root) == []
     assert layers.stale(root) == [partial]
+
+
+def test_registry_errors_in_dockers_words():
+    from mydocker.statemachine.pull import user_error
+
+    ref = parse("localhost:5000/team/app:1")
+    unknown = rc.RegistryError("manifest unknown: manifest unknown", "MANIFEST_UNKNOWN", 404)
+    assert str(user_error(ref, unknown)) == \
+        "manifest for localhost:5000/team/app:1 not found: manifest unknown: manifest unknown"
+    denied = rc.RegistryError("denied: requested access to the resource is denied", "DENIED", 403)
+    assert str(user_error(parse("nope"), denied)) == (
+        "pull access denied for nope, repository does not exist or may require 'docker login': "
+        "denied: requested access to the resource is denied")
+    assert str(user_error(ref, denied, "push")) == "denied: requested access to the resource is denied"
