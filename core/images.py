@@ -227,8 +227,11 @@ def store_config(root: str | Path, raw: bytes) -> str:
     configs_dir(root).mkdir(mode=0o700, exist_ok=True)
     path = configs_dir(root) / digest
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(raw)
+        # a temp name of our own: two pulls of one image store the same config at once
+        fd, tmp = tempfile.mkstemp(prefix=f".{digest}.", dir=configs_dir(root))
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     return "sha256:" + digest
 

@@ -44,20 +44,34 @@ class Registry:
                 subprocess.run(["htpasswd", "-Bbn", u, p], capture_output=True, text=True, check=True).stdout.strip()
                 + "\n" for u, p in users.items()))
             lines += ["auth:", "  htpasswd:", "    realm: test", f"    path: {htpasswd}"]
-        config = tmp / "config.yml"
-        config.write_text("\n".join(lines) + "\n")
-        self.log = open(tmp / "registry.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.lines, self.tmp = lines, tmp
+        for _ in range(5):  # another process may take the free port before the registry binds it
+            if self._start():
+                return
+            self.port = free_port()
+            self.host = f"127.0.0.1:{self.port}"
+            self.lines = [line if not line.startswith("  addr:") else f"  addr: {self.host}" for line in self.lines]
+        raise RuntimeError(f"docker-registry did not start: {(tmp / 'registry.log').read_text()}")
+
+    def _start(self) -> bool:
+        config = self.tmp / "config.yml"
+        config.write_text("\n".join(self.lines) + "\n")
+        self.log = open(self.tmp / "registry.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded 2-CPU machine can be slow to start it
         while True:
             try:
-                requests.get(f"http://{self.host}/v2/", timeout=1)
-                break
-            except requests.ConnectionError:
+                requests.get(f"http://{self.host}/v2/", timeout=2)
+                time.sleep(0.2)  # an answer from whoever took the port first: ours exits on bind
+                if self.proc.poll() is None:
+                    return True
+                self.stop()
+                return False
+            except requests.RequestException:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"docker-registry did not start: {(tmp / 'registry.log').read_text()}") from None
+                    return False
                 time.sleep(0.05)
 
     def blob_file(self, digest: str) -> Path:
