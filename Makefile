@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2
+HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2 docker-registry skopeo apache2-utils
 DEMO_ROOT ?= /var/lib/mydocker
 
 .PHONY: all host-deps install demo test unit lint typecheck bench clean

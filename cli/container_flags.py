@@ -51,6 +51,9 @@ def add_create_flags(p: Parser) -> None:
                    help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
     p.add_argument("--ip", help="IPv4 address for the container on its network")
     run_flags.add_flags(p)
+    p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
+                   help="pull image before running: missing (default), always, never")
+    p.add_argument("--platform", help="os/arch[/variant] of the image to pull")
     p.add_argument("--help", action="help", help="show this help")
     p.add_argument("image")
     p.add_argument("command", nargs=argparse.REMAINDER)

@@ -33,6 +33,10 @@ COMMANDS = {
     "save": "Save one or more images to a tar archive",
     "rmi": "Remove one or more images",
     "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    "pull": "Download an image from a registry",
+    "push": "Upload an image to a registry",
+    "login": "Log in to a registry",
+    "logout": "Log out from a registry",
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
     "history": "Show the history of an image",
@@ -51,7 +55,7 @@ COMMANDS = {
     "info": "Display system-wide information",
     "attach": "Attach local standard output and error streams to a running container",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
-    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history)",
+    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history, pull, push)",
 }
 
 # docker's management groups: `container ls` is `ps`, with the same flags.
@@ -65,7 +69,7 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "image": {
         "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
-        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history")},
+        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history", "pull", "push")},
     },
     # subcommands of other groups that live in modules of their own
     "volume": {"prune": "volume_prune"},

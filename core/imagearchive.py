@@ -267,11 +267,17 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def _add_layer(tar: tarfile.TarFile, root: str | Path, layer: str, written: set[str]) -> int:
     """Add the layer's tar (the bytes its diff_id names) once; its size."""
+    from mydocker.core import layers
+
     kept = images.layer_tar_path(root, layer)
     with tempfile.TemporaryFile(dir=images.layers_dir(root)) as tmp:
+        original = None if kept.exists() else layers.original_tar(root, layer)  # a pulled layer's blob
         if kept.exists():
             with open(kept, "rb") as f:
                 shutil.copyfileobj(f, tmp)
+        elif original is not None:
+            with original:
+                shutil.copyfileobj(original, tmp)
         else:
             images.write_tree(images.layer_path(root, layer), tmp, canonical=True)
         size = tmp.tell()

@@ -205,10 +205,13 @@ def image_id(config: dict[str, Any]) -> str:
 
 def remove_layer(root: str | Path, layer: str) -> None:
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)
-    try:
-        os.unlink(layer_tar_path(root, layer))
-    except FileNotFoundError:
-        pass
+    # the tar a load kept, the compressed blob a pull or push kept (core/layers.py)
+    for kept in (layer_tar_path(root, layer), layers_dir(root) / f"{layer}.blob.json",
+                 layers_dir(root) / f"{layer}.blob"):
+        try:
+            os.unlink(kept)
+        except FileNotFoundError:
+            pass
 
 
 def configs_dir(root: str | Path) -> Path:
@@ -224,8 +227,11 @@ def store_config(root: str | Path, raw: bytes) -> str:
     configs_dir(root).mkdir(mode=0o700, exist_ok=True)
     path = configs_dir(root) / digest
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(raw)
+        # a temp name of our own: two pulls of one image store the same config at once
+        fd, tmp = tempfile.mkstemp(prefix=f".{digest}.", dir=configs_dir(root))
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     return "sha256:" + digest
 

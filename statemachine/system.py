@@ -47,6 +47,11 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     root = os.path.abspath(ctx.root)
     with open("/proc/mounts") as f:
         found += [("mount", line.split()[1]) for line in f if line.split()[1].startswith(root + "/")]
+    from mydocker.core import layers
+    from mydocker.statemachine import layer_gc
+
+    found += [("download", str(path)) for path in layers.stale(ctx.root)]  # a killed pull's leftovers
+    found += [("layer", str(path)) for path in layer_gc.unused_layers(ctx)]
     return found + _network_leaks(ctx)
 
 
@@ -129,6 +134,14 @@ def _remove(kind: str, what: str) -> None:
             pass
     elif kind == "directory":
         shutil.rmtree(what, ignore_errors=True)
+    elif kind == "download":
+        from mydocker.core import layers
+
+        layers.remove_stale(Path(what))
+    elif kind == "layer":
+        from mydocker.statemachine import layer_gc
+
+        layer_gc.remove(Path(what))
     elif kind == "mount":
         from mydocker.core import syscalls
 
