@@ -20,7 +20,7 @@ from typing import NoReturn
 from mydocker.core import rootfs, security
 from mydocker.core import syscalls as sc
 from mydocker.core.spec import ContainerSpec
-from mydocker.core.users import SetupError, lookup_user
+from mydocker.core.users import SetupError, lookup_user, with_home
 
 
 @dataclass
@@ -98,8 +98,8 @@ def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
         os.close(pipes.error_w)  # the command's exec reports through it, not us
         security.apply(profile, uid, gid, groups)
         _reap(command_pid)
+    env = with_home(dict(item.split("=", 1) for item in spec.env if "=" in item), uid)
     security.apply(profile, uid, gid, groups)
-    env = dict(item.split("=", 1) for item in spec.env if "=" in item)
     command = spec.argv[0]
     try:
         os.execvpe(command, spec.argv, env)

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 from mydocker.core import cgroups, procinfo, security
 from mydocker.core import syscalls as sc
 from mydocker.core.init import exec_failure
-from mydocker.core.users import SetupError, lookup_user
+from mydocker.core.users import SetupError, lookup_user, with_home
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430
@@ -191,8 +191,8 @@ def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         # The container's own limits hold for what is exec'd into it too.
+        env = with_home(dict(item.split("=", 1) for item in spec.env if "=" in item), uid)
         security.apply(security.Profile.from_dict(spec.security), uid, gid, groups)
-        env = dict(item.split("=", 1) for item in spec.env if "=" in item)
         try:
             os.execvpe(spec.argv[0], spec.argv, env)
         except OSError as exc:

@@ -139,7 +139,6 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
     for item in opts.env:
         key, _, value = item.partition("=")
         env[key] = value
-    env.setdefault("HOME", "/root")
     return [f"{k}={v}" for k, v in env.items()]
 
 

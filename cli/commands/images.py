@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.humanize import human_duration, since
     from mydocker.statemachine import images
 
-    if images.find(ctx.conn, images.DEFAULT_IMAGE) is None:
+    if not images.default_ever_built(ctx.conn):
         images.ensure_default(ctx)
     rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
     seen = []
