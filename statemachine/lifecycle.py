@@ -283,6 +283,9 @@ class RecordingHooks:
 
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
+        from mydocker.statemachine.diskspace import before_freeing
+
+        before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
         current = queries.by_id(self.ctx.conn, self.id)
         if current is not None and current.state == "running" and current.row["pid"] == self.pid:
             aggregate = Container(current, effects_for(self.ctx),
