@@ -102,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
 
             try:
                 reconcile(ctx.root, ctx.conn)
-            except sqlite3.DatabaseError:
-                if name != "system":  # system check says what is wrong with the file
+            except sqlite3.DatabaseError as exc:
+                from mydocker.statemachine.diskspace import is_disk_full
+
+                # A full disk must not silence reading commands (what reconcile could not
+                # record, a later command will); system check says what ails a damaged file.
+                if not (is_disk_full(exc) or name == "system"):
                     raise
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:

@@ -87,8 +87,6 @@ def connect(root: str | Path) -> sqlite3.Connection:
         except sqlite3.OperationalError as exc:
             if not (_is_full(exc) and reserve.disk_full(root)):
                 raise
-        except sqlite3.DatabaseError as exc:
-            raise (_corrupt(root, exc) if str(exc) in _CORRUPT else exc) from None
             # WAL mode cannot even read without its -shm file, which the last
             # connection deleted and a full disk cannot make again. With no WAL
             # content to miss, read the database file as it is (read-only: writes
@@ -99,6 +97,8 @@ def connect(root: str | Path) -> sqlite3.Connection:
                 break
             if not reserve.trim(root, reserve.OPEN_SLICE):
                 raise DiskFull(f"no space left on the disk under {root}") from None
+        except sqlite3.DatabaseError as exc:
+            raise (_corrupt(root, exc) if str(exc) in _CORRUPT else exc) from None
     if not conn.read_only:
         reserve.ensure(root)
     from mydocker.store.migrate import migrate_if_needed
