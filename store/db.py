@@ -1,4 +1,6 @@
-"""Opening the database: ROOT/mydocker.db, WAL, busy timeout, private modes.
+"""Opening the database: ROOT/mydocker.db, WAL with synchronous=FULL, busy timeout,
+private modes; read-only when a full disk leaves no room for WAL's -shm file
+(store/reserve.py); disk-full and corruption errors as one clear line.
 
 Reads on hot paths (ps, inspect, logs) use the plain sqlite3 connection this
 returns: importing sqlite-utils costs ~80 ms, more than a whole `ps`. Writes wrap
