@@ -26,14 +26,12 @@ WORKERS, CONTAINERS = 8, 20
 
 def _snapshot(md) -> dict:
     """What this root has on the host and in its database, in comparable form."""
-    from mydocker.core import cgroups, iptables, network
+    from mydocker.core import cgroups
     from mydocker.statemachine.context import Context
 
     root = str(md.root)
     objects = NetworkObjects.of(md.root)
-    mine = {f"md-{cid[:12]}" for cid in _container_ids(md)}
-    links = sorted(name for name, alias in network.our_links()
-                   if name in mine or name in objects.bridges)
+    links = sorted(name for name, _alias in objects.links())
     processes = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -53,16 +51,11 @@ def _snapshot(md) -> dict:
         "processes (monitors too)": processes,
         "cgroups": sorted(cgroups.find_ours(Context(root).tag)),
         "links": links,
-        "rules": sorted(r for r in iptables.list_rules() if any(t in r for t in objects.tags)),
+        "rules": sorted(objects.rules()),
         "mounts": [line.split()[1] for line in open("/proc/mounts") if str(md.root.parent) in line],
         "files": files,
         "rows": rows,
     }
-
-
-def _container_ids(md) -> list[str]:
-    with closing(md.db()) as conn:
-        return [r[0] for r in conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_type = 'container'")]
 
 
 def _db_usage(md) -> tuple[int, int, int]:
