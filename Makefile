@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2 docker-registry skopeo apache2-utils
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test unit lint typecheck bench clean
+.PHONY: all host-deps install demo test soak unit lint typecheck bench clean
 
 all: install
 
@@ -50,6 +50,15 @@ test: install
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/pytest -q -p no:cacheprovider tests
+
+# The soak tests at full size: 1,000 `run --rm` on the default bridge, 1,000
+# `run -d` / `rm -f` cycles and 8 processes hammering 20 containers for 2 minutes
+# (`make test` runs the same tests with 20 cycles and 20 seconds).
+SOAK_CYCLES  ?= 1000
+SOAK_SECONDS ?= 120
+soak: install
+	MYDOCKER_SOAK_CYCLES=$(SOAK_CYCLES) MYDOCKER_SOAK_SECONDS=$(SOAK_SECONDS) \
+		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_soak.py
 
 unit: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

@@ -101,6 +101,10 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
     network = args.network or "bridge"
     ports = run_flags.publish(parse_all(args.publish), args)
+    if ports and network == "host":
+        import sys
+
+        sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
     if args.workdir is not None and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     if args.hostname is not None and not _valid_hostname(args.hostname):

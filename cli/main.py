@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sqlite3
 import sys
 
 from mydocker.cli.errors import report
@@ -162,10 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
+        if getattr(module, "frees_space", None) and module.frees_space(args):
+            from mydocker.statemachine.diskspace import before_freeing
+
+            before_freeing(ctx.root)  # before anything opens the database
         if name in RECONCILE_FIRST and getattr(module, "reconciles", lambda _: True)(args):
             from mydocker.statemachine.reconcile import reconcile
 
-            reconcile(ctx.root, ctx.conn)
+            try:
+                reconcile(ctx.root, ctx.conn)
+            except sqlite3.DatabaseError as exc:
+                from mydocker.statemachine.diskspace import is_disk_full
+
+                # A full disk must not silence reading commands (what reconcile could not
+                # record, a later command will); system check says what ails a damaged file.
+                if not (is_disk_full(exc) or name == "system"):
+                    raise
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:
         report(exc)
@@ -180,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a traceback in front of a user is a bug
         if debug:
             raise
+        from mydocker.statemachine.diskspace import is_disk_full
+
+        if is_disk_full(exc):  # not the user's input: docker's 1, except where run/create fail
+            report(exc if not isinstance(exc, OSError) else f"no space left on the disk under {ctx.root}: {exc}")
+            return 125 if name in ("run", "create") else 1
         report(exc)
         return 125
     finally:

@@ -120,7 +120,7 @@ def _oci_entries(work: Path) -> list[tuple[bytes, list[str], list[str]]]:
 
 
 def _pick_manifest(work: Path, descriptor: dict[str, Any]) -> str:
-    """A manifest list / nested index resolves to its linux/amd64 (or first) manifest."""
+    """A manifest list / nested index resolves to its linux/<host arch> (or first) manifest."""
     if descriptor.get("mediaType") not in _INDEX_TYPES:
         return descriptor["digest"]
     nested = json.loads(_read(work, _blob(descriptor["digest"])))
@@ -129,7 +129,7 @@ def _pick_manifest(work: Path, descriptor: dict[str, Any]) -> str:
         raise images.ImageError("empty image index")
     for m in manifests:
         platform = m.get("platform") or {}
-        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+        if platform.get("os") == "linux" and platform.get("architecture") == images.host_architecture():
             return _pick_manifest(work, m)
     return _pick_manifest(work, manifests[0])
 

@@ -128,6 +128,16 @@ def find_busybox() -> str:
     raise ImageError("busybox-static is not installed on this host (apt-get install busybox-static)")
 
 
+def busybox_created() -> str:
+    """The default image's creation time: the host binary's mtime, not now, so that
+    building it again (after `rmi busybox`, or in another root) gives the same config
+    and so the same image id for as long as the host's busybox is the same."""
+    from datetime import UTC, datetime
+
+    mtime = os.stat(find_busybox()).st_mtime
+    return datetime.fromtimestamp(int(mtime), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
     binary = find_busybox()
@@ -181,10 +191,16 @@ def new_staging(root: str | Path) -> Path:
     return staging
 
 
+def host_architecture() -> str:
+    """The host's architecture as image configs and OCI platforms name it (GOARCH)."""
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
 def make_config(diff_ids: list[str], created: str, cmd: list[str] | None, env: list[str] | None = None,
                 entrypoint: list[str] | None = None, workdir: str = "", **extra: Any) -> dict[str, Any]:
     return {
-        "architecture": "amd64",
+        "architecture": host_architecture(),
         "os": "linux",
         "created": created,
         "config": {

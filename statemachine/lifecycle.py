@@ -142,7 +142,6 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
     for item in opts.env:
         key, _, value = item.partition("=")
         env[key] = value
-    env.setdefault("HOME", "/root")
     return [f"{k}={v}" for k, v in env.items()]
 
 
@@ -348,6 +347,9 @@ class RecordingHooks:
 
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
+        from mydocker.statemachine.diskspace import before_freeing
+
+        before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
         current = queries.by_id(self.ctx.conn, self.id)
         if current is not None and current.state in ALIVE and current.row["pid"] == self.pid:
             aggregate = Container(current, effects_for(self.ctx),

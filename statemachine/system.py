@@ -109,7 +109,13 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
 
 
 def check(ctx: Context) -> dict[str, Any]:
+    from mydocker.store.db import integrity_problems
+
+    corrupt = integrity_problems(ctx.root)
+    if corrupt:  # nothing read from a damaged log can be trusted: say only that
+        return {"corrupt": corrupt, "running": [], "findings": [], "leaks": []}
     return {
+        "corrupt": [],
         "running": [v.name for v in queries.list_all(ctx.conn, include_stopped=False)],
         "findings": [f"{f.name} ({f.container_id[:12]}): {f.problem}" for f in survey(ctx.conn)],
         "leaks": [f"{kind} {what}" for kind, what in leaks(ctx)],
@@ -117,6 +123,11 @@ def check(ctx: Context) -> dict[str, Any]:
 
 
 def prune(ctx: Context) -> dict[str, Any]:
+    from mydocker.store.db import integrity_problems
+
+    corrupt = integrity_problems(ctx.root)
+    if corrupt:  # a damaged log could name what is not a leak: remove nothing
+        return {"corrupt": corrupt, "running": [], "findings": [], "leaks": []}
     removed = leaks(ctx)
     for kind, what in removed:
         _remove(kind, what)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     filters = parse_filters(args.filter)
     if args.reference:
         filters.setdefault("reference", []).append(args.reference)
-    if images.find(ctx.conn, images.DEFAULT_IMAGE) is None:
+    if not images.default_ever_built(ctx.conn):
         images.ensure_default(ctx)
     keep = _select(ctx, filters)
     rows = []
