@@ -224,7 +224,6 @@ def _init(req: CreateRequest, plan: ocispec.NamespacePlan, ns_fds: list[tuple[st
             os._exit(1)
         _set_hostname(req.config, plan)
         _build_rootfs(req, plan)
-        _sysctl(req.config)
         _oom_score_adj(process)
         os.makedirs(process.get("cwd") or "/", exist_ok=True)
         os.chdir(process.get("cwd") or "/")
@@ -284,6 +283,7 @@ def _build_rootfs(req: CreateRequest, plan: ocispec.NamespacePlan) -> None:
         os.chdir("/")
     else:
         rootfs._pivot(root)  # noqa: SLF001 - the same pivot as the CLI's containers
+    _sysctl(config)  # through the container's /proc, before readonlyPaths covers /proc/sys
     for path in linux.get("maskedPaths") or []:
         _mask(path)
     for path in linux.get("readonlyPaths") or []:
@@ -511,6 +511,8 @@ def exec_in(pid: int, cgroup_paths: dict[str, str], process: dict[str, Any], det
             console_socket: str | None, seccomp: ociseccomp.Profile | None) -> tuple[int, int | None]:
     """Run process in the namespaces of pid; (pid of the new process, its exit code
     unless detached). Like nsenter.py: an intermediate joins, its child execs."""
+    if seccomp is not None:
+        security.preload(security.Profile(seccomp=True))
     fds = []
     try:
         for name in ("cgroup", "ipc", "uts", "net", "pid", "mnt"):
@@ -556,9 +558,11 @@ def exec_in(pid: int, cgroup_paths: dict[str, str], process: dict[str, Any], det
                     _send(up_w, {"ready": True})
                     os.close(up_w)
                     exec_process(process, executable, seccomp)
-                except BaseException as exc:  # noqa: BLE001
+                except BaseException as exc:  # noqa: BLE001 - the runtime reports it, never a traceback
                     try:
                         _send(up_w, {"error": str(exc)})
+                    except OSError:  # after "ready": the caller reads our stderr
+                        os.write(2, f"exec: {exc}\n".encode())
                     finally:
                         os._exit(1)
             _send(up_w, {"pid": child})
