@@ -20,11 +20,14 @@ Messages go child -> runtime as JSON lines on one pipe; a failure is
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import signal
 import socket
 import stat
+import struct
+import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,7 +232,7 @@ def _init(req: CreateRequest, plan: ocispec.NamespacePlan, ns_fds: list[tuple[st
         os.chdir(process.get("cwd") or "/")
         executable = _resolve(process)
         if console is not None:
-            _console(console)
+            _console(console, process.get("consoleSize"))
         seccomp = ociseccomp.compile_rules(req.config["linux"]["seccomp"]) \
             if (req.config.get("linux") or {}).get("seccomp") else None
         _send(up_w, {"ready": True})
@@ -459,11 +462,13 @@ def _resolve(process: dict[str, Any]) -> str:
     raise InitError(f'exec: "{command}": executable file not found in $PATH')
 
 
-def _console(sock: socket.socket) -> None:
+def _console(sock: socket.socket, size: dict[str, int] | None = None) -> None:
     """A pty on the container's devpts: the master goes to the caller over the
     console socket (SCM_RIGHTS, with the slave's name as runc sends it), the
     slave becomes our stdio and controlling terminal."""
     master, slave = os.openpty()
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size.get("height", 0), size.get("width", 0), 0, 0))
     try:
         name = os.ttyname(slave)
         sock.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, master.to_bytes(4, "little"))])
@@ -554,7 +559,7 @@ def exec_in(pid: int, cgroup_paths: dict[str, str], process: dict[str, Any], det
                     os.chdir(process.get("cwd") or "/")
                     executable = _resolve(process)
                     if console is not None:
-                        _console(console)
+                        _console(console, process.get("consoleSize"))
                     _send(up_w, {"ready": True})
                     os.close(up_w)
                     exec_process(process, executable, seccomp)

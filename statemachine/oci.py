@@ -160,6 +160,9 @@ class CreateOptions:
     pid_file: str | None = None
     console_socket: str | None = None
     no_pivot: bool = False
+    # who will reap the init and so knows its end: the caller (conmon, the shim),
+    # or `run` itself as a subreaper
+    monitor: int | None = None
 
 
 def create(runtime: Runtime, opts: CreateOptions) -> Record:
@@ -195,7 +198,7 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             _safe_remove(paths)
             shutil.rmtree(directory, ignore_errors=True)
             raise OciError(str(exc)) from None
-        monitor = os.getppid()
+        monitor = opts.monitor or os.getppid()
         record = Record(
             id=opts.id, bundle=bundle, pid=pid, pid_start=procinfo.start_time(pid) or 0,
             created=_now(), annotations=annotations, cgroups=paths, stream_id=naming.new_id(),

@@ -216,7 +216,7 @@ def _run(runtime: Any, args: argparse.Namespace) -> int:
 
         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     record = oci.create(runtime, oci.CreateOptions(args.id, args.bundle, args.pid_file, args.console_socket,
-                                                   args.no_pivot))
+                                                   args.no_pivot, None if args.detach else os.getpid()))
     try:
         oci.start(runtime, args.id)
     except Exception:
