@@ -54,6 +54,7 @@ class Runtime:
         return Path(self.root) / container_id
 
     def context(self, command: str) -> "CallerContext":
+        os.makedirs(self.events_root, mode=0o700, exist_ok=True)
         return CallerContext(self.events_root, f"{self.command} {command}")
 
 
@@ -206,10 +207,16 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             hooks={k: v for k, v in config_hooks.items() if k in ("poststart", "poststop")},
             rootfs=ocispec.rootfs_path(config, bundle), owner=_owner(),
         )
+        try:
+            _record_create(runtime, record, config)
+        except Exception as exc:  # noqa: BLE001 - unrecorded, the container must not exist either
+            OciEffects(runtime, record).kill(None)
+            _safe_remove(paths)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise OciError(f"cannot record the container in the event log of {runtime.events_root}: {exc}") from None
         record.save(runtime)
         if opts.pid_file:
             _write_pid_file(opts.pid_file, pid)
-        _record_create(runtime, record, config)
         return record
 
 

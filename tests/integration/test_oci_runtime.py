@@ -421,3 +421,19 @@ def test_fifo_and_state_files_are_private(oci):
     finally:
         oci.ok("delete", "perm")
     assert not (oci.root / "perm").exists()
+
+
+def test_no_pivot_moves_the_root_instead(oci):
+    bundle, _ = oci.bundle("nopivot", ["sh", "-c", "echo root=$(ls /bin/busybox); exit 2"])
+    result = oci("run", "--no-pivot", "--bundle", str(bundle), "nopivot")
+    assert result.code == 2, result.err
+    assert result.out == "root=/bin/busybox\n"
+
+
+def test_an_unwritable_event_log_fails_create_and_leaves_nothing(oci, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    bundle, _ = oci.bundle("nolog", ["sleep", "60"])
+    result = oci("--events-root", str(blocker), "create", "--bundle", str(bundle), "nolog")
+    assert result.code == 1 and "event log" in result.err
+    assert oci.ok("list", "-q") == ""
