@@ -37,7 +37,7 @@ from mydocker.core import cgroups, ociseccomp, ocispec, rootfs, securejoin, secu
 from mydocker.core import syscalls as sc
 from mydocker.core.init import exec_failure
 
-FIFO = "exec.fifo"
+FIFO = ocispec.EXEC_FIFO
 
 
 class InitError(Exception):

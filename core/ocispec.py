@@ -19,6 +19,9 @@ from mydocker.core.cgroups import Limits
 from mydocker.core.security import CAPABILITIES, ULIMITS
 
 OCI_VERSION = "1.0.2"
+# In a container's state directory: its init blocks opening this fifo for
+# writing until `start` opens it for reading (runc's exec.fifo).
+EXEC_FIFO = "exec.fifo"
 
 
 class SpecError(Exception):

@@ -23,15 +23,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mydocker.core import cgroups, hooks, locks, ociinit, ociseccomp, ocispec, procinfo
-from mydocker.statemachine import naming, queries
-from mydocker.statemachine.context import Context
+from mydocker.core import cgroups, locks, ocispec, procinfo
 from mydocker.statemachine.errors import UserError
-from mydocker.statemachine.machine import Container
-from mydocker.statemachine.queries import ContainerView
-from mydocker.store.events import Event, NameConflict, append
+
+if TYPE_CHECKING:
+    from mydocker.statemachine.context import Context
+    from mydocker.statemachine.machine import Container
+    from mydocker.statemachine.queries import ContainerView
+    from mydocker.store.events import Event
+
+# Imported where used: `state` and `list`, which callers run often, read
+# state.json only and pay for neither the database, the state machine, the
+# init's code nor subprocess (hooks).
 
 DEFAULT_ROOT = "/run/mydocker-runc"
 ID_RE = re.compile(r"^[\w+\-.]+$")
@@ -53,20 +58,24 @@ class Runtime:
             raise OciError(f"invalid id format: {container_id}")
         return Path(self.root) / container_id
 
-    def context(self, command: str) -> "CallerContext":
+    def context(self, command: str) -> Context:
+        from mydocker.statemachine.context import Context
+
         os.makedirs(self.events_root, mode=0o700, exist_ok=True)
-        return CallerContext(self.events_root, f"{self.command} {command}")
+        return Context(self.events_root, f"{self.command} {command}")
 
 
-class CallerContext(Context):
+def actor_of(ctx: Context) -> dict[str, Any]:
     """Events name who asked: this process, and the caller that ran it (conmon,
     containerd's shim, a shell) by pid, uid and command line."""
+    return {**ctx.actor(), "via": "oci-runtime", "caller": caller()}
 
-    def actor(self) -> dict[str, Any]:
-        actor = super().actor()
-        actor["via"] = "oci-runtime"
-        actor["caller"] = caller()
-        return actor
+
+def _stamped(ctx: Context, events: list[Event]) -> list[Event]:
+    actor = actor_of(ctx)
+    for event in events:
+        event.actor = event.actor or actor
+    return events
 
 
 def caller() -> dict[str, Any]:
@@ -119,7 +128,7 @@ class Record:
     def status(self, runtime: Runtime) -> str:
         if not procinfo.is_same_process(self.pid, self.pid_start):
             return "stopped"
-        if (runtime.dir(self.id) / ociinit.FIFO).exists():
+        if (runtime.dir(self.id) / ocispec.EXEC_FIFO).exists():
             return "created"
         if _frozen(self.cgroups):
             return "paused"
@@ -167,6 +176,9 @@ class CreateOptions:
 
 
 def create(runtime: Runtime, opts: CreateOptions) -> Record:
+    from mydocker.core import hooks, ociinit, ociseccomp
+    from mydocker.statemachine import naming
+
     bundle = os.path.abspath(opts.bundle)
     config = ocispec.load(bundle)
     for warning in ocispec.validate(config, bundle):
@@ -179,7 +191,7 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
         if (directory / "state.json").exists():
             raise OciError(f"container with id exists: {opts.id}")
         directory.mkdir(mode=0o711, parents=True, exist_ok=True)
-        os.mkfifo(directory / ociinit.FIFO, 0o622)
+        os.mkfifo(directory / ocispec.EXEC_FIFO, 0o622)
         paths = ocispec.cgroup_paths((config.get("linux") or {}).get("cgroupsPath"), opts.id,
                                      ociinit.own_cgroups(), ociinit.hierarchy_mounts())
         config_hooks = config.get("hooks") or {}
@@ -251,6 +263,9 @@ def _write_pid_file(path: str, pid: int) -> None:
 
 
 def _record_create(runtime: Runtime, record: Record, config: dict[str, Any]) -> None:
+    from mydocker.statemachine import naming
+    from mydocker.store.events import Event, NameConflict, append
+
     process = config["process"]
     ctx = runtime.context("create")
     try:
@@ -271,7 +286,7 @@ def _record_create(runtime: Runtime, record: Record, config: dict[str, Any]) -> 
         for name in candidates:
             payload["name"] = name if naming.NAME_RE.match(name) else f"oci-{record.stream_id[:12]}"
             try:
-                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, ctx.actor())])
+                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, actor_of(ctx))])
                 return
             except NameConflict:
                 continue
@@ -292,7 +307,7 @@ class OciEffects:
 
     def launch(self, view: ContainerView | None, attached: bool) -> dict[str, Any]:
         """Open exec.fifo's reading end: the waiting init writes a byte and execs."""
-        fifo = self.runtime.dir(self.record.id) / ociinit.FIFO
+        fifo = self.runtime.dir(self.record.id) / ocispec.EXEC_FIFO
         try:
             fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -347,6 +362,8 @@ class OciEffects:
             procinfo.wait_exit(self.record.pid, 5.0)
         self.release(view)
         shutil.rmtree(self.runtime.dir(self.record.id), ignore_errors=True)
+        from mydocker.core import hooks
+
         state = self.record.state(self.runtime)
         state["status"] = "stopped"
         try:
@@ -359,7 +376,8 @@ def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: 
                 steps: Callable[[Container | None], Any]) -> Any:
     """Run steps on the log's aggregate (under its lock), or on none when the log
     does not know this container (state made before the log moved, say)."""
-    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine.machine import Container
 
     ctx = runtime.context(command)
     try:
@@ -369,11 +387,11 @@ def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: 
                 return steps(None)
             current = view
             aggregate = Container(current, effects,  # type: ignore[arg-type]
-                                  record=lambda events: lifecycle.commit(ctx, current.id, events))
+                                  record=lambda events: lifecycle.commit(ctx, current.id, _stamped(ctx, events)))
             try:
                 return steps(aggregate)
             finally:
-                lifecycle.commit(ctx, current.id, aggregate.pending)
+                lifecycle.commit(ctx, current.id, _stamped(ctx, aggregate.pending))
                 if aggregate.state == "removed":
                     locks.forget(ctx.root, current.id)
     finally:
@@ -393,6 +411,8 @@ def _record_death(aggregate: Container, record: Record, exit_code: int | None = 
 
 
 def start(runtime: Runtime, container_id: str) -> None:
+    from mydocker.store.events import Event
+
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
         status = record.status(runtime)
@@ -410,14 +430,18 @@ def start(runtime: Runtime, container_id: str) -> None:
             aggregate.pending.append(Event("start", info))
 
         _transition(runtime, record, effects, "start", steps)
-    state = record.state(runtime)
-    try:
-        hooks.run(record.hooks.get("poststart") or [], state, "poststart")
-    except hooks.HookError as exc:
-        runtime.warn(str(exc))
+    if record.hooks.get("poststart"):
+        from mydocker.core import hooks
+
+        try:
+            hooks.run(record.hooks["poststart"], record.state(runtime), "poststart")
+        except hooks.HookError as exc:
+            runtime.warn(str(exc))
 
 
 def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = False) -> None:
+    from mydocker.store.events import Event
+
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
         status = record.status(runtime)
@@ -476,6 +500,8 @@ def resume(runtime: Runtime, container_id: str) -> None:
 
 
 def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
+    from mydocker.store.events import Event
+
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
         status = record.status(runtime)
@@ -537,6 +563,10 @@ class ExecOptions:
 
 def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     """The exit code of the process (0 when detached: it was started)."""
+    from mydocker.core import ociinit, ociseccomp
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.store.events import Event
+
     with _lock(runtime, opts.id):
         record = Record.load(runtime, opts.id)
         if record.status(runtime) not in ("running", "created"):
@@ -557,10 +587,8 @@ def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     try:
         view = queries.by_id(ctx.conn, record.stream_id)
         if view is not None:
-            from mydocker.statemachine import lifecycle
-
-            lifecycle.commit(ctx, view.id, [Event("exec_start", {"argv": process["args"], "pid": pid,
-                                                                 "detach": opts.detach})])
+            lifecycle.commit(ctx, view.id, _stamped(ctx, [Event("exec_start", {
+                "argv": process["args"], "pid": pid, "detach": opts.detach})]))
     finally:
         ctx.close()
     return 0 if code is None else code
