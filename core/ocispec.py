@@ -233,7 +233,8 @@ def cgroup_paths(cgroups_path: str | None, container_id: str, own: dict[str, str
     if cgroups_path and ":" in cgroups_path and not cgroups_path.startswith("/"):
         raise SpecError(f"cgroupsPath {cgroups_path!r} looks like a systemd slice:name:scope path; "
                         "mydocker-runc manages cgroupfs paths only")
-    rel = cgroups_path or f"mydocker-runc-{container_id}"
+    # Not `mydocker-...`: that prefix names the CLI's cgroups, tagged by state root.
+    rel = cgroups_path or f"mdrunc-{container_id}"
     paths = {}
     for key, mount in mounts.items():
         if rel.startswith("/"):

@@ -127,7 +127,7 @@ def test_cgroups_path_absolute_from_the_root_relative_from_our_own():
         "memory": "/sys/fs/cgroup/memory/libpod_parent/c1", "pids": "/sys/fs/cgroup/pids/libpod_parent/c1"}
     assert ocispec.cgroup_paths("sub/c1", "c1", own, mounts) == {
         "memory": "/sys/fs/cgroup/memory/job/7/sub/c1", "pids": "/sys/fs/cgroup/pids/sub/c1"}
-    assert ocispec.cgroup_paths(None, "c1", own, mounts)["pids"] == "/sys/fs/cgroup/pids/mydocker-runc-c1"
+    assert ocispec.cgroup_paths(None, "c1", own, mounts)["pids"] == "/sys/fs/cgroup/pids/mdrunc-c1"
     with pytest.raises(ocispec.SpecError, match="systemd"):
         ocispec.cgroup_paths("system.slice:libpod:c1", "c1", own, mounts)
 
