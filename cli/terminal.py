@@ -5,24 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import termios
-import tty
-from collections.abc import Iterator
-from contextlib import contextmanager
 
+from mydocker.core.ptyrelay import raw_mode
 
-@contextmanager
-def raw_mode(enabled: bool) -> Iterator[None]:
-    """Raw mode on stdin (keys go to the container's pty untouched), restored after."""
-    if not enabled or not os.isatty(0):
-        yield
-        return
-    saved = termios.tcgetattr(0)
-    try:
-        tty.setraw(0)
-        yield
-    finally:
-        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+__all__ = ["raw_mode", "wait_monitor"]
 
 
 def wait_monitor(monitor_pid: int) -> int:

@@ -3,22 +3,23 @@
 It runs in the child the monitor forked after unshare(CLONE_NEWPID), so it is
 PID 1 of the new pid namespace. It makes the other namespaces, tells the monitor
 they exist, waits until the monitor has put it in its cgroups, builds the rootfs
-and execs the command. If anything fails, the reason goes back over a
-close-on-exec pipe as JSON {"code": 125|126|127, "message": ...}; EOF on that
-pipe means the exec succeeded.
+and execs the command. With a tty it opens the pty from the container's own
+devpts once the rootfs is in place and sends the master to the monitor over
+the console socket. The last steps (signals, fds, user, exec) and the error
+report are core.finalize's, shared with exec.
 """
 
 from __future__ import annotations
 
-import errno
-import json
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from typing import NoReturn
 
-from mydocker.core import rootfs, security
+from mydocker.core import finalize, rootfs, security
 from mydocker.core import syscalls as sc
+from mydocker.core.ptyrelay import send_master
 from mydocker.core.spec import ContainerSpec
 from mydocker.core.users import SetupError, lookup_user
 
@@ -28,9 +29,10 @@ class InitPipes:
     ready_w: int  # init -> monitor: namespaces exist
     go_r: int  # monitor -> init: cgroups (and network) are ready
     error_w: int  # init -> monitor: why we did not exec (close-on-exec)
-    stdin: int
+    stdin: int  # the three are -1 with a tty: the pty is made inside
     stdout: int
     stderr: int
+    console: socket.socket | None = None  # init -> monitor: the pty's master (tty only)
 
 
 class SetupFailure(Exception):
@@ -50,10 +52,10 @@ def run(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
     try:
         _prepare(spec, pipes)
         _exec(spec, pipes)
-    except SetupFailure as exc:
-        _fail(pipes.error_w, exc.code, str(exc))
+    except (SetupFailure, SetupError) as exc:
+        finalize.fail(pipes.error_w, exc.code, str(exc))
     except BaseException as exc:  # noqa: BLE001 - anything here must reach the monitor, not a traceback
-        _fail(pipes.error_w, 125, f"container init: {exc}")
+        finalize.fail(pipes.error_w, 125, f"container init: {exc}")
 
 
 def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
@@ -75,44 +77,26 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
 
 
 def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
-    if spec.tty:
-        os.setsid()
-        sc.set_controlling_tty(pipes.stdout)
-    for target, fd in ((0, pipes.stdin), (1, pipes.stdout), (2, pipes.stderr)):
-        if fd != target:
-            os.dup2(fd, target)
+    profile = security.Profile.from_dict(spec.security)
+    uid, gid, groups = lookup_user(spec.user)  # the container's /etc: after pivot_root
+    if pipes.console is not None:
+        master, slave = finalize.open_container_pty()
+        send_master(pipes.console, master)
+        finalize.take_terminal(slave, uid)
+    else:
+        for target, fd in ((0, pipes.stdin), (1, pipes.stdout), (2, pipes.stderr)):
+            if fd != target:
+                os.dup2(fd, target)
     # Nothing of the monitor's may leak into the container but the error pipe,
     # which is close-on-exec anyway.
-    os.closerange(3, pipes.error_w)
-    os.closerange(pipes.error_w + 1, 1 << 16)
-    # Python ignores SIGPIPE (and the monitor may ignore others); an ignored
-    # signal survives exec, so give the command the defaults it expects.
-    for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
-                signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGWINCH):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    profile = security.Profile.from_dict(spec.security)
-    uid, gid, groups = _user(spec.user)
+    finalize.close_fds(pipes.error_w)
+    finalize.reset_signals()
     command_pid = os.fork() if spec.init else 0
     if command_pid:
         os.close(pipes.error_w)  # the command's exec reports through it, not us
         security.apply(profile, uid, gid, groups)
         _reap(command_pid)
-    security.apply(profile, uid, gid, groups)
-    env = dict(item.split("=", 1) for item in spec.env if "=" in item)
-    command = spec.argv[0]
-    try:
-        os.execvpe(command, spec.argv, env)
-    except OSError as exc:
-        raise SetupFailure(*exec_failure(command, exc)) from exc
-    raise AssertionError("unreachable")
-
-
-def _user(user: str) -> tuple[int, int, list[int]]:
-    try:
-        return lookup_user(user)
-    except SetupError as exc:
-        raise SetupFailure(exc.code, str(exc)) from None
+    finalize.exec_command(spec.argv, spec.env, profile, uid, gid, groups)
 
 
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
@@ -140,20 +124,3 @@ def _reap(child: int) -> NoReturn:
         if pid == child:
             code = os.waitstatus_to_exitcode(status)
             os._exit(code if code >= 0 else 128 - code)
-
-
-def exec_failure(command: str, exc: OSError) -> tuple[int, str]:
-    """docker's exit code and message for a command that could not be executed."""
-    if exc.errno == errno.ENOENT:
-        if "/" in command:
-            return 127, f'exec: "{command}": stat {command}: no such file or directory'
-        return 127, f'exec: "{command}": executable file not found in $PATH'
-    reason = os.strerror(exc.errno or errno.EACCES).lower()
-    return 126, f'exec: "{command}": {reason}'
-
-
-def _fail(error_w: int, code: int, message: str) -> NoReturn:
-    try:
-        os.write(error_w, json.dumps({"code": code, "message": message}).encode())
-    finally:
-        os._exit(code)

@@ -1,8 +1,10 @@
 """NAT and filtering through the iptables binary, in chains of our own.
 
 Every rule we add lives in a MYDOCKER-* chain and carries a comment naming the
-network (and container) it belongs to, so removal is exact and a leak check can
-find ours. A rule is a plain (table, chain, args) triple: the statemachine
+state root, network (and container) it belongs to, `mydocker@<root tag>:<network>
+[:<container>]`, so removal is exact, a leak check can find ours, and what a
+deleted root left behind can be told apart (rules made before root tags say
+`mydocker:<network>[:<container>]`). A rule is a plain (table, chain, args) triple: the statemachine
 records the triples in event payloads and hands the same triples back to
 remove them later, which is why removal needs no state here.
 
@@ -178,12 +180,36 @@ def host_ports_taken() -> set[tuple[str, int]]:
 # --- the rules a network and an endpoint need --------------------------------------------
 
 
-def _tag(*parts: str) -> tuple[str, ...]:
-    return ("-m", "comment", "--comment", "mydocker:" + ":".join(parts))
+TAG_PREFIX, LEGACY_TAG_PREFIX = "mydocker@", "mydocker:"
 
 
-def network_rules(network_id: str, bridge: str, subnet: str) -> list[Rule]:
-    tag = _tag(network_id[:12])
+def _tag(root_tag: str, *parts: str) -> tuple[str, ...]:
+    owner = f"{TAG_PREFIX}{root_tag}:" if root_tag else LEGACY_TAG_PREFIX
+    return ("-m", "comment", "--comment", owner + ":".join(parts))
+
+
+def owner_of(line: str) -> tuple[str, str, str] | None:
+    """(root tag, short network id, short container id) from a rule's comment;
+    root tag '' for a legacy rule, None for a rule that is not ours."""
+    import shlex
+
+    words = shlex.split(line)
+    if "--comment" not in words or words.index("--comment") + 1 >= len(words):
+        return None
+    comment = words[words.index("--comment") + 1]
+    if comment.startswith(TAG_PREFIX):
+        parts = comment[len(TAG_PREFIX):].split(":")
+        if len(parts) in (2, 3) and all(parts):
+            return parts[0], parts[1], parts[2] if len(parts) == 3 else ""
+    elif comment.startswith(LEGACY_TAG_PREFIX):
+        parts = comment[len(LEGACY_TAG_PREFIX):].split(":")
+        if len(parts) in (1, 2) and all(parts):
+            return "", parts[0], parts[1] if len(parts) == 2 else ""
+    return None
+
+
+def network_rules(network_id: str, bridge: str, subnet: str, root_tag: str = "") -> list[Rule]:
+    tag = _tag(root_tag, network_id[:12])
     return [
         # outbound NAT: the subnet leaves the host as the host
         Rule("nat", NAT_POST, ("-s", subnet, "!", "-o", bridge, *tag, "-j", "MASQUERADE")),
@@ -199,9 +225,9 @@ def network_rules(network_id: str, bridge: str, subnet: str) -> list[Rule]:
 
 
 def port_rules(network_id: str, container_id: str, bridge: str, ip: str,
-               ports: list[dict[str, object]]) -> list[Rule]:
+               ports: list[dict[str, object]], root_tag: str = "") -> list[Rule]:
     """DNAT host[ip]:port to the container, and what lets it through and back (hairpin)."""
-    tag = _tag(network_id[:12], container_id[:12])
+    tag = _tag(root_tag, network_id[:12], container_id[:12])
     rules: list[Rule] = []
     for p in ports:
         proto, hport, cport = str(p["proto"]), str(p["host_port"]), str(p["container_port"])

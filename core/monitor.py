@@ -3,19 +3,19 @@
 launch() forks it. The monitor creates the cgroups, makes the pid namespace,
 forks the container's init (core.init), joins it to its cgroups, lets it exec,
 then stays to copy its output into the log (and to the terminal when attached),
-wait for it, and report its real exit status. What to record is not its
-business: the caller passes hooks (the statemachine appends `start` and `die`).
+wait for it, and report its real exit status. With a tty, the init makes the
+pty in the container's own devpts and sends the master back over a socket.
+What to record is not its business: the caller passes hooks (the statemachine
+appends `start` and `die`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
 import signal
-import struct
-import termios
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,6 +24,7 @@ from mydocker.core import cgroups, init, procinfo, security
 from mydocker.core import syscalls as sc
 from mydocker.core.crashpoints import crash
 from mydocker.core.logs import LogWriter
+from mydocker.core.ptyrelay import copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
@@ -83,10 +84,7 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
         finally:
             os._exit(code)
     os.close(report_w)
-    raw = b""
-    while chunk := os.read(report_r, 65536):
-        raw += chunk
-    os.close(report_r)
+    raw = read_all(report_r)
     if not raw:
         return LaunchResult(pid, False, 125, "monitor died before reporting")
     msg = json.loads(raw.splitlines()[0])
@@ -109,6 +107,7 @@ class _Monitor:
         self.attached = attached
         self.child = 0
         self.master = -1
+        self.console: socket.socket | None = None  # receives the pty's master from the init
 
     def run(self) -> int:
         self._detach_or_forward()
@@ -128,13 +127,20 @@ class _Monitor:
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
         error_r, error_w = os.pipe2(os.O_CLOEXEC)
         child_ends, ours = self._stdio()
+        init_console = None
+        if spec.tty:
+            self.console, init_console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.child = os.fork()
         if self.child == 0:
             for fd in (ready_r, go_w, error_r, *ours):
                 os.close(fd)
-            init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends))
-        for fd in {ready_w, go_r, error_w, *child_ends}:
+            if self.console is not None:
+                self.console.close()
+            init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends, console=init_console))
+        for fd in {ready_w, go_r, error_w, *child_ends} - {-1}:
             os.close(fd)
+        if init_console is not None:
+            init_console.close()
         hooks = self.hooks_factory()
         if os.read(ready_r, 1) == b"R":
             cgroups.add_process(spec.cgroups, self.child)
@@ -147,7 +153,9 @@ class _Monitor:
         os.close(ready_r)
         os.close(go_w)
         pid_start = procinfo.start_time(self.child) or 0
-        failure = _read_all(error_r)
+        if self.console is not None:
+            ours = self._receive_pty()
+        failure = read_all(error_r)
         hooks.started(Started(self.child, pid_start, procinfo.boot_id(), os.getpid(),
                               procinfo.start_time(os.getpid()) or 0))
         crash("monitor.after-start")
@@ -170,6 +178,8 @@ class _Monitor:
         os.waitpid(self.child, 0)
         for fd in fds:
             os.close(fd)
+        if self.console is not None:
+            self.console.close()
         _safe_remove_cgroups(self.spec.cgroups)
         _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc), "prepared": False})
         return 125
@@ -199,13 +209,11 @@ class _Monitor:
                 pass
 
     def _stdio(self) -> tuple[tuple[int, int, int], list[int]]:
-        """(the container's stdin, stdout, stderr), [the ends the monitor keeps]."""
+        """(the container's stdin, stdout, stderr), [the ends the monitor keeps].
+        None of them with a tty: the init makes the pty (see _receive_pty)."""
         spec = self.spec
         if spec.tty:
-            self.master, slave = os.openpty()
-            os.set_inheritable(slave, True)
-            self._copy_winsize()
-            return (slave, slave, slave), [self.master]
+            return (-1, -1, -1), []
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ours = [out_r, err_r]
@@ -219,21 +227,25 @@ class _Monitor:
             stdin = os.open("/dev/null", os.O_RDONLY)
         return (stdin, out_w, err_w), ours
 
+    def _receive_pty(self) -> list[int]:
+        """The master of the pty the init opened on the container's devpts; none
+        if the init failed before (its error pipe says why)."""
+        assert self.console is not None
+        self.master = receive_master(self.console, size=self.attached)
+        self.console = None
+        return [self.master] if self.master >= 0 else []
+
     def _copy_winsize(self) -> None:
-        if self.master < 0 or not self.attached or not os.isatty(0):
-            return
-        try:
-            size = fcntl.ioctl(0, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
-            fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
-        except OSError:
-            pass
+        if self.attached:
+            copy_winsize(self.master)
 
     def _pump(self, ours: list[int]) -> None:
         """Copy output to the log (and terminal) until the container's side closes."""
         log = LogWriter(self.spec.log_path)
         streams: dict[int, tuple[str, int]] = {}
         if self.spec.tty:
-            streams[self.master] = ("stdout", 1)
+            if self.master >= 0:
+                streams[self.master] = ("stdout", 1)
         else:
             streams[ours[0]] = ("stdout", 1)
             streams[ours[1]] = ("stderr", 2)
@@ -258,7 +270,7 @@ class _Monitor:
                     stream, out = streams[fd]
                     log.write(stream, data)
                     if tee:
-                        tee = _write_all(out, data)
+                        tee = write_all(out, data)
         finally:
             log.close()
             for fd in ours:
@@ -267,9 +279,9 @@ class _Monitor:
     def _copy_stdin(self) -> bool:
         data = os.read(0, 65536)
         if not data:
-            _write_all(self.master, b"\x04")  # end of input reads as ^D at the shell
+            write_all(self.master, b"\x04")  # end of input reads as ^D at the shell
             return False
-        _write_all(self.master, data)
+        write_all(self.master, data)
         return True
 
     def _exit_info(self, status: int, failure: bytes) -> Exited:
@@ -283,23 +295,6 @@ class _Monitor:
             reason = "oom" if oom and sig == signal.SIGKILL else f"killed by signal {sig}"
             return Exited(128 + sig, oom, reason)
         return Exited(code, oom, "exited")
-
-
-def _write_all(fd: int, data: bytes) -> bool:
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-        return True
-    except OSError:
-        return False  # the reader went away (closed terminal, killed `run`): keep logging only
-
-
-def _read_all(fd: int) -> bytes:
-    raw = b""
-    while chunk := os.read(fd, 65536):
-        raw += chunk
-    os.close(fd)
-    return raw
 
 
 def _safe_remove_cgroups(paths: dict[str, str]) -> None:

@@ -5,8 +5,10 @@ need it: `ps`, `inspect` and `--network none` containers never load it.
 
 Every removal here is idempotent: a link that is already gone counts as removed,
 which is what makes a half-finished `rm` or `network rm` safe to run again.
-Our bridges carry the alias `mydocker:<network id>` so we can tell ours from a
-same-named bridge of another state root.
+Our bridges carry the alias `mydocker@<root tag>:<network id>` and our veths
+`mydocker@<root tag>:<network id>:<container id>`, so we can tell ours from a
+same-named link of another state root, and find what a deleted root left behind.
+Bridges made before root tags carry `mydocker:<network id>` and are still ours.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ALIAS_PREFIX = "mydocker:"
+ALIAS_PREFIX = "mydocker@"
+LEGACY_ALIAS_PREFIX = "mydocker:"
 IFNAMSIZ = 15
 
 
@@ -25,12 +28,35 @@ class NetworkError(Exception):
     pass
 
 
+def alias_for(root_tag: str, network_id: str, container_id: str = "") -> str:
+    """The owner tag a link carries (IFLA_IFALIAS, up to 255 bytes)."""
+    if not root_tag:
+        return LEGACY_ALIAS_PREFIX + network_id
+    return f"{ALIAS_PREFIX}{root_tag}:{network_id}" + (f":{container_id}" if container_id else "")
+
+
+def parse_alias(alias: str) -> tuple[str, str, str] | None:
+    """(root tag, network id, container id) of one of our aliases; root tag '' when legacy."""
+    if alias.startswith(ALIAS_PREFIX):
+        parts = alias[len(ALIAS_PREFIX):].split(":")
+        if len(parts) in (2, 3) and all(parts):
+            return parts[0], parts[1], parts[2] if len(parts) == 3 else ""
+    elif alias.startswith(LEGACY_ALIAS_PREFIX) and alias[len(LEGACY_ALIAS_PREFIX):]:
+        return "", alias[len(LEGACY_ALIAS_PREFIX):], ""
+    return None
+
+
 @dataclass(frozen=True)
 class BridgeSpec:
     network_id: str
-    name: str  # mdbr-<id> (or mydocker0 for the default network)
+    name: str  # mydocker-<root tag> for a default network, mdbr-<id> for others
     gateway: str
     prefixlen: int
+    root_tag: str = ""  # '' for networks made before root tags
+
+    @property
+    def alias(self) -> str:
+        return alias_for(self.root_tag, self.network_id)
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,7 @@ class EndpointSpec:
     prefixlen: int
     gateway: str
     mac: str
+    alias: str = ""
 
 
 def _iproute(netns: str | None = None) -> Any:
@@ -64,7 +91,7 @@ def ensure_bridge(spec: BridgeSpec) -> bool:
     True if the bridge had to be created (first use, or after a reboot)."""
     from pyroute2 import NetlinkError
 
-    alias = ALIAS_PREFIX + spec.network_id
+    alias = spec.alias
     with _iproute() as ipr:
         found = ipr.link_lookup(ifname=spec.name)
         if found:
@@ -90,12 +117,12 @@ def ensure_bridge(spec: BridgeSpec) -> bool:
     return created
 
 
-def delete_bridge(name: str, network_id: str) -> None:
+def delete_bridge(name: str, alias: str) -> None:
     from pyroute2 import NetlinkError
 
     with _iproute() as ipr:
         found = ipr.link_lookup(ifname=name)
-        if not found or _alias(ipr, found[0]) != ALIAS_PREFIX + network_id:
+        if not found or _alias(ipr, found[0]) != alias:
             return  # gone already, or not ours to delete
         try:
             ipr.link("del", index=found[0])
@@ -125,6 +152,8 @@ def attach(spec: EndpointSpec, netns_path: str) -> None:
         finally:
             os.close(ns_fd)
         index = ipr.link_lookup(ifname=spec.veth)[0]
+        if spec.alias:
+            ipr.link("set", index=index, ifalias=spec.alias)
         ipr.link("set", index=index, master=bridge[0])
         ipr.link("set", index=index, state="up")
     with _iproute(netns_path) as ns:
@@ -136,14 +165,15 @@ def attach(spec: EndpointSpec, netns_path: str) -> None:
         ns.route("add", dst="default", gateway=spec.gateway)
 
 
-def detach(veth: str) -> None:
+def detach(veth: str, alias: str | None = None) -> None:
     """Delete the host end (the kernel takes the peer with it); gone already is fine.
     The container's netns dying takes the pair away by itself, maybe right between
-    our lookup and our delete: ENODEV at any step is success."""
+    our lookup and our delete: ENODEV at any step is success. alias: delete only
+    a link that carries exactly this tag (a sweep by someone who is not its root)."""
     try:
         with _iproute() as ipr:
             found = ipr.link_lookup(ifname=veth)
-            if found:
+            if found and (alias is None or _alias(ipr, found[0]) == alias):
                 ipr.link("del", index=found[0])
     except Exception as exc:  # noqa: BLE001 - pyroute2 raises several types for one errno
         if not _gone(exc):
@@ -156,9 +186,27 @@ def our_links() -> list[tuple[str, str]]:
     with _iproute() as ipr:
         for link in ipr.get_links():
             name, alias = link.get("ifname") or "", link.get("ifalias") or ""
-            if name.startswith("md-") or alias.startswith(ALIAS_PREFIX):
+            if name.startswith("md-") or parse_alias(alias) is not None:
                 found.append((name, alias))
     return found
+
+
+def sysfs_aliases() -> list[tuple[str, str]]:
+    """(name, alias) of the host's links with one of our aliases, from /sys: a
+    cheap look before paying pyroute2's import."""
+    found = []
+    for entry in Path("/sys/class/net").iterdir():
+        try:
+            alias = (entry / "ifalias").read_text().strip()
+        except OSError:
+            continue
+        if parse_alias(alias) is not None:
+            found.append((entry.name, alias))
+    return found
+
+
+def link_exists(name: str) -> bool:
+    return Path("/sys/class/net", name).exists()
 
 
 def host_routes(exclude_dev: str | None = None) -> list[tuple[str, str]]:

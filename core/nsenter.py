@@ -12,30 +12,25 @@ reused a moment later. Then:
                        env, stdio; exec
 The helper waits for the child and exits with its status; a close-on-exec pipe
 carries why the child could not exec (docker's 126/127). The caller keeps the
-host's view (and its database) throughout.
+host's view (and its database) throughout, and relays its terminal to the
+pty's master, which the helper sends it over a socket. The child's last steps
+are core.finalize's, the same as the container's init.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
 import signal
 import socket
-import struct
-import termios
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from mydocker.core import cgroups, procinfo, security
+from mydocker.core import cgroups, finalize, procinfo, security
 from mydocker.core import syscalls as sc
-from mydocker.core.init import exec_failure
+from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
 from mydocker.core.users import SetupError, lookup_user
-
-_TIOCSPTLCK = 0x40045431
-_TIOCGPTN = 0x80045430
-
 
 ExecError = SetupError  # an exec that could not run: docker's exit code and words
 
@@ -91,19 +86,16 @@ def run(spec: ExecSpec, namespaces: dict[str, int]) -> ExecResult:
     theirs.close()
     os.close(error_w)
     close_all(namespaces)
-    master = -1
     if spec.tty:
-        try:
-            _, fds, _, _ = socket.recv_fds(ours, 1, 1)
-            master = fds[0] if fds else -1
-        except OSError:
-            master = -1
-    ours.close()
+        master = receive_master(ours, size=True)
+    else:
+        master = -1
+        ours.close()
     if master >= 0:
         _pump_tty(master, spec.interactive, helper)
     else:
         _ignore_terminal_signals(helper)
-    failure = _read_all(error_r)
+    failure = read_all(error_r)
     _, status = os.waitpid(helper, 0)
     code = os.waitstatus_to_exitcode(status)
     code = code if code >= 0 else 128 - code
@@ -125,10 +117,10 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
         os.chdir("/")
         slave = -1
         if spec.tty:
-            master, slave = _container_pty()
-            socket.send_fds(sock, [b"m"], [master])
-            os.close(master)
-        sock.close()
+            master, slave = finalize.open_container_pty()
+            send_master(sock, master)
+        else:
+            sock.close()
         child = os.fork()
         if child == 0:
             _child(spec, error_w, slave)
@@ -147,7 +139,7 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
         code = os.waitstatus_to_exitcode(status)
         code = code if code >= 0 else 128 - code
     except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
-        _fail(error_w, 126 if isinstance(exc, ExecError) else 125, f"exec: {exc}")
+        finalize.fail(error_w, 126 if isinstance(exc, ExecError) else 125, f"exec: {exc}")
     os._exit(code)
 
 
@@ -158,15 +150,6 @@ def _forward(pid: int, signum: int) -> None:
         pass
 
 
-def _container_pty() -> tuple[int, int]:
-    """A pty from the container's own devpts (so `tty` names a path that exists inside)."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
-    return master, slave
-
-
 def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
     try:
         uid, gid, groups = lookup_user(spec.user)
@@ -175,48 +158,19 @@ def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
         except OSError as exc:
             raise ExecError(126, f"chdir to cwd ({spec.workdir!r}) failed: {exc.strerror}") from exc
         if slave >= 0:
-            os.setsid()
-            sc.set_controlling_tty(slave)
-            for fd in (0, 1, 2):
-                os.dup2(slave, fd)
-            os.close(slave)
+            finalize.take_terminal(slave, uid)
         elif not spec.interactive:
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-        os.closerange(3, error_w)
-        os.closerange(error_w + 1, 1 << 16)
-        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
-                    signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGWINCH):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        finalize.close_fds(error_w)
+        finalize.reset_signals()
         # The container's own limits hold for what is exec'd into it too.
-        security.apply(security.Profile.from_dict(spec.security), uid, gid, groups)
-        env = dict(item.split("=", 1) for item in spec.env if "=" in item)
-        try:
-            os.execvpe(spec.argv[0], spec.argv, env)
-        except OSError as exc:
-            raise ExecError(*exec_failure(spec.argv[0], exc)) from exc
+        finalize.exec_command(spec.argv, spec.env, security.Profile.from_dict(spec.security), uid, gid, groups)
     except ExecError as exc:
-        _fail(error_w, exc.code, str(exc))
+        finalize.fail(error_w, exc.code, str(exc))
     except BaseException as exc:  # noqa: BLE001
-        _fail(error_w, 126, f"exec: {exc}")
-    os._exit(126)
-
-
-def _fail(error_w: int, code: int, message: str) -> NoReturn:
-    try:
-        os.write(error_w, json.dumps({"code": code, "message": message}).encode())
-    finally:
-        os._exit(code)
-
-
-def _read_all(fd: int) -> bytes:
-    raw = b""
-    while chunk := os.read(fd, 65536):
-        raw += chunk
-    os.close(fd)
-    return raw
+        finalize.fail(error_w, 126, f"exec: {exc}")
 
 
 def _ignore_terminal_signals(helper: int) -> None:
@@ -230,56 +184,30 @@ def _ignore_terminal_signals(helper: int) -> None:
 
 def _pump_tty(master: int, interactive: bool, helper: int) -> None:
     """Our terminal <-> the container's pty until the command's side closes."""
-    import tty
-
-    raw = interactive and os.isatty(0)
-    saved = termios.tcgetattr(0) if raw else None
-    _copy_winsize(master)
-    signal.signal(signal.SIGWINCH, lambda *_: _copy_winsize(master))
+    signal.signal(signal.SIGWINCH, lambda *_: copy_winsize(master))
     _ignore_terminal_signals(helper)
     stdin_open = interactive
     try:
-        if raw:
-            tty.setraw(0)
-        while True:
-            watch = [master] + ([0] if stdin_open else [])
-            try:
-                ready, _, _ = select.select(watch, [], [])
-            except InterruptedError:
-                continue
-            if 0 in ready:
-                data = os.read(0, 65536)
-                if not data:
-                    stdin_open = False
-                    data = b"\x04"  # end of input reads as ^D at the shell
-                _write_all(master, data)
-            if master in ready:
+        with raw_mode(interactive):
+            while True:
+                watch = [master] + ([0] if stdin_open else [])
                 try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: the last slave closed
-                    data = b""
-                if not data:
-                    break
-                _write_all(1, data)
+                    ready, _, _ = select.select(watch, [], [])
+                except InterruptedError:
+                    continue
+                if 0 in ready:
+                    data = os.read(0, 65536)
+                    if not data:
+                        stdin_open = False
+                        data = b"\x04"  # end of input reads as ^D at the shell
+                    write_all(master, data)
+                if master in ready:
+                    try:
+                        data = os.read(master, 65536)
+                    except OSError:  # EIO: the last slave closed
+                        data = b""
+                    if not data:
+                        break
+                    write_all(1, data)
     finally:
-        if saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, saved)
         os.close(master)
-
-
-def _copy_winsize(master: int) -> None:
-    if not os.isatty(0):
-        return
-    try:
-        size = fcntl.ioctl(0, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
-        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
-    except OSError:
-        pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    except OSError:
-        pass

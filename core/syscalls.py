@@ -42,6 +42,9 @@ MS_STRICTATIME = 1 << 24
 MNT_DETACH = 2
 
 _SYS_PIVOT_ROOT = 155  # x86_64
+# rt_sigaction(2) by machine (the generic table's number unless the arch kept its own).
+_SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 173, "s390x": 174,
+                     "i686": 174, "armv7l": 174}.get(os.uname().machine)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -103,6 +106,18 @@ def interface_up(name: str) -> None:
         ifreq = struct.pack("16sH22x", name.encode(), 0)
         flags = struct.unpack("16sH22x", fcntl.ioctl(s.fileno(), siocgifflags, ifreq))[1]
         fcntl.ioctl(s.fileno(), siocsifflags, struct.pack("16sH22x", name.encode(), flags | iff_up))
+
+
+def reset_signal(sig: int) -> None:
+    """SIG_DFL for sig through rt_sigaction(2) itself, for the signals the C library
+    keeps for its own use and refuses to touch (glibc: 32 and 33), which a caller
+    may still have left ignored. An all-zero kernel sigaction is SIG_DFL with no
+    flags and an empty mask, whatever the architecture's field order."""
+    if _SYS_RT_SIGACTION is None:
+        return
+    action = ctypes.create_string_buffer(64)
+    _check(_libc.syscall(ctypes.c_long(_SYS_RT_SIGACTION), ctypes.c_long(sig), action, None, ctypes.c_long(8)),
+           "rt_sigaction")
 
 
 def set_controlling_tty(fd: int) -> None:

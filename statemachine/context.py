@@ -37,15 +37,20 @@ class Context:
             from mydocker.store.db import connect
 
             self._conn = connect(self.root)
+            from mydocker.core import roottags
+
+            try:  # before this root can put a tagged object on the host
+                roottags.register(self.root)
+            except OSError:
+                pass  # unregistered, what it leaves behind stays `unknown`: never removed by others
         return self._conn
 
     @property
     def tag(self) -> str:
-        """Short, stable name of this state root for host objects (cgroups).
-        A checksum, not a digest: hashlib would load OpenSSL on every run."""
-        import zlib
+        """Short, stable name of this state root, carried by its host objects."""
+        from mydocker.core import roottags
 
-        return f"{zlib.crc32(os.path.abspath(self.root).encode()):08x}"[:6]
+        return roottags.tag_of(self.root)
 
     def actor(self) -> dict[str, Any]:
         return actor(self.command)

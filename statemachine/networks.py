@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from mydocker.core import iptables, locks
+from mydocker.core import iptables, locks, roottags
 from mydocker.core import network as net
 from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
@@ -33,10 +33,16 @@ from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
 # Like docker's --bip/--bridge daemon options: where the default network lives.
-DEFAULT_SUBNET_ENV, DEFAULT_SUBNET = "MYDOCKER_BRIDGE_SUBNET", "172.29.0.0/16"
-DEFAULT_BRIDGE_ENV, DEFAULT_BRIDGE = "MYDOCKER_BRIDGE_NAME", "mydocker0"
+# Read once, when a root first makes its default network; the log keeps the choice.
+DEFAULT_SUBNET_ENV = "MYDOCKER_BRIDGE_SUBNET"
+DEFAULT_BRIDGE_ENV = "MYDOCKER_BRIDGE_NAME"
+# Where each root's default network finds a free subnet (like docker's
+# default-address-pools): a /16 of 172.18-172.29 (172.17 is docker0's, 172.30/15
+# is for `network create`), then a /20 of 192.168.0.0/16.
+DEFAULT_POOLS: tuple[tuple[str, int], ...] = (
+    *((f"172.{n}.0.0/16", 16) for n in range(29, 17, -1)), ("192.168.0.0/16", 20))
 # Where `network create` without --subnet finds one: /24s of 172.30.0.0/15.
-AUTO_POOL = "172.30.0.0/15"
+AUTO_POOLS: tuple[tuple[str, int], ...] = (("172.30.0.0/15", 24),)
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 BRIDGE_RE = re.compile(r"^(mydocker0|mdbr-[a-zA-Z0-9_.-]+|mydocker[a-zA-Z0-9_.-]*)$")
 
@@ -82,8 +88,13 @@ class NetworkView:
     def rules(self) -> list[iptables.Rule]:
         return [iptables.Rule.from_list(r) for r in self.config.get("rules", [])]
 
+    @property
+    def root_tag(self) -> str:
+        """The tag its host objects carry ('' for networks made before root tags)."""
+        return str(self.config.get("root_tag", ""))
+
     def bridge_spec(self) -> net.BridgeSpec:
-        return net.BridgeSpec(self.id, self.bridge, self.gateway, self.subnet.prefixlen)
+        return net.BridgeSpec(self.id, self.bridge, self.gateway, self.subnet.prefixlen, self.root_tag)
 
 
 # --- reading ----------------------------------------------------------------------
@@ -125,8 +136,11 @@ def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, 
 
 
 def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | None = None,
-           driver: str = "bridge", bridge: str | None = None, default: bool = False) -> NetworkView:
-    """Record the network, then build its bridge and NAT; undone if building fails."""
+           driver: str = "bridge", bridge: str | None = None, default: bool = False,
+           pools: tuple[tuple[str, int], ...] = AUTO_POOLS) -> NetworkView:
+    """Record the network, then build its bridge and NAT; undone if building fails.
+    Without a subnet, the first of pools' (pool, prefix length) subnets that no
+    network of this root, host route or other root's bridge overlaps."""
     if driver != "bridge":
         raise UserError(f"plugin \"{driver}\" not found: only the bridge driver is supported", 1)
     if not NAME_RE.match(name):
@@ -139,27 +153,30 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     if parsed is not None:
         gateway = _user_input(lambda: ipam.parse_gateway(parsed, gateway))
     network_id = naming.new_id()
-    bridge = bridge or f"mdbr-{network_id[:10]}"
+    if bridge is not None:
+        check_bridge_name(bridge)
     conn = ctx.conn  # opening it makes the state root, where the locks live
     del conn
-    if len(bridge) > net.IFNAMSIZ or not BRIDGE_RE.match(bridge):
-        raise UserError(f"invalid bridge name {bridge!r}: ours are mdbr-* or mydocker*, at most 15 characters", 1)
-    with locks.hold(ctx.root, "networks"):
+    # The host lock: two roots choosing a subnet or bridge name at once must not
+    # both take the same one (each sees the other's bridge only once it exists).
+    with locks.hold(ctx.root, "networks"), locks.hold(roottags.host_dir(), "networks"):
         if find(ctx.conn, name) is not None:
             raise UserError(f"network with name {name} already exists", 1)
+        if bridge is None:
+            bridge = _free_bridge_name(ctx.tag, network_id, default)
         others = [(n.row["subnet"], f"network {n.name}") for n in list_all(ctx.conn)]
         others += [(dst, f"route on {dev}") for dst, dev in net.host_routes(exclude_dev=bridge)]
         if parsed is None:
-            parsed = _free_subnet(others)
+            parsed = _free_subnet(others, pools)
             gateway = ipam.parse_gateway(parsed, None)
         clash = ipam.overlapping(parsed, others)
         if clash:
             raise UserError(f"Pool overlaps with other one on this address space: {parsed} overlaps "
                             f"{clash[0]} ({clash[1]})", 1)
         assert gateway is not None
-        rules = iptables.network_rules(network_id, bridge, str(parsed))
+        rules = iptables.network_rules(network_id, bridge, str(parsed), ctx.tag)
         payload = {"name": name, "driver": driver, "subnet": str(parsed), "gateway": gateway, "bridge": bridge,
-                   "default": default, "rules": [r.to_list() for r in rules]}
+                   "default": default, "root_tag": ctx.tag, "rules": [r.to_list() for r in rules]}
         try:
             append(ctx.conn, "network", network_id, 0, [Event("create", payload, ctx.actor())])
         except NameConflict:
@@ -176,6 +193,19 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     return view
 
 
+def check_bridge_name(bridge: str) -> None:
+    if len(bridge) > net.IFNAMSIZ or not BRIDGE_RE.match(bridge):
+        raise UserError(f"invalid bridge name {bridge!r}: ours are mdbr-* or mydocker*, at most 15 characters", 1)
+
+
+def _free_bridge_name(root_tag: str, network_id: str, default: bool) -> str:
+    """mydocker-<root tag> for the default network (docker0's role, one per root),
+    unless that name is taken (two roots whose tags collide); mdbr-<id> otherwise."""
+    if default and not net.link_exists(f"mydocker-{root_tag}"):
+        return f"mydocker-{root_tag}"
+    return f"mdbr-{network_id[:10]}"
+
+
 def _user_input(parse: Any) -> Any:
     try:
         return parse()
@@ -183,11 +213,13 @@ def _user_input(parse: Any) -> Any:
         raise UserError(str(exc), 1) from None
 
 
-def _free_subnet(others: list[tuple[str, str]]) -> ipam.Net:
-    for candidate in ipam.parse_subnet(AUTO_POOL).subnets(new_prefix=24):
-        if ipam.overlapping(candidate, others) is None:
-            return candidate
-    raise UserError(f"could not find an available, non-overlapping address pool in {AUTO_POOL}", 1)
+def _free_subnet(others: list[tuple[str, str]], pools: tuple[tuple[str, int], ...]) -> ipam.Net:
+    for pool, prefixlen in pools:
+        for candidate in ipam.parse_subnet(pool).subnets(new_prefix=prefixlen):
+            if ipam.overlapping(candidate, others) is None:
+                return candidate
+    where = ", ".join(pool for pool, _ in pools)
+    raise UserError(f"could not find an available, non-overlapping address pool in {where}", 1)
 
 
 def _build(view: NetworkView) -> None:
@@ -198,7 +230,7 @@ def _build(view: NetworkView) -> None:
 
 def _unbuild(view: NetworkView) -> None:
     iptables.remove(view.rules)
-    net.delete_bridge(view.bridge, view.id)
+    net.delete_bridge(view.bridge, view.bridge_spec().alias)
 
 
 def ensure_default(ctx: Context) -> NetworkView:
@@ -206,10 +238,10 @@ def ensure_default(ctx: Context) -> NetworkView:
     found = find(ctx.conn, DEFAULT_NETWORK)
     if found is not None:
         return found
-    subnet = os.environ.get(DEFAULT_SUBNET_ENV) or DEFAULT_SUBNET
-    bridge = os.environ.get(DEFAULT_BRIDGE_ENV) or DEFAULT_BRIDGE
+    subnet = os.environ.get(DEFAULT_SUBNET_ENV) or None
+    bridge = os.environ.get(DEFAULT_BRIDGE_ENV) or None
     try:
-        return create(ctx, DEFAULT_NETWORK, subnet, None, bridge=bridge, default=True)
+        return create(ctx, DEFAULT_NETWORK, subnet, None, bridge=bridge, default=True, pools=DEFAULT_POOLS)
     except UserError as exc:
         found = find(ctx.conn, DEFAULT_NETWORK)
         if found is not None:  # a racing command made it first
@@ -332,8 +364,10 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             check_ports(ctx.conn, config["ports"], container_id)
         endpoint = _allocate(ctx, view, container_id, config, pid)
     try:
-        if net.ensure_bridge(view.bridge_spec()):
-            iptables.add(view.rules)  # the bridge was gone (a reboot): its rules are too
+        if not net.link_exists(view.bridge):
+            _rebuild(ctx, view)  # the bridge was gone (a reboot): its rules are too
+        else:
+            net.ensure_bridge(view.bridge_spec())
         net.attach(_endpoint_spec(endpoint), f"/proc/{pid}/ns/net")
         if endpoint["rules"]:
             iptables.add([iptables.Rule.from_list(r) for r in endpoint["rules"]])
@@ -344,6 +378,19 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             raise UserError(f"cannot connect to network {view.name}: {exc}", 125) from None
         raise
     return endpoint
+
+
+def _rebuild(ctx: Context, view: NetworkView) -> None:
+    """Make a bridge anew with its subnet from the log, unless another root took
+    that subnet while this one's bridge was down (after a reboot, the first root
+    to run chooses among routes that do not show the others' yet)."""
+    with locks.hold(roottags.host_dir(), "networks"):
+        clash = ipam.overlapping(view.subnet, net.host_routes(exclude_dev=view.bridge))
+        if clash:
+            raise UserError(f"network {view.name}: its subnet {view.row['subnet']} overlaps {clash[0]} on "
+                            f"{clash[1]}, taken while its bridge was down: remove one of them", 125)
+        net.ensure_bridge(view.bridge_spec())
+        iptables.add(view.rules)
 
 
 def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid: int | None = None) -> None:
@@ -371,11 +418,12 @@ def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[s
     for _attempt in range(20):
         ip = ipam.pick(view.subnet, view.gateway, view.allocations, config.get("ip"), view.name)
         veth = f"md-{container_id[:12]}"
-        rules = iptables.port_rules(view.id, container_id, view.bridge, ip, config.get("ports", []))
+        rules = iptables.port_rules(view.id, container_id, view.bridge, ip, config.get("ports", []), view.root_tag)
         endpoint = {
             "container": container_id, "network_id": view.id, "network": view.name, "ip": ip,
             "prefixlen": view.subnet.prefixlen, "gateway": view.gateway, "mac": ipam.mac_for(ip),
             "bridge": view.bridge, "veth": veth, "ports": config.get("ports", []),
+            "alias": net.alias_for(view.root_tag, view.id, container_id) if view.root_tag else "",
             "rules": [r.to_list() for r in rules],
             "pid": pid,  # which run of the container made it: a late monitor undoes only its own
         }
@@ -390,7 +438,8 @@ def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[s
 
 def _endpoint_spec(endpoint: dict[str, Any]) -> net.EndpointSpec:
     return net.EndpointSpec(veth=endpoint["veth"], bridge=endpoint["bridge"], ip=endpoint["ip"],
-                            prefixlen=endpoint["prefixlen"], gateway=endpoint["gateway"], mac=endpoint["mac"])
+                            prefixlen=endpoint["prefixlen"], gateway=endpoint["gateway"], mac=endpoint["mac"],
+                            alias=endpoint.get("alias", ""))
 
 
 def _undo_endpoint(endpoint: dict[str, Any]) -> None:

@@ -1,8 +1,11 @@
-"""mydocker system check | prune: the log against the kernel.
+"""mydocker system check | prune | reset: the log against the kernel.
 
 check: what is running as the log says, what died unseen or is half done
 (reconcile's findings), and host objects of this root that the log does not
-know (cgroups, container directories, mounts). prune: removes those leaks."""
+know (cgroups, container directories, mounts, links, rules). prune: removes
+those leaks. With --orphans, both look instead at the whole host for objects
+whose root tag names only roots that no longer exist. reset: removes this root
+and everything it put on the host (podman's `system reset`)."""
 
 from __future__ import annotations
 
@@ -12,15 +15,127 @@ import sys
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 
+RESET_WARNING = """WARNING! This will remove:
+        - all containers
+        - all networks
+        - all volumes
+        - all images
+        - the state root {root} and everything of it on this host
+"""
+ORPHANS_WARNING = """WARNING! This will remove every process, cgroup, veth, iptables rule and bridge
+on this host that carries the tag of a mydocker state root that no longer exists.
+"""
+
 
 def parser() -> Parser:
-    p = Parser("system", "Compare the log with the kernel")
-    p.add_argument("action", choices=["check", "prune"])
+    p = Parser("system", "Compare the log with the kernel, remove leaks, reset the root")
+    p.add_argument("action", choices=["check", "prune", "reset"])
+    p.add_argument("--orphans", action="store_true",
+                   help="check/prune: what roots that no longer exist left on the host")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], metavar="root=PATH|tag=TAG",
+                   help="with --orphans: only what that (deleted) root left")
     p.add_argument("--format", choices=["text", "json"], default="text")
     return p
 
 
+def reconciles(args: argparse.Namespace) -> bool:
+    """--orphans looks at the host, not at this root: opening the root would make
+    it, and a deleted default root made anew would make its leftovers look live."""
+    return not args.orphans
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.errors import report
+
+    if args.orphans and args.action == "reset":
+        report("--orphans goes with check or prune, not reset")
+        return 1
+    if args.filter and not args.orphans:
+        report("--filter goes with --orphans")
+        return 1
+    if args.action == "reset":
+        return _reset(args, ctx)
+    if args.orphans:
+        return _orphans(args)
+    return _check_or_prune(args, ctx)
+
+
+def _confirmed(warning: str) -> bool:
+    """docker's and podman's prompt: anything but y/yes (or no answer) is no."""
+    sys.stdout.write(warning + "Are you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _reset(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import system
+
+    if not args.force and not _confirmed(RESET_WARNING.format(root=ctx.root)):
+        return 0
+    removed = system.reset(ctx)
+    for kind in ("containers", "networks"):
+        for name in removed[kind]:
+            print(f"removed {kind[:-1]}: {name}")
+    for leak in removed["leaks"]:
+        print(f"removed: {leak}")
+    print(f"removed state root {ctx.root}")
+    return 0
+
+
+def _tags(filters: list[str]) -> set[str] | None:
+    """docker's --filter KEY=VALUE, for the roots whose leftovers to look at."""
+    import os
+
+    from mydocker.core import roottags
+    from mydocker.statemachine.errors import UserError
+
+    if not filters:
+        return None
+    tags = set()
+    for item in filters:
+        key, _, value = item.partition("=")
+        if key == "root" and value:
+            tags.add(roottags.tag_of(os.path.abspath(value)))
+        elif key == "tag" and roottags.is_tag(value):
+            tags.add(value)
+        else:
+            raise UserError(f"invalid filter '{item}': use root=PATH or tag=<6 hex digits>")
+    return tags
+
+
+def _orphans(args: argparse.Namespace) -> int:
+    import json
+
+    from mydocker.statemachine import system
+
+    tags = _tags(args.filter)
+    if args.action == "prune":
+        if not args.force and not _confirmed(ORPHANS_WARNING):
+            return 0
+        items = system.prune_orphans(tags)
+    else:
+        items = system.orphans(tags)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(system.orphan_report(items), indent=2) + "\n")
+    else:
+        unknown: dict[str, int] = {}
+        for o in items:
+            if o.status == "gone":
+                verb = "removed" if args.action == "prune" else "orphan"
+                print(f"{verb}: {o.kind} {o.what} (root tag {o.tag}: {', '.join(o.roots)}, gone)")
+            else:
+                unknown[o.tag] = unknown.get(o.tag, 0) + 1
+        for tag, count in unknown.items():  # --format json lists them one by one
+            print(f"left alone: {count} object(s) with root tag {tag}, which no registered root explains")
+        if not any(o.status == "gone" for o in items):
+            print("nothing left behind by roots that no longer exist")
+    found = any(o.status == "gone" for o in items)
+    return 1 if (args.action == "check" and found) else 0
+
+
+def _check_or_prune(args: argparse.Namespace, ctx: Context) -> int:
     import json
 
     from mydocker.statemachine import system

@@ -12,7 +12,6 @@ import ipaddress
 import json
 import os
 import random
-import secrets
 import shutil
 import signal
 import sqlite3
@@ -59,12 +58,23 @@ def free_subnet() -> str:
 
 class Runtime:
     def __init__(self, root: Path) -> None:
+        from mydocker.core import roottags
+
         self.root = root
-        # This root's default network gets a bridge and subnet of its own, so tests
-        # (and other roots on the host) never share one.
-        self.bridge = f"mdbr-t{secrets.token_hex(4)}"
+        self.tag = roottags.tag_of(root)
+        # The default network names its own bridge after the root's tag; the subnet
+        # override keeps the suite's default networks in free_subnet()'s range.
         self.default_subnet = free_subnet()
-        self.env = {"MYDOCKER_BRIDGE_SUBNET": self.default_subnet, "MYDOCKER_BRIDGE_NAME": self.bridge}
+        self.env = {"MYDOCKER_BRIDGE_SUBNET": self.default_subnet}
+
+    @property
+    def bridge(self) -> str | None:
+        """The default network's bridge, as the log recorded it."""
+        if not (self.root / "mydocker.db").exists():
+            return None
+        with self.db() as conn:
+            row = conn.execute("SELECT bridge FROM networks WHERE name = 'bridge'").fetchone()
+        return row[0] if row else None
 
     def __call__(self, *args: str, input: str | None = None, timeout: float = 60, env: dict | None = None) -> Result:
         proc = subprocess.run(
@@ -177,16 +187,19 @@ def force_clean(root: Path) -> None:
 
 @dataclass
 class NetworkObjects:
-    """Everything of ours the root's log says was ever made on the host."""
+    """What of ours a root may have made: ids from its log (destroyed ones too), and
+    the tag its host objects carry. A host object is this root's only if it carries
+    the tag *and* one of these ids, so a test never touches another root's."""
 
-    bridges: dict[str, str]  # bridge name -> network id
+    tag: str
+    networks: set[str]  # short (12) ids of every network the log ever created
     veths: set[str]
-    subnets: list[str]
-    tags: set[str]  # the iptables comment tags of its networks
 
     @classmethod
     def of(cls, root: Path) -> "NetworkObjects":
-        objects = cls({}, set(), [], set())
+        from mydocker.core import roottags
+
+        objects = cls(roottags.tag_of(root), set(), set())
         db = root / "mydocker.db"
         if not db.exists():
             return objects
@@ -196,27 +209,35 @@ class NetworkObjects:
                 return objects
             for sid, etype, payload in conn.execute(
                     "SELECT stream_id, type, payload FROM events WHERE stream_type = 'network'"):
-                p = json.loads(payload)
                 if etype == "create":
-                    objects.bridges[p["bridge"]] = sid
-                    objects.subnets.append(p["subnet"])
-                    objects.tags.add(f"mydocker:{sid[:12]}")
+                    objects.networks.add(sid[:12])
                 elif etype == "allocate":
-                    objects.veths.add(p["endpoint"]["veth"])
+                    objects.veths.add(json.loads(payload)["endpoint"]["veth"])
         finally:
             conn.close()
         return objects
 
+    def links(self) -> list[tuple[str, str]]:
+        """(name, alias) of the links on the host that are this root's."""
+        from mydocker.core import network
 
-def _ipr():
-    from pyroute2 import IPRoute
+        found = []
+        for name, alias in network.our_links():
+            owner = network.parse_alias(alias)
+            if owner is not None and owner[0] == self.tag and owner[1][:12] in self.networks:
+                found.append((name, alias))
+            elif name in self.veths and not alias:  # made, crashed before its tag was set
+                found.append((name, alias))
+        return found
 
-    return IPRoute()
+    def rules(self) -> list[str]:
+        from mydocker.core import iptables
+
+        return [line for line in iptables.list_rules()
+                if (owner := iptables.owner_of(line)) and owner[0] == self.tag and owner[1] in self.networks]
 
 
 def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
-    from mydocker.core import iptables
-
     leaks: list[str] = []
     db = root / "mydocker.db"
     if db.exists():
@@ -226,34 +247,17 @@ def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
                 leaks += [f"network not removed: {n}" for (n,) in conn.execute("SELECT name FROM networks")]
         finally:
             conn.close()
-    with _ipr() as ipr:
-        for name in [*objects.bridges, *objects.veths]:
-            if ipr.link_lookup(ifname=name):
-                leaks.append(f"link: {name}")
-        subnets = [ipaddress.ip_network(s) for s in objects.subnets]
-        for addr in ipr.get_addr(family=2):
-            ip = ipaddress.ip_address(addr.get("address"))
-            if any(ip in s for s in subnets):
-                leaks.append(f"address: {ip}")
-    leaks += [f"iptables: {rule}" for rule in iptables.list_rules()
-              if any(tag in rule for tag in objects.tags)]
+    leaks += [f"link: {name} ({alias})" for name, alias in objects.links()]
+    leaks += [f"iptables: {rule}" for rule in objects.rules()]
     return leaks
 
 
-def force_clean_network(root: Path, objects: NetworkObjects) -> None:
-    from mydocker.core import iptables
+def force_clean_network(objects: NetworkObjects) -> None:
+    from mydocker.core import iptables, network
 
-    with _ipr() as ipr:
-        for name in [*objects.veths, *objects.bridges]:
-            for index in ipr.link_lookup(ifname=name):
-                ipr.link("del", index=index)
-    doomed = []
-    for line in iptables.list_rules():
-        table, words = line.split(" ", 1)[0], line.split(" ", 1)[1]
-        if any(tag in words for tag in objects.tags):
-            args = [w.strip('"') for w in words.split()]
-            doomed.append(iptables.Rule(table, args[1], tuple(args[2:])))
-    iptables.remove(doomed)
+    for name, alias in objects.links():
+        network.detach(name, alias)  # deletes only a link that still carries exactly that tag
+    iptables.remove([iptables.parse_listed(line) for line in objects.rules()])
 
 
 def remove_default_network(runtime: Runtime) -> list[str]:
@@ -276,9 +280,9 @@ def remove_default_network(runtime: Runtime) -> list[str]:
     return []
 
 
-@pytest.fixture
-def md(tmp_path: Path):
-    root = tmp_path / "root"
+def _checked_runtime(base: Path):
+    """A Runtime on base/root; afterwards, fail on (and remove) what it left behind."""
+    root = base / "root"
     runtime = Runtime(root)
     yield runtime
     leaks = find_leaks(root)
@@ -287,9 +291,24 @@ def md(tmp_path: Path):
         leaks += remove_default_network(runtime)
     objects = NetworkObjects.of(root)
     leaks += find_network_leaks(root, objects)
-    force_clean_network(root, objects)
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    force_clean_network(objects)
+    shutil.rmtree(base, ignore_errors=True)
+    if not leaks:
+        from mydocker.core import roottags
+
+        roottags.unregister(root)  # nothing of it is left for `system prune --orphans` to find
     assert not leaks, "the test left host objects behind:\n" + "\n".join(leaks)
+
+
+@pytest.fixture
+def md(tmp_path: Path):
+    yield from _checked_runtime(tmp_path)
+
+
+@pytest.fixture
+def md2(tmp_path_factory: pytest.TempPathFactory):
+    """A second state root on the same host, checked the same way."""
+    yield from _checked_runtime(tmp_path_factory.mktemp("second"))
 
 
 class PtySession:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -274,7 +273,10 @@ def test_default_bridge_network(md):
                 f"ip -o -4 addr show eth0; ping -c1 -W3 {net[1]}; cat /etc/resolv.conf")
     assert f"inet {net[2]}/24" in out and "1 packets received" in out
     assert "nameserver" in out and "nameserver 127." not in out
+    assert md.bridge == f"mydocker-{md.tag}", "named after the root's tag"
     assert md.bridge in _links()
     info = json.loads(md.ok("network", "inspect", "bridge"))[0]
     assert info["IPAM"]["Config"][0]["Subnet"] == md.default_subnet
-    assert os.path.exists(f"/sys/class/net/{md.bridge}")
+    assert info["Options"]["com.docker.network.bridge.name"] == md.bridge
+    alias = open(f"/sys/class/net/{md.bridge}/ifalias").read().strip()
+    assert alias == f"mydocker@{md.tag}:{info['Id']}"
