@@ -35,7 +35,7 @@ from typing import Any, NoReturn
 
 from mydocker.core import cgroups, ociseccomp, ocispec, rootfs, securejoin, security
 from mydocker.core import syscalls as sc
-from mydocker.core.init import exec_failure
+from mydocker.core.finalize import exec_failure
 
 FIFO = ocispec.EXEC_FIFO
 

@@ -350,6 +350,19 @@ class OciEffects:
         procinfo.wait_exit(self.record.pid, 5.0)
         return {"exit_code": 137, "oom_killed": False, "reason": "killed by the OCI runtime's delete --force"}
 
+    def freeze(self, view: ContainerView | None) -> None:
+        try:
+            if not cgroups.freeze(self.record.cgroups):
+                raise OciError("no freezer cgroup to pause the container with")
+        except cgroups.CgroupError as exc:
+            raise OciError(str(exc)) from None
+
+    def thaw(self, view: ContainerView | None) -> None:
+        cgroups.thaw(self.record.cgroups)
+
+    def update(self, view: ContainerView | None, limits: dict[str, Any]) -> None:
+        raise OciError("mydocker-runc does not update a container's resources")
+
     def release(self, view: ContainerView | None) -> None:
         try:
             cgroups.remove(self.record.cgroups)
@@ -401,7 +414,7 @@ def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: 
 def _record_death(aggregate: Container, record: Record, exit_code: int | None = None) -> None:
     """The log says running but the process is gone: its caller reaped it, so the
     status is the caller's to know (`run` is its own caller); else unknown, 255."""
-    if aggregate.state == "running" and not procinfo.is_same_process(record.pid, record.pid_start):
+    if aggregate.state in ("running", "paused") and not procinfo.is_same_process(record.pid, record.pid_start):
         reason = "exited" if exit_code is not None else "exited (status reaped by the OCI runtime's caller)"
         aggregate.handle("die", exit={"exit_code": 255 if exit_code is None else exit_code,
                                       "oom_killed": cgroups.oom_killed(record.cgroups), "reason": reason})
@@ -500,8 +513,6 @@ def resume(runtime: Runtime, container_id: str) -> None:
 
 
 def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
-    from mydocker.store.events import Event
-
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
         status = record.status(runtime)
@@ -509,20 +520,15 @@ def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
             raise OciError("container not running" if status != "paused" else "container already paused")
         if not frozen and status != "paused":
             raise OciError("container not paused")
-        try:
-            if frozen:
-                if not cgroups.freeze(record.cgroups):
-                    raise OciError("no freezer cgroup to pause the container with")
-            else:
-                cgroups.thaw(record.cgroups)
-        except cgroups.CgroupError as exc:
-            raise OciError(str(exc)) from None
+        effects = OciEffects(runtime, record)
 
         def steps(aggregate: Container | None) -> None:
-            if aggregate is not None:
-                aggregate.pending.append(Event("pause" if frozen else "unpause", {}))
+            if aggregate is None:
+                (effects.freeze if frozen else effects.thaw)(None)
+            else:
+                aggregate.handle("pause" if frozen else "unpause")
 
-        _transition(runtime, record, OciEffects(runtime, record), "pause" if frozen else "resume", steps)
+        _transition(runtime, record, effects, "pause" if frozen else "resume", steps)
 
 
 # --- reads: state, list, ps -------------------------------------------------------------

@@ -378,7 +378,7 @@ def test_exec_detached_and_attached(oci, tmp_path):
         oci.ok("delete", "--force", "ex")
 
 
-def test_pause_and_resume(oci):
+def test_pause_and_resume(oci, md):
     bundle, _ = oci.bundle("frz", ["sleep", "60"])
     oci.ok("create", "--bundle", str(bundle), "frz")
     oci.ok("start", "frz")
@@ -388,11 +388,16 @@ def test_pause_and_resume(oci):
         assert state["status"] == "paused"
         assert Path(f"/proc/{state['pid']}/stat").read_text().split(") ")[1][0] in "DS"
         assert oci("pause", "frz").code == 1
+        assert "Paused" in md.ok("ps")  # the log's state machine paused it too
         oci.ok("resume", "frz")
         assert oci.state("frz")["status"] == "running"
         assert oci("resume", "frz").code == 1
+        oci.ok("pause", "frz")
     finally:
-        oci.ok("delete", "--force", "frz")
+        oci.ok("delete", "--force", "frz")  # a paused container too
+    types = [t for t, _, _ in _events(md)]
+    assert [t for t in types if t in ("pause", "unpause")] == ["pause", "unpause", "pause"]
+    assert "destroying" in types and types[-1] == "destroy"  # removed from paused, as `rm -f` may
 
 
 def test_list_ps_features_and_version(oci):
