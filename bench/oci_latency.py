@@ -27,7 +27,8 @@ def median_ms(argvs: list[list[str]], cwd: Path) -> float:
     times = []
     for argv in argvs:
         start = time.perf_counter()
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True)
+        # not pipes: a created container's init keeps its stdio open
+        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(argv)}: {proc.stderr.decode()}")
@@ -48,9 +49,10 @@ def main() -> None:
             rows.append(("runc", ["runc", "--root", str(tmp / "runc")]))
         for name, base in rows:
             run = median_ms([[*base, "run", f"b{i}"] for i in range(rounds)], bundle)
-            subprocess.run([*base, "create", "s"], cwd=bundle, check=True, capture_output=True)
+            subprocess.run([*base, "create", "s"], cwd=bundle, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
             state = median_ms([[*base, "state", "s"] for _ in range(rounds)], bundle)
-            subprocess.run([*base, "delete", "--force", "s"], cwd=bundle, check=True, capture_output=True)
+            subprocess.run([*base, "delete", "--force", "s"], cwd=bundle, check=True, stdout=subprocess.DEVNULL)
             print(f"{name:<14} run true {run:7.0f} ms   state {state:6.0f} ms")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
