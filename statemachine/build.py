@@ -197,7 +197,10 @@ class Builder:
             raise BuildError(f"pull access denied for {base.split(':')[0]}, repository does not exist or may "
                              "require 'docker login': no such image here and no registry to pull it from") from None
         config = json.loads(json.dumps(image.config))
-        config.setdefault("history", [])
+        if not config.get("history"):  # an imported image: one entry for each of its layers, as docker shows
+            config["history"] = [{"created": config.get("created", ""), "created_by": "",
+                                  **({"comment": config["comment"]} if config.get("comment") else {})}
+                                 for _ in image.layers]
         return StageState(image.id, config, list(image.layers), image.row["size"], {})
 
     def _onbuild(self, state: StageState, done: dict[str, StageState]) -> None:
@@ -281,7 +284,8 @@ class Builder:
 
     def _do_expose(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         ports = []
-        for word in self._words(ins, state):
+        words = self._words(ins, state)
+        for word in words:
             port, _, proto = word.partition("/")
             if not port.replace("-", "").isdigit():
                 raise BuildError(f"Invalid containerPort: {word}")
@@ -290,7 +294,7 @@ class Builder:
         def change(cfg: dict[str, Any]) -> None:
             cfg["ExposedPorts"] = {**(cfg.get("ExposedPorts") or {}), **{p: {} for p in ports}}
 
-        self._nop(state, "EXPOSE " + " ".join(ports), change)
+        self._nop(state, "EXPOSE " + " ".join(words), change)
 
     def _do_volume(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         paths = [w for w in self._words(ins, state) if w]
@@ -485,7 +489,7 @@ class Builder:
             "file" if len(sources) == 1 else "multi"
         workdir = state.config.get("config", {}).get("WorkingDir") or "/"
         target = dest if dest.startswith("/") else os.path.join(workdir, dest)
-        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} {kind}:{digest} in {target} "
+        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} {kind}:{digest} in {dest} "
         chown = ins.flag("chown")
         if self._cached(state, created_by + (chown or "")):
             return
@@ -671,3 +675,31 @@ def _copy_parent_modes(root: str, layers: list[str], staging: Path, target: str)
         current.mkdir(exist_ok=True)
         os.chmod(current, stat.S_IMODE(st.st_mode))
         os.lchown(current, st.st_uid, st.st_gid)
+
+
+def history(ctx: Context, ref: str) -> list[dict[str, Any]] | None:
+    """docker history IMAGE: one row per config history entry, newest first; the
+    image id where the build chain still holds that step's image, else <missing>."""
+    image = images.find(ctx.conn, ref)
+    if image is None:
+        return None
+    config = image.config
+    entries = list(config.get("history") or []) or [{"created": config.get("created", ""), "created_by": "",
+                                                     "comment": config.get("comment", "")}]
+    layers = list(image.layers)
+    sizes: list[int] = []
+    for entry in entries:
+        if entry.get("empty_layer") or not layers:
+            sizes.append(0)
+        else:
+            sizes.append(core_images.directory_size(core_images.layer_path(ctx.root, layers.pop(0))))
+    parents = dict(ctx.conn.execute(
+        "SELECT stream_id, json_extract(payload, '$.parent') FROM events "
+        "WHERE stream_type = 'image' AND type = 'build'").fetchall())
+    rows = []
+    current: str | None = image.id
+    for entry, size in reversed(list(zip(entries, sizes, strict=True))):
+        rows.append({"ID": current or "<missing>", "CreatedAt": entry.get("created", ""),
+                     "CreatedBy": entry.get("created_by", ""), "Size": size, "Comment": entry.get("comment", "")})
+        current = parents.get(current) if current else None
+    return rows

@@ -14,7 +14,8 @@ from mydocker.statemachine.context import Context
 def parser() -> Parser:
     p = Parser("history", "Show a container's whole life from the event log")
     p.add_argument("--format", help="a Go template over {Version, Time, Event, By, User, Details}, or json")
-    p.add_argument("container")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output (image history)")
+    p.add_argument("container", metavar="CONTAINER|IMAGE")
     return p
 
 
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     streams = history_streams(ctx.conn, args.container)
     if not streams:
+        if _image_history(ctx, args):
+            return 0
         raise NoSuchContainer(args.container)
     if len(streams) > 1 and not all(s.startswith(args.container) for s in streams[:1]):
         sys.stderr.write(f"note: {len(streams)} containers have had this name; showing the newest\n")
@@ -51,3 +54,25 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         table += [[str(r["Version"]), r["Time"], r["Event"], r["By"], r["Details"]] for r in rows]
         sys.stdout.write(template.table(table))
     return 0
+
+
+def _image_history(ctx: Context, args: argparse.Namespace) -> bool:
+    """docker history IMAGE, for a name that is no container's."""
+    from mydocker.cli import template
+    from mydocker.cli.commands.images import human_size
+    from mydocker.cli.humanize import human_duration, since
+    from mydocker.statemachine.build import history
+
+    rows = history(ctx, args.container)
+    if rows is None:
+        return False
+    table = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
+    for r in rows:
+        image = r["ID"] if args.no_trunc or r["ID"] == "<missing>" else r["ID"].split(":", 1)[1][:12]
+        by = r["CreatedBy"]
+        if not args.no_trunc and len(by) > 45:
+            by = by[:44] + "\u2026"
+        created = human_duration(since(r["CreatedAt"])) + " ago" if r["CreatedAt"] else ""
+        table.append([image, created, by, human_size(r["Size"]), r["Comment"]])
+    sys.stdout.write(template.table(table))
+    return True

@@ -11,6 +11,7 @@ from mydocker.statemachine.context import Context
 
 def parser() -> Parser:
     p = Parser("images", "List images")
+    p.add_argument("-a", "--all", action="store_true", help="show all images (default hides intermediate images)")
     p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     return p
@@ -35,7 +36,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         images.ensure_default(ctx)
     rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
     seen = []
+    intermediate = set() if args.all else images.build_parents(ctx.conn)
     for image in images.list_images(ctx.conn):
+        if not image.tags and image.id in intermediate:
+            continue
         short = image.id if args.no_trunc else image.id.split(":", 1)[1][:12]
         seen.append(short)
         created = human_duration(since(image.row["created_at"])) + " ago"
