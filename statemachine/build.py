@@ -76,6 +76,7 @@ class Builder:
         self.created: list[str] = []  # images this build made (removed if it fails)
         self.containers: list[str] = []
         self.flattened: dict[str, str] = {}  # image id -> a temp dir holding its merged rootfs
+        self.scratch_dirs: list[str] = []
         self.used_args: set[str] = set()
         patterns: list[dockerignore.Pattern] = []
         if opts.context is not None:
@@ -98,7 +99,7 @@ class Builder:
             self._undo()
             raise
         finally:
-            for path in self.flattened.values():
+            for path in self.scratch_dirs:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _build(self) -> Built:
@@ -294,7 +295,7 @@ class Builder:
         def change(cfg: dict[str, Any]) -> None:
             cfg["ExposedPorts"] = {**(cfg.get("ExposedPorts") or {}), **{p: {} for p in ports}}
 
-        self._nop(state, "EXPOSE " + " ".join(words), change)
+        self._nop(state, "EXPOSE " + " ".join(sorted(words)), change)
 
     def _do_volume(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         paths = [w for w in self._words(ins, state) if w]
@@ -356,7 +357,7 @@ class Builder:
                 check["Retries"] = int(retries)
         else:
             raise BuildError(f"Unknown type \"{kind}\" in HEALTHCHECK (try CMD)")
-        self._nop(state, f"HEALTHCHECK &{{{check['Test']} }}", lambda cfg: cfg.update(Healthcheck=check))
+        self._nop(state, f"HEALTHCHECK {_go_healthcheck(check)}", lambda cfg: cfg.update(Healthcheck=check))
 
     def _do_onbuild(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         trigger = ins.original.split(None, 1)[1] if len(ins.original.split(None, 1)) > 1 else ""
@@ -545,8 +546,9 @@ class Builder:
         if key in self.flattened:
             return self.flattened[key]
         work = tempfile.mkdtemp(prefix=".from-", dir=core_images.layers_dir(self.ctx.root))
-        self.flattened[key] = work
+        self.scratch_dirs.append(work)
         tree, scratch, empty = (os.path.join(work, d) for d in ("tree", "mnt", "upper"))
+        self.flattened[key] = tree
         for d in (tree, scratch, empty):
             os.mkdir(d, 0o755)
         paths = [str(core_images.layer_path(self.ctx.root, x)) for x in layers]
@@ -612,6 +614,8 @@ class Builder:
 def build(ctx: Context, opts: BuildOptions, out: Callable[[str], None]) -> Built:
     if opts.context is not None and not os.path.isdir(opts.context):
         raise BuildError(f"unable to prepare context: path \"{opts.context}\" not found")
+    for tag in opts.tags:
+        images.check_tag(tag)  # before anything is read or built
     return Builder(ctx, opts, out).build()
 
 
@@ -627,6 +631,36 @@ def _event(kind: str, payload: dict[str, Any]) -> Any:
     from mydocker.store.events import Event
 
     return Event(kind, payload)
+
+
+def _go_healthcheck(check: dict[str, Any]) -> str:
+    """The check as docker's history shows it: Go's %q of its HealthConfig."""
+    if check["Test"] == ["NONE"]:
+        return '&{["NONE"] "0s" "0s" "0s" \'\\x00\'}'
+    test = "[" + " ".join(json.dumps(t) for t in check["Test"]) + "]"
+    durations = " ".join(f'"{_go_duration(check.get(k, 0))}"' for k in ("Interval", "Timeout", "StartPeriod"))
+    retries = check.get("Retries", 0)
+    rune = f"'\\x{retries:02x}'" if retries < 32 or retries == 127 else repr(chr(retries))
+    return f"&{{{test} {durations} {rune}}}"
+
+
+def _go_duration(ns: int) -> str:
+    """time.Duration.String() for the whole-unit values a Dockerfile gives."""
+    if ns == 0:
+        return "0s"
+    if ns < 10**9:
+        for unit, size in (("ms", 10**6), ("µs", 10**3), ("ns", 1)):
+            if ns % size == 0:
+                return f"{ns // size}{unit}"
+    seconds, frac = divmod(ns, 10**9)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs}" + (f".{frac:09d}".rstrip("0") if frac else "") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    if minutes:
+        return f"{minutes}m{text}"
+    return text
 
 
 def _duration_ns(text: str) -> int:
