@@ -36,12 +36,58 @@ COMMANDS = {
     "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
-    "history": "Show a container's whole life, removed ones too",
-    "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root",
+    "history": "Show the history of an image",
+    "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root; df: disk usage",
+    "restart": "Restart one or more containers",
+    "pause": "Pause all processes within one or more containers",
+    "unpause": "Unpause all processes within one or more containers",
+    "rename": "Rename a container",
+    "update": "Update configuration of one or more containers",
+    "top": "Display the running processes of a container",
+    "port": "List port mappings or a specific mapping for the container",
+    "diff": "Inspect changes to files or directories on a container's filesystem",
+    "cp": "Copy files/folders between a container and the local filesystem",
+    "stats": "Display a live stream of container(s) resource usage statistics",
+    "version": "Show the mydocker version information",
+    "info": "Display system-wide information",
+    "attach": "Attach local standard output and error streams to a running container",
+    "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
+    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history)",
+}
+
+# docker's management groups: `container ls` is `ps`, with the same flags.
+GROUPS: dict[str, dict[str, str]] = {
+    "container": {
+        "ls": "ps", "ps": "ps", "list": "ps", "rm": "rm", "remove": "rm", "prune": "container_prune",
+        "history": "container_history",
+        **{c: c for c in ("run", "create", "start", "stop", "restart", "inspect", "logs", "kill", "wait", "exec",
+                          "commit", "export", "pause", "unpause", "rename", "update", "top", "port", "diff", "cp",
+                          "stats", "attach")},
+    },
+    "image": {
+        "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
+        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history")},
+    },
+    # subcommands of other groups that live in modules of their own
+    "volume": {"prune": "volume_prune"},
+    "network": {"prune": "network_prune"},
+    "system": {"df": "system_df"},
+}
+
+# What the group usage says of modules that are not top-level commands.
+SUBCOMMAND_HELP = {
+    "container_prune": "Remove all stopped containers",
+    "container_history": "Show a container's whole life from the event log, removed ones too",
+    "image_prune": "Remove unused images",
+    "volume_prune": "Remove all unused local volumes",
+    "network_prune": "Remove all unused networks",
+    "system_df": "Show disk usage",
 }
 
 # Commands that read container state first make the log and the kernel agree.
-RECONCILE_FIRST = {"ps", "inspect", "wait", "logs", "start", "stop", "kill", "rm", "history", "system"}
+RECONCILE_FIRST = {"ps", "inspect", "wait", "logs", "start", "stop", "kill", "rm", "container_history", "system",
+                   "restart", "pause", "unpause", "rename", "update", "top", "port", "diff", "cp", "stats",
+                   "container_prune", "system_df", "info", "attach"}
 
 USAGE = """Usage:  mydocker [--root DIR] [--debug] COMMAND [ARGS...]
 
@@ -57,6 +103,13 @@ Commands:
 
 def _usage() -> str:
     return USAGE + "".join(f"  {name:<10}{text}\n" for name, text in COMMANDS.items())
+
+
+def _group_usage(group: str) -> str:
+    lines = [f"Usage:  mydocker {group} COMMAND\n\nCommands:\n"]
+    for sub, module in GROUPS[group].items():
+        lines.append(f"  {sub:<10}{COMMANDS.get(module) or SUBCOMMAND_HELP.get(module, '')}\n")
+    return "".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     name = argv.pop(0)
     if name not in COMMANDS:
         report(f"unknown command: {name!r} (see 'mydocker --help')")
+        return 125
+    group = GROUPS.get(name, {})
+    if argv and argv[0] in group:
+        name = group[argv.pop(0)]
+    elif name in ("container", "image"):
+        if not argv or argv[0] in ("-h", "--help"):
+            sys.stdout.write(_group_usage(name))
+            return 0
+        report(f"unknown command: \"mydocker {name} {argv[0]}\" (see 'mydocker {name} --help')")
         return 125
     if os.geteuid() != 0:
         sys.stderr.write("Error: mydocker must run as root\n")

@@ -9,13 +9,14 @@ from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
 from mydocker.cli.ports import format_ports
 from mydocker.statemachine.queries import ContainerView
 
-DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"}
+DOCKER_STATUS = {"created": "created", "running": "running", "paused": "paused", "stopped": "exited"}
 
 
 def status_text(view: ContainerView) -> str:
     row = view.row
-    if view.state == "running":
-        return "Up " + human_duration(since(row["started_at"]))
+    if view.state in ("running", "paused"):
+        up = "Up " + human_duration(since(row["started_at"]))
+        return up + " (Paused)" if view.state == "paused" else up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
     return "Created"
@@ -33,7 +34,7 @@ def ps_fields(view: ContainerView, truncate: bool) -> dict[str, Any]:
         "RunningFor": human_duration(since(view.row["created_at"])) + " ago",
         "Status": status_text(view),
         "State": DOCKER_STATUS[view.state],
-        "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state == "running" else "",
+        "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
         "Names": view.name,
         "Networks": view.config["spec"].get("network", "none"),
         "Labels": "",
@@ -96,8 +97,8 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Args": argv[1:],
         "State": {
             "Status": DOCKER_STATUS[view.state],
-            "Running": view.state == "running",
-            "Paused": False,
+            "Running": view.state in ("running", "paused"),
+            "Paused": view.state == "paused",
             "Restarting": False,
             "OOMKilled": bool(row["oom_killed"]),
             "Dead": False,

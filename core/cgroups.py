@@ -12,7 +12,7 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -217,6 +217,28 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         _write(directory, "pids.max", "max" if limits.pids_limit <= 0 else limits.pids_limit)
 
 
+def update(paths: dict[str, str], limits: Limits) -> None:
+    """Change the limits of existing cgroups (docker update); only the fields set."""
+    if "cpuset" in paths and limits.cpuset_cpus is not None:
+        _write(paths["cpuset"], "cpuset.cpus", limits.cpuset_cpus)
+    if "unified" in paths and "memory" not in paths:
+        _apply_v2(paths["unified"], limits)
+        return
+    if limits.memory is not None and "memory" in paths:
+        # v1 refuses a memory limit above memory+swap: raise the pair in the right order
+        memsw = os.path.join(paths["memory"], "memory.memsw.limit_in_bytes")
+        swap = limits.memory_swap if limits.memory_swap is not None else 2 * limits.memory
+        if os.path.exists(memsw) and swap > int(_read(paths["memory"], "memory.memsw.limit_in_bytes")):
+            _write(paths["memory"], "memory.memsw.limit_in_bytes", swap)
+            _write(paths["memory"], "memory.limit_in_bytes", limits.memory)
+        else:
+            _write(paths["memory"], "memory.limit_in_bytes", limits.memory)
+            if os.path.exists(memsw):
+                _write(paths["memory"], "memory.memsw.limit_in_bytes", swap)
+    rest = {k: v for k, v in paths.items() if k not in ("memory", "cpuset")}
+    _apply_v1(rest, replace(limits, memory=None, devices=None))
+
+
 def add_process(paths: dict[str, str], pid: int) -> None:
     for directory in paths.values():
         _write(directory, "cgroup.procs", pid)
@@ -236,6 +258,7 @@ def pids(paths: dict[str, str]) -> set[int]:
 
 def kill_all(paths: dict[str, str], timeout: float = 5.0) -> None:
     """SIGKILL every process in the cgroups until none is left."""
+    thaw(paths)  # a frozen task (v1 freezer) dies only once thawed
     deadline = time.monotonic() + timeout
     while True:
         alive = pids(paths)

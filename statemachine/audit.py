@@ -101,9 +101,9 @@ def history_streams(conn: sqlite3.Connection, ref: str) -> list[str]:
     """Streams of containers, removed ones included, by id, id prefix or name;
     the most recent first."""
     rows = conn.execute(
-        "SELECT stream_id FROM events WHERE stream_type = 'container' AND type = 'create'"
+        "SELECT stream_id FROM events WHERE stream_type = 'container' AND type IN ('create', 'rename')"
         " AND (stream_id = ? OR json_extract(payload, '$.name') = ? OR stream_id LIKE ? || '%')"
-        " ORDER BY seq DESC",
+        " GROUP BY stream_id ORDER BY MAX(seq) DESC",
         (ref, ref.lstrip("/"), ref),
     ).fetchall()
     exact = [r[0] for r in rows if r[0] == ref]

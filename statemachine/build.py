@@ -711,16 +711,19 @@ def _copy_parent_modes(root: str, layers: list[str], staging: Path, target: str)
         os.lchown(current, st.st_uid, st.st_gid)
 
 
-def history(ctx: Context, ref: str) -> list[dict[str, Any]] | None:
-    """docker history IMAGE: one row per config history entry, newest first; the
-    image id where the build chain still holds that step's image, else <missing>."""
-    image = images.find(ctx.conn, ref)
-    if image is None:
-        return None
+def history(ctx: Context, image: images.ImageView) -> list[dict[str, Any]]:
+    """docker history IMAGE: one row per config history entry (empty layers too),
+    newest first, with the size of the layer it made and the id of the image that
+    step made where the build chain still holds it, else <missing>."""
     config = image.config
-    entries = list(config.get("history") or []) or [{"created": config.get("created", ""), "created_by": "",
-                                                     "comment": config.get("comment", "")}]
+    created = config.get("created") or image.row["created_at"]
+    entries = list(config.get("history") or [])
     layers = list(image.layers)
+    missing = len(layers) - sum(1 for e in entries if not e.get("empty_layer"))
+    if missing > 0:  # layers made before history was kept (import, load without history)
+        first = entries[0].get("created", created) if entries else created
+        entries = [{"created": first, "created_by": "", "comment": "" if entries else config.get("comment", "")}
+                   for _ in range(missing)] + entries
     sizes: list[int] = []
     for entry in entries:
         if entry.get("empty_layer") or not layers:
@@ -733,7 +736,7 @@ def history(ctx: Context, ref: str) -> list[dict[str, Any]] | None:
     rows = []
     current: str | None = image.id
     for entry, size in reversed(list(zip(entries, sizes, strict=True))):
-        rows.append({"ID": current or "<missing>", "CreatedAt": entry.get("created", ""),
+        rows.append({"ID": current or "<missing>", "CreatedAt": entry.get("created") or created,
                      "CreatedBy": entry.get("created_by", ""), "Size": size, "Comment": entry.get("comment", "")})
         current = parents.get(current) if current else None
     return rows

@@ -60,6 +60,7 @@ class KernelEffects:
         """SIGTERM to the container's init, SIGKILL to all of it after timeout."""
         pid = view.row["pid"]
         self.signal(view, signal.SIGTERM)
+        cgroups.thaw(spec_of(view).cgroups)  # a paused container gets the signal once thawed, as docker's
         if procinfo.is_same_process(pid, view.row["pid_start"]) and not procinfo.wait_exit(pid, timeout):
             return self.kill(view)
         return self._await_monitor(view, killed=False)
@@ -89,6 +90,27 @@ class KernelEffects:
             "oom_killed": False,
             "reason": "monitor lost",
         }
+
+    def freeze(self, view: ContainerView) -> None:
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            frozen = cgroups.freeze(spec_of(view).cgroups)
+        except cgroups.CgroupError as exc:
+            raise UserError(f"Cannot pause container {view.id}: {exc}") from None
+        if not frozen:
+            raise UserError(f"Cannot pause container {view.id}: this host has no freezer cgroup")
+
+    def thaw(self, view: ContainerView) -> None:
+        cgroups.thaw(spec_of(view).cgroups)
+
+    def update(self, view: ContainerView, limits: dict[str, Any]) -> None:
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            cgroups.update(spec_of(view).cgroups, cgroups.Limits(**limits))
+        except cgroups.CgroupError as exc:
+            raise UserError(f"Cannot update container {view.id}: {exc}") from None
 
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""

@@ -35,6 +35,8 @@ def not_running(container_id: str) -> UserError:
 def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     """Run the command in the container; its exit code."""
     view = queries.get(ctx.conn, ref)
+    if view.state == "paused":
+        raise UserError(f"Container {ref} is paused, unpause the container before exec")
     if view.state != "running":
         raise not_running(view.id)
     spec = view.config["spec"]

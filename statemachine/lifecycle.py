@@ -21,7 +21,7 @@ from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import KernelEffects, has_network
 from mydocker.statemachine.errors import NoSuchImage, UserError
-from mydocker.statemachine.machine import Container
+from mydocker.statemachine.machine import ALIVE, Container
 from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 
@@ -177,7 +177,7 @@ def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
         current = queries.by_id(ctx.conn, container_id)
         if current is None:
             return
-        todo = [e for e in events if not (e.type == "die" and current.state != "running")]
+        todo = [e for e in events if not (e.type == "die" and current.state not in ALIVE)]
         for event in todo:
             event.actor = event.actor or ctx.actor()
         if not todo:
@@ -210,6 +210,55 @@ def kill(ctx: Context, ref: str, sig: int) -> None:
     _locked(ctx, ref, lambda agg: agg.handle("kill", signal=sig))
 
 
+def pause(ctx: Context, ref: str) -> None:
+    _locked(ctx, ref, lambda agg: agg.handle("pause"))
+
+
+def unpause(ctx: Context, ref: str) -> None:
+    _locked(ctx, ref, lambda agg: agg.handle("unpause"))
+
+
+def restart(ctx: Context, ref: str, timeout: float = 10.0) -> monitor.LaunchResult:
+    """docker restart: stop if alive (paused too), then start, under one lock so
+    no other command slips in between; a `restart` event closes the pair."""
+    def action(agg: Container) -> monitor.LaunchResult:
+        if agg.state in ALIVE:
+            agg.handle("stop", timeout=timeout)
+            commit(ctx, agg.view.id, agg.pending)
+            agg.pending = []
+            stopped = queries.by_id(ctx.conn, agg.view.id)
+            assert stopped is not None
+            agg = Container(stopped, agg.effects, record=agg.record)
+        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
+        result = agg.handle("start", attached=False)
+        commit(ctx, agg.view.id, [*agg.pending, Event("restart", {"timeout": timeout})])
+        return result
+
+    return _locked(ctx, ref, action)
+
+
+def rename(ctx: Context, ref: str, new_name: str) -> None:
+    view = queries.get(ctx.conn, ref)
+    try:
+        name = naming.check_name(new_name)
+    except UserError as exc:
+        raise UserError(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
+    if name == view.name:
+        raise UserError("Renaming a container with the same name as its current name")
+    try:
+        _locked(ctx, view.id, lambda agg: agg.handle("rename", name=name))
+    except NameConflict:
+        holder = queries.get(ctx.conn, name)
+        raise UserError(f'Error when allocating new name: Conflict. The container name "/{name}" is already in use '
+                        f'by container "{holder.id}". You have to remove (or rename) that container '
+                        "to be able to reuse that name.") from None
+
+
+def update(ctx: Context, ref: str, limits: dict[str, Any]) -> str:
+    _locked(ctx, ref, lambda agg: agg.handle("update", limits=limits))
+    return ref
+
+
 def remove(ctx: Context, ref: str, force: bool = False, remove_volumes: bool = False) -> str:
     """Remove; returns the container's id. rm -f of a missing one is the caller's call.
 
@@ -229,7 +278,7 @@ def wait(ctx: Context, ref: str) -> int:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
             raise queries.NoSuchContainer(ref)
-        if current.state != "running":
+        if current.state not in ALIVE:
             code = current.row["exit_code"]
             return 0 if code is None else code
         mpid, mstart = current.row["monitor_pid"], current.row["monitor_start"]
@@ -285,7 +334,7 @@ class RecordingHooks:
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
         current = queries.by_id(self.ctx.conn, self.id)
-        if current is not None and current.state == "running" and current.row["pid"] == self.pid:
+        if current is not None and current.state in ALIVE and current.row["pid"] == self.pid:
             aggregate = Container(current, effects_for(self.ctx),
                                   record=lambda events: commit(self.ctx, self.id, events))
             aggregate.handle("die", exit=asdict(info))

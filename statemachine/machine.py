@@ -18,15 +18,22 @@ from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import Event
 from transitions import EventData, Machine, MachineError
 
-STATES = ["created", "running", "stopped", "removed"]
+STATES = ["created", "running", "paused", "stopped", "removed"]
+ALIVE = ("running", "paused")  # states with a live init (docker: State.Running is true for both)
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": ["created", "stopped"], "dest": "running", "before": "_launch"},
-    {"trigger": "die", "source": "running", "dest": "stopped", "before": ["_record_die", "_release"]},
-    {"trigger": "stop", "source": "running", "dest": "stopped", "before": "_stop"},
+    {"trigger": "die", "source": ALIVE, "dest": "stopped", "before": ["_record_die", "_release"]},
+    {"trigger": "stop", "source": ALIVE, "dest": "stopped", "before": "_stop"},
+    # docker: a signal to a paused container is delivered, then the container resumes
     {"trigger": "kill", "source": "running", "dest": None, "before": "_kill"},
+    {"trigger": "kill", "source": "paused", "dest": "running", "before": ["_kill", "_thaw"]},
+    {"trigger": "pause", "source": "running", "dest": "paused", "before": "_pause"},
+    {"trigger": "unpause", "source": "paused", "dest": "running", "before": "_unpause"},
+    {"trigger": "update", "source": ["created", "running", "paused", "stopped"], "dest": None, "before": "_update"},
+    {"trigger": "rename", "source": ["created", "running", "paused", "stopped"], "dest": None, "before": "_rename"},
     {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
-    {"trigger": "remove", "source": "running", "dest": "removed", "conditions": "_forced",
+    {"trigger": "remove", "source": ALIVE, "dest": "removed", "conditions": "_forced",
      "before": ["_kill_for_removal", "_teardown"]},
 ]
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
@@ -46,6 +53,12 @@ class Effects(Protocol):
     def release(self, view: ContainerView) -> None: ...
 
     def teardown(self, view: ContainerView) -> None: ...
+
+    def freeze(self, view: ContainerView) -> None: ...
+
+    def thaw(self, view: ContainerView) -> None: ...
+
+    def update(self, view: ContainerView, limits: dict[str, Any]) -> None: ...
 
 
 class Container:
@@ -112,6 +125,31 @@ class Container:
         self._record_now(Event("kill", {"signal": sig}))
         self.effects.signal(self.view, sig)
 
+    def _thaw(self, event: EventData) -> None:
+        # Logged before the thaw: once thawed, the signal may end the container and
+        # its monitor's `die` must come after this in the log.
+        self._record_now(Event("unpause", {}))
+        self.effects.thaw(self.view)
+
+    def _pause(self, event: EventData) -> None:
+        self.effects.freeze(self.view)
+        self.pending.append(Event("pause", {}))
+
+    def _unpause(self, event: EventData) -> None:
+        self._record_now(Event("unpause", {}))
+        self.effects.thaw(self.view)
+
+    def _update(self, event: EventData) -> None:
+        """New limits: live on the cgroups of a container that has them, recorded
+        for every state so the next start applies them too."""
+        limits = dict(event.kwargs["limits"])
+        if self.view.state in ALIVE:
+            self.effects.update(self.view, limits)
+        self.pending.append(Event("update", {"limits": limits}))
+
+    def _rename(self, event: EventData) -> None:
+        self.pending.append(Event("rename", {"name": event.kwargs["name"], "old_name": self.view.name}))
+
     def _kill_for_removal(self, event: EventData) -> None:
         self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
         crash("rm.after-kill-event")
@@ -134,6 +172,18 @@ class Container:
 def refusal(trigger: str, view: ContainerView) -> str:
     """What docker says when this command does not fit the container's state."""
     ident = view.id
+    if view.state == "paused":
+        if trigger == "start":
+            return "cannot start a paused container, try unpause instead"
+        if trigger == "remove":
+            return (f"You cannot remove a paused container {ident}. "
+                    "Unpause and then stop the container before attempting removal or force remove")
+        if trigger == "pause":
+            return f"Container {ident} is already paused"
+    if trigger == "unpause":
+        return f"Container {ident} is not paused"
+    if trigger == "pause":
+        return f"Container {ident} is not running"
     if trigger == "remove" and view.state == "running":
         return (f"You cannot remove a running container {ident}. "
                 "Stop the container before attempting removal or force remove")

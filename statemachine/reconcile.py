@@ -41,12 +41,12 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
         " c.config, e.type FROM containers c JOIN events e ON e.stream_id = c.id AND e.version = c.version"
-        " WHERE c.state IN ('running', 'created') OR e.type = 'destroying'"
+        " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:
         if last == "destroying":
             findings.append(Finding(cid, name, "half-removed"))
-        elif state == "running":
+        elif state in ("running", "paused"):
             boot = boot or procinfo.boot_id()
             if boot_id != boot:
                 findings.append(Finding(cid, name, "reboot"))

@@ -33,7 +33,8 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     """[(kind, what)] of this root's objects that no live container accounts for."""
     found: list[tuple[str, str]] = []
     expected = _expected_cgroups(ctx)
-    busy_ids = {row[0] for row in ctx.conn.execute("SELECT id FROM containers WHERE state != 'running'")}
+    busy_ids = {row[0] for row in ctx.conn.execute(
+        "SELECT id FROM containers WHERE state NOT IN ('running', 'paused')")}
     for directory in cgroups.find_ours(ctx.tag):
         short = directory.rsplit("-", 1)[-1]
         starting = any(cid.startswith(short) for cid in busy_ids) and not os.listdir(directory) == []
@@ -71,7 +72,7 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
     live_networks = {r[0] for r in conn.execute("SELECT id FROM networks")}
     ever_containers = {r[0][:12] for r in conn.execute(
         "SELECT DISTINCT stream_id FROM events WHERE stream_type = 'container'")}
-    running = {r[0][:12] for r in conn.execute("SELECT id FROM containers WHERE state = 'running'")}
+    running = {r[0][:12] for r in conn.execute("SELECT id FROM containers WHERE state IN ('running', 'paused')")}
     found: list[tuple[str, str]] = []
     for name, alias in links:
         owner = network.parse_alias(alias)

@@ -23,7 +23,7 @@ def watch(root: str, container_id: str, pid: int, pid_start: int) -> None:
     ctx = Context(root, "watcher")
     try:
         current = queries.by_id(ctx.conn, container_id)
-        if current is None or current.state != "running" or current.row["pid"] != pid:
+        if current is None or current.state not in ("running", "paused") or current.row["pid"] != pid:
             return
         oom = cgroups.oom_killed(spec_of(current).cgroups)
         aggregate = Container(current, lifecycle.effects_for(ctx),

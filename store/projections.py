@@ -86,6 +86,15 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         )
     elif event.type == "rename":
         row["name"] = p["name"]
+    # A pause or unpause the monitor's `die` overtook changes nothing: dead stays dead.
+    elif event.type == "pause" and row["state"] == "running":
+        row["state"] = "paused"
+    elif event.type == "unpause" and row["state"] == "paused":
+        row["state"] = "running"
+    elif event.type == "update":
+        config = json.loads(row["config"])
+        config["spec"]["limits"] = {**config["spec"].get("limits", {}), **p["limits"]}
+        row["config"] = json.dumps(config, sort_keys=True)
     elif event.type == "adopt":  # a new watcher took over from a lost monitor
         row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])
     elif event.type == "connect":

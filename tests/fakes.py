@@ -177,6 +177,15 @@ class FakeEffects:
     def teardown(self, view: Any) -> None:
         self.calls.append(Call("teardown", (view.id,)))
 
+    def freeze(self, view: Any) -> None:
+        self.calls.append(Call("freeze", (view.id,)))
+
+    def thaw(self, view: Any) -> None:
+        self.calls.append(Call("thaw", (view.id,)))
+
+    def update(self, view: Any, limits: dict[str, Any]) -> None:
+        self.calls.append(Call("update", (view.id, limits)))
+
 
 # --- rows and events shaped like the real ones --------------------------------------
 
@@ -212,12 +221,12 @@ def container_config(container_id: str = CONTAINER_ID, root: str = "/var/lib/myd
 def container_row(state: str, container_id: str = CONTAINER_ID, name: str = "happy_turing",
                   **overrides: Any) -> dict[str, Any]:
     """A row of the containers table (the columns store.projections.apply_container writes)."""
-    running = state == "running"
+    running = state in ("running", "paused")
     stopped = state == "stopped"
     row = {
         "id": container_id,
         "name": name,
-        "version": {"created": 1, "running": 2, "stopped": 3, "removed": 4}[state],
+        "version": {"created": 1, "running": 2, "paused": 3, "stopped": 3, "removed": 4}[state],
         "state": state,
         "image": "busybox",
         "image_id": "sha256:" + "ab" * 32,

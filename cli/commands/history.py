@@ -1,78 +1,87 @@
-"""mydocker history CONTAINER: a container's whole life, one line per event.
-
-Works for removed containers too: the log keeps their streams."""
+"""mydocker history IMAGE: one row per history entry (empty layers too), newest
+first, as docker prints them. (A container's whole life is `mydocker container history`.)"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Any
 
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 
+DEFAULT_FORMAT = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+           "Size": "SIZE", "Comment": "COMMENT"}
+
 
 def parser() -> Parser:
-    p = Parser("history", "Show a container's whole life from the event log")
-    p.add_argument("--format", help="a Go template over {Version, Time, Event, By, User, Details}, or json")
-    p.add_argument("--no-trunc", action="store_true", help="don't truncate output (image history)")
-    p.add_argument("container", metavar="CONTAINER|IMAGE")
+    p = Parser("history", "Show the history of an image")
+    p.add_argument("--format", help="pretty-print images using a Go template")
+    p.add_argument("-H", "--human", default="true", help="print sizes and dates in human readable format")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    p.add_argument("image")
     return p
 
 
-def details(payload: dict) -> str:
-    keys = ("exit_code", "reason", "signal", "oom_killed", "pid", "name", "image", "timeout")
-    return " ".join(f"{k}={payload[k]}" for k in keys if payload.get(k) not in (None, "", False))
+def rows(image: Any, ctx: Context, no_trunc: bool, human: bool) -> list[dict[str, str]]:
+    from mydocker.cli.humanize import created_at, human_duration, since
+    from mydocker.cli.sizes import human_size
+    from mydocker.statemachine.build import history
+
+    out = []
+    for entry in history(ctx, image):
+        when = _stamp(entry["CreatedAt"])
+        by = entry["CreatedBy"]
+        if not no_trunc and len(by) > 45:
+            by = by[:44] + "…"
+        ident = entry["ID"] if no_trunc or entry["ID"] == "<missing>" else entry["ID"].split(":")[1][:12]
+        out.append({
+            "ID": ident,
+            "CreatedSince": human_duration(since(when)) + " ago" if human else when,
+            "CreatedAt": created_at(when),
+            "CreatedBy": by,
+            "Size": human_size(entry["Size"], 3) if human else str(entry["Size"]),
+            "Comment": entry["Comment"],
+        })
+    return out
+
+
+def _stamp(value: str) -> str:
+    """Configs spell times in RFC 3339 of any precision; humanize reads one spelling."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return "1970-01-01T00:00:00.000000Z"
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    import json
-
     from mydocker.cli import template
-    from mydocker.statemachine.audit import history_streams
-    from mydocker.statemachine.errors import NoSuchContainer
-    from mydocker.store.events import read_stream
+    from mydocker.statemachine import images
+    from mydocker.statemachine.errors import NoSuchImage
 
-    streams = history_streams(ctx.conn, args.container)
-    if not streams:
-        if _image_history(ctx, args):
-            return 0
-        raise NoSuchContainer(args.container)
-    if len(streams) > 1 and not all(s.startswith(args.container) for s in streams[:1]):
-        sys.stderr.write(f"note: {len(streams)} containers have had this name; showing the newest\n")
-    rows = []
-    for event in read_stream(ctx.conn, streams[0]):
-        rows.append({"Version": event.version, "Time": event.time, "Event": event.type,
-                     "By": event.actor.get("command", ""), "User": event.actor.get("user", ""),
-                     "Pid": event.actor.get("pid", ""), "Details": details(event.payload)})
-    if args.format == "json":
-        sys.stdout.write("".join(json.dumps(r) + "\n" for r in rows))
-    elif args.format:
-        fmt = template.unescape(args.format)
-        sys.stdout.write("".join(template.render(fmt, r) + "\n" for r in rows))
-    else:
-        table = [["VERSION", "TIME", "EVENT", "BY", "DETAILS"]]
-        table += [[str(r["Version"]), r["Time"], r["Event"], r["By"], r["Details"]] for r in rows]
-        sys.stdout.write(template.table(table))
+    image = images.find(ctx.conn, args.image)
+    if image is None:
+        raise NoSuchImage(images.normalize(args.image))
+    found = rows(image, ctx, args.no_trunc, args.human.lower() not in ("false", "0"))
+    if args.quiet:
+        sys.stdout.write("".join(r["ID"] + "\n" for r in found))
+        return 0
+    fmt = template.unescape(args.format) if args.format else DEFAULT_FORMAT
+    if fmt == "json":
+        sys.stdout.write("".join(json.dumps(r) + "\n" for r in found))
+        return 0
+    if fmt == "table":
+        fmt = DEFAULT_FORMAT
+    if fmt.startswith("table"):
+        body = fmt[len("table"):].strip()
+        lines = [template.render(body, HEADERS)] + [template.render(body, r) for r in found]
+        sys.stdout.write(template.table([line.split("\t") for line in lines]))
+        return 0
+    sys.stdout.write("".join(template.render(fmt, r) + "\n" for r in found))
     return 0
-
-
-def _image_history(ctx: Context, args: argparse.Namespace) -> bool:
-    """docker history IMAGE, for a name that is no container's."""
-    from mydocker.cli import template
-    from mydocker.cli.commands.images import human_size
-    from mydocker.cli.humanize import human_duration, since
-    from mydocker.statemachine.build import history
-
-    rows = history(ctx, args.container)
-    if rows is None:
-        return False
-    table = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
-    for r in rows:
-        image = r["ID"] if args.no_trunc or r["ID"] == "<missing>" else r["ID"].split(":", 1)[1][:12]
-        by = r["CreatedBy"]
-        if not args.no_trunc and len(by) > 45:
-            by = by[:44] + "\u2026"
-        created = human_duration(since(r["CreatedAt"])) + " ago" if r["CreatedAt"] else ""
-        table.append([image, created, by, human_size(r["Size"]), r["Comment"]])
-    sys.stdout.write(template.table(table))
-    return True

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     while True:
         current = queries.by_id(ctx.conn, view.id)
-        running = current is not None and current.state == "running"
+        running = current is not None and current.state in ("running", "paused")
         if f is None and os.path.exists(path):
             f = open(path, encoding="utf-8", errors="replace")
         if f is not None:

@@ -59,14 +59,14 @@ def test_history_outlives_the_container(md):
     assert md("run", "--name", "hist", "busybox", "sh", "-c", "exit 9").code == 9
     cid = md.inspect("hist")["Id"]
     md.ok("rm", "hist")
-    table = md.ok("history", "hist").splitlines()
+    table = md.ok("container", "history", "hist").splitlines()
     assert table[0].split() == ["VERSION", "TIME", "EVENT", "BY", "DETAILS"]
     assert [line.split()[2] for line in table[1:]] == ["create", "connect", "start", "die", "disconnect",
                                                        "destroying", "destroy"]
     assert "exit_code=9" in table[4] and "monitor" in table[4]
-    rows = [json.loads(line) for line in md.ok("history", "--format", "json", cid[:12]).splitlines()]
+    rows = [json.loads(line) for line in md.ok("container", "history", "--format", "json", cid[:12]).splitlines()]
     assert rows[-1]["Event"] == "destroy" and rows[-1]["By"] == "rm hist"
-    r = md("history", "never-was")
+    r = md("container", "history", "never-was")
     assert r.code == 1 and r.err.strip() == "Error: No such container: never-was"
 
 

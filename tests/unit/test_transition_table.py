@@ -36,7 +36,14 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "kill": ("kill", {"signal": int(signal.SIGTERM)}),
     "remove": ("remove", {}),
     "remove -f": ("remove", {"force": True}),
+    "pause": ("pause", {}),
+    "unpause": ("unpause", {}),
+    "update": ("update", {"limits": {"memory": 1 << 26}}),
+    "rename": ("rename", {"name": "new_name"}),
 }
+LIMITS = {"memory": 1 << 26}
+UPDATE = ("update", {"limits": LIMITS})
+RENAME = ("rename", {"name": "new_name", "old_name": NAME})
 
 
 @dataclass
@@ -63,6 +70,12 @@ def cannot_start(state: str) -> str:
     return rf"Container {NAME} cannot be started from state {state}"
 
 
+NOT_PAUSED = rf"Container {CONTAINER_ID} is not paused"
+PAUSE_NOT_RUNNING = rf"Container {CONTAINER_ID} is not running"
+RM_PAUSED = (rf"You cannot remove a paused container {CONTAINER_ID}\. "
+             r"Unpause and then stop the container before attempting removal or force remove")
+
+
 TABLE: dict[tuple[str, str], Legal | Illegal] = {
     # created
     ("created", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
@@ -71,6 +84,10 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("created", "kill"): Illegal(KILL_REFUSED),
     ("created", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
     ("created", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
+    ("created", "pause"): Illegal(PAUSE_NOT_RUNNING),
+    ("created", "unpause"): Illegal(NOT_PAUSED),
+    ("created", "update"): Legal("created", [], [UPDATE]),  # recorded, applied at start
+    ("created", "rename"): Legal("created", [], [RENAME]),
     # running
     ("running", "start"): Illegal(cannot_start("running")),
     ("running", "die"): Legal("stopped", [("release", CONTAINER_ID)], [("die", EXIT)]),
@@ -82,6 +99,25 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("running", "remove -f"): Legal("removed",
                                     [("kill", CONTAINER_ID), ("release", CONTAINER_ID), ("teardown", CONTAINER_ID)],
                                     [KILL9, DESTROYING, DESTROY]),
+    ("running", "pause"): Legal("paused", [("freeze", CONTAINER_ID)], [("pause", {})]),
+    ("running", "unpause"): Illegal(NOT_PAUSED),
+    ("running", "update"): Legal("running", [("update", CONTAINER_ID, LIMITS)], [UPDATE]),
+    ("running", "rename"): Legal("running", [], [RENAME]),
+    # paused: frozen, alive; a signal thaws it (docker), stop and rm -f work
+    ("paused", "start"): Illegal(r"cannot start a paused container, try unpause instead"),
+    ("paused", "die"): Legal("stopped", [("release", CONTAINER_ID)], [("die", EXIT)]),
+    ("paused", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID)],
+                              [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]),
+    ("paused", "kill"): Legal("running", [("signal", CONTAINER_ID, int(signal.SIGTERM)), ("thaw", CONTAINER_ID)],
+                              [("kill", {"signal": int(signal.SIGTERM)}), ("unpause", {})]),
+    ("paused", "remove"): Illegal(RM_PAUSED),
+    ("paused", "remove -f"): Legal("removed",
+                                   [("kill", CONTAINER_ID), ("release", CONTAINER_ID), ("teardown", CONTAINER_ID)],
+                                   [KILL9, DESTROYING, DESTROY]),
+    ("paused", "pause"): Illegal(rf"Container {CONTAINER_ID} is already paused"),
+    ("paused", "unpause"): Legal("running", [("thaw", CONTAINER_ID)], [("unpause", {})]),
+    ("paused", "update"): Legal("paused", [("update", CONTAINER_ID, LIMITS)], [UPDATE]),
+    ("paused", "rename"): Legal("paused", [], [RENAME]),
     # stopped
     ("stopped", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
     ("stopped", "die"): Illegal(NOT_RUNNING),
@@ -89,6 +125,10 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("stopped", "kill"): Illegal(KILL_REFUSED),
     ("stopped", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
     ("stopped", "remove -f"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
+    ("stopped", "pause"): Illegal(PAUSE_NOT_RUNNING),
+    ("stopped", "unpause"): Illegal(NOT_PAUSED),
+    ("stopped", "update"): Legal("stopped", [], [UPDATE]),
+    ("stopped", "rename"): Legal("stopped", [], [RENAME]),
     # removed: the end, nothing goes
     ("removed", "start"): Illegal(cannot_start("removed")),
     ("removed", "die"): Illegal(NOT_RUNNING),
@@ -96,12 +136,16 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("removed", "kill"): Illegal(KILL_REFUSED),
     ("removed", "remove"): Illegal(rf"Cannot remove container {NAME} in state removed"),
     ("removed", "remove -f"): Illegal(rf"Cannot remove container {NAME} in state removed"),
+    ("removed", "pause"): Illegal(PAUSE_NOT_RUNNING),
+    ("removed", "unpause"): Illegal(NOT_PAUSED),
+    ("removed", "update"): Illegal(rf"Cannot update container {NAME} in state removed"),
+    ("removed", "rename"): Illegal(rf"Cannot rename container {NAME} in state removed"),
 }
 
 
 def test_table_covers_every_state_and_trigger() -> None:
-    assert set(STATES) == {"created", "running", "stopped", "removed"}
-    assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove"}
+    assert set(STATES) == {"created", "running", "paused", "stopped", "removed"}
+    assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename"}
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 
 
@@ -259,3 +303,51 @@ def test_record_is_not_called_for_an_illegal_trigger() -> None:
     with pytest.raises(IllegalTransition):
         container.handle("kill", signal=9)
     assert record.batches == []
+
+
+# --- the fold agrees with the machine on the new states -----------------------------------
+
+
+def _fold(row: dict[str, Any], events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any] | None:
+    from mydocker.store.events import Event
+    from mydocker.store.projections import apply_container
+
+    current: dict[str, Any] | None = row
+    for version, (etype, payload) in enumerate(events, start=row["version"] + 1):
+        event = Event(etype, payload)
+        event.stream_id, event.version, event.time = CONTAINER_ID, version, "2026-01-01T00:00:09.000000Z"
+        current = apply_container(current, event)
+    return current
+
+
+@pytest.mark.parametrize(("state", "call"), [("running", "pause"), ("paused", "unpause"), ("paused", "kill"),
+                                             ("running", "update"), ("paused", "rename"), ("stopped", "update")])
+def test_fold_of_the_events_lands_in_dest(state: str, call: str) -> None:
+    expected = TABLE[(state, call)]
+    assert isinstance(expected, Legal)
+    trigger, kwargs = CALLS[call]
+    effects = FakeEffects()
+    batches: list[Any] = []
+    container = Container(ContainerView(container_row(state, name=NAME)), effects, record=batches.extend)
+    container.handle(trigger, **kwargs)
+    events = [(e.type, e.payload) for e in [*batches, *container.pending]]
+    folded = _fold(container_row(state, name=NAME), events)
+    assert folded is not None and folded["state"] == expected.dest
+
+
+def test_fold_of_update_changes_the_limits_and_rename_the_name() -> None:
+    import json
+
+    folded = _fold(container_row("running", name=NAME), [UPDATE, RENAME])
+    assert folded is not None
+    assert json.loads(folded["config"])["spec"]["limits"]["memory"] == LIMITS["memory"]
+    assert folded["name"] == "new_name"
+
+
+def test_a_pause_the_monitors_die_overtook_leaves_the_container_stopped() -> None:
+    """pause is appended after the freeze; if the container died meanwhile, the
+    monitor's die came first and the late pause must not revive it."""
+    folded = _fold(container_row("running", name=NAME), [("die", EXIT), ("pause", {})])
+    assert folded is not None and folded["state"] == "stopped"
+    folded = _fold(container_row("paused", name=NAME), [("die", EXIT), ("unpause", {})])
+    assert folded is not None and folded["state"] == "stopped"

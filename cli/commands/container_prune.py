@@ -1,0 +1,59 @@
+"""mydocker container prune [-f] [--filter until=|label=]: remove every
+container that is not running (created and exited ones)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("container prune", "Remove all stopped containers")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=<timestamp>')")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import confirm, matcher
+    from mydocker.cli.sizes import human_size
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine.errors import UserError
+
+    match = matcher(args.filter)
+    if not confirm("This will remove all stopped containers.", args.force):
+        print("Total reclaimed space: 0B")
+        return 0
+    deleted, reclaimed = [], 0
+    for view in queries.list_all(ctx.conn, include_stopped=True):
+        if view.state not in ("created", "stopped"):
+            continue
+        if not match(view.row["created_at"], view.config.get("labels") or {}):
+            continue
+        size = _upper_size(view.config.get("directory", ""))
+        try:
+            lifecycle.remove(ctx, view.id)
+        except UserError:
+            continue  # started meanwhile: docker skips it too
+        deleted.append(view.id)
+        reclaimed += size
+    if deleted:
+        sys.stdout.write("Deleted Containers:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def _upper_size(directory: str) -> int:
+    import os
+
+    total = 0
+    for dirpath, _dirs, files in os.walk(os.path.join(directory, "upper")):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total

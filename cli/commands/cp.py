@@ -1,0 +1,128 @@
+"""mydocker cp [-a] [-L] CONTAINER:SRC_PATH DEST_PATH|-
+   mydocker cp [-a] [-L] SRC_PATH|- CONTAINER:DEST_PATH"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mydocker.cli.parsing import Parser, UsageError
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("cp", "Copy files/folders between a container and the local filesystem")
+    p.add_argument("-a", "--archive", action="store_true", help="archive mode (copy all uid/gid information)")
+    p.add_argument("-L", "--follow-link", action="store_true", help="always follow symbol link in SRC_PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    return p
+
+
+def _split(arg: str) -> tuple[str | None, str]:
+    """docker: CONTAINER:PATH unless the part before ':' looks like a local path."""
+    if arg.startswith(("/", ".")) or ":" not in arg:
+        return None, arg
+    ref, _, path = arg.partition(":")
+    return ref, path
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.core import copy
+    from mydocker.statemachine import containerfs
+    from mydocker.statemachine.errors import UserError
+
+    if len(args.paths) != 2:
+        raise UserError('"cp" requires exactly 2 arguments.')
+    (src_ref, src), (dst_ref, dst) = _split(args.paths[0]), _split(args.paths[1])
+    if (src_ref is None) == (dst_ref is None):
+        raise UsageError("copying between containers is not supported" if src_ref else
+                         "must specify at least one container source")
+    if src_ref is not None:
+        if not src:
+            raise UserError(f"No such container:path: {src_ref}:")
+        container_path = src if src.startswith("/") else "/" + src
+
+        def out(root_fd: int) -> None:
+            try:
+                fd, name = copy.open_source(root_fd, container_path, args.follow_link)
+            except copy.CopyError:
+                raise copy.CopyError(f"No such container:path: {src_ref}:{src}") from None
+            try:
+                is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
+                contents = container_path.endswith("/.")
+                if dst == "-":
+                    with os.fdopen(1, "wb", closefd=False) as stdout:
+                        copy.write_archive(stdout, fd, name, contents, args.archive)
+                    return
+                host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                try:
+                    _transfer(fd, name, is_dir, contents, host_root, os.path.abspath(dst), False, args.archive)
+                finally:
+                    os.close(host_root)
+            finally:
+                os.close(fd)
+
+        sys.stdout.flush()
+        containerfs.with_root(ctx, src_ref, out)
+        return 0
+
+    assert dst_ref is not None
+    if not dst:
+        raise UserError(f"No such container:path: {dst_ref}:")
+    container_dest = dst if dst.startswith("/") else "/" + dst
+    if src == "-":
+        def from_stdin(root_fd: int) -> None:
+            dir_fd, rename = copy.plan_destination(root_fd, container_dest, False, "", container_side=True)
+            try:
+                if rename is not None:
+                    raise copy.CopyError(f"destination \"{dst_ref}:{dst}\" must be a directory")
+                copy.extract_into(dir_fd, sys.stdin.buffer)
+            finally:
+                os.close(dir_fd)
+
+        containerfs.with_root(ctx, dst_ref, from_stdin)
+        return 0
+    host_src = os.path.abspath(src)
+    if not os.path.lexists(host_src):
+        raise UserError(f"lstat {host_src}: no such file or directory")
+    host_root = os.open("/", os.O_PATH | os.O_DIRECTORY)
+    try:
+        fd, name = copy.open_source(host_root, host_src, args.follow_link)
+    except copy.CopyError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        os.close(host_root)
+    is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
+
+    def into(root_fd: int) -> None:
+        _transfer(fd, name, is_dir, src.endswith("/."), root_fd, container_dest, True, args.archive)
+
+    try:
+        containerfs.with_root(ctx, dst_ref, into)
+    finally:
+        os.close(fd)
+    return 0
+
+
+def _transfer(src_fd: int, name: str, is_dir: bool, contents: bool, dest_root: int, dest: str,
+              container_side: bool, keep_owner: bool) -> None:
+    """Tar the source into a spool file and unpack it at the destination."""
+    import tempfile
+
+    from mydocker.core import copy
+
+    dir_fd, rename = copy.plan_destination(dest_root, dest, is_dir, name, container_side)
+    try:
+        with tempfile.TemporaryFile() as spool:
+            if rename is not None:
+                # the destination is created as the copy: its new name on top, or,
+                # for `dir/.`, the directory itself with the contents inside
+                copy.write_archive(spool, src_fd, rename, False, keep_owner)
+            else:
+                copy.write_archive(spool, src_fd, name, contents, keep_owner)
+            spool.seek(0)
+            copy.extract_into(dir_fd, spool)
+    finally:
+        os.close(dir_fd)
+

@@ -1,0 +1,61 @@
+"""mydocker image prune [-a] [-f] [--filter until=|label=]: dangling images
+(no tag), or with -a every image no container uses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mydocker.cli.parsing import Parser
+from mydocker.statemachine.context import Context
+
+
+def parser() -> Parser:
+    p = Parser("image prune", "Remove unused images")
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=<timestamp>')")
+    return p
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import confirm, matcher
+    from mydocker.cli.sizes import human_size
+    from mydocker.statemachine import images
+    from mydocker.statemachine.errors import UserError
+
+    match = matcher(args.filter)
+    warning = ("This will remove all images without at least one container associated to them." if args.all
+               else "This will remove all dangling images.")
+    if not confirm(warning, args.force):
+        print("Total reclaimed space: 0B")
+        return 0
+    lines, reclaimed = [], 0
+    for image in images.list_images(ctx.conn):
+        if (image.tags and not args.all) or images.users(ctx.conn, image.id):
+            continue
+        created = image.row["created_at"]
+        if not match(created if created.endswith("Z") and "." in created else _iso(created),
+                     image.config.get("config", {}).get("Labels") or {}):
+            continue
+        try:
+            removed = images.remove(ctx, image.id, force=True)
+        except UserError:
+            continue
+        lines += [line[0].lower() + line[1:] for line in removed]
+        reclaimed += int(image.row["size"] or 0)
+    if lines:
+        sys.stdout.write("Deleted Images:\n" + "".join(f"{line}\n" for line in lines) + "\n")
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def _iso(stamp: str) -> str:
+    """Image times come from configs in several spellings; the prune filter reads one."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "1970-01-01T00:00:00.000000Z"
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
