@@ -100,7 +100,9 @@ def _tree(path: str, rel: str, patterns: list[dockerignore.Pattern], base: str |
     out = [(rel, path)]
     if os.path.isdir(path) and not os.path.islink(path):
         for top, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)) or not files.append(d))
+            links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+            files.extend(links)  # a symlink to a directory is copied as a link, never entered
+            dirs[:] = sorted(d for d in dirs if d not in links)
             for name in sorted(dirs + files):
                 full = os.path.join(top, name)
                 sub = os.path.relpath(full, base) if base else full

@@ -189,10 +189,12 @@ COPY pack.tar.gz /packed/
 """
     ctx = context(tmp_path, df, {"one.txt": "1\n", "two.txt": "2\n", "tree/a/b.txt": "b\n"})
     (ctx / "pack.tar.gz").write_bytes(payload.getvalue())
+    os.symlink("/etc", ctx / "tree" / "host-etc")  # copied as a link, never followed out of the context
     assert build(md, ctx, "-t", "cp:1").code == 0
     assert out_of(md, "cp:1", "ls", "/dir") == "one.txt\ntwo.txt\n"
     assert out_of(md, "cp:1", "cat", "/renamed") == "1\n"
     assert out_of(md, "cp:1", "cat", "/tree/a/b.txt") == "b\n"  # a directory's contents, not itself
+    assert out_of(md, "cp:1", "readlink", "/tree/host-etc") == "/etc\n"
     assert out_of(md, "cp:1", "cat", "/unpacked/inner/file.txt") == "from tar\n"
     assert out_of(md, "cp:1", "ls", "/packed") == "pack.tar.gz\n"  # COPY never extracts
 
