@@ -78,6 +78,7 @@ class Builder:
         self.flattened: dict[str, str] = {}  # image id -> a temp dir holding its merged rootfs
         self.scratch_dirs: list[str] = []
         self.used_args: set[str] = set()
+        self.meta_args: dict[str, str] = {}  # ARGs before the first FROM: defaults for a stage's bare `ARG NAME`
         patterns: list[dockerignore.Pattern] = []
         if opts.context is not None:
             ignore = os.path.join(opts.context, ".dockerignore")
@@ -110,6 +111,7 @@ class Builder:
             raise BuildError(str(exc)) from None
         tags = [images.check_tag(t) for t in self.opts.tags]
         meta_args = self._meta_args(meta)
+        self.meta_args = meta_args
         if self.opts.target:
             index = next((s.index for s in stages if s.name == self.opts.target.lower()), None)
             if index is None:
@@ -254,8 +256,8 @@ class Builder:
                 self.used_args.add(key)
             elif default != "\0":
                 state.args[key] = default
-            elif key in self.opts.build_args:
-                state.args.pop(key, None)
+            elif key in self.meta_args:
+                state.args[key] = self.meta_args[key]
         text = "ARG " + " ".join(f"{k}={v}" if v != "\0" else k for k, v in
                                  dockerfile.pairs(ins, env, self.escape))
         self._nop(state, text, lambda cfg: None)

@@ -4,6 +4,7 @@ and (where a docker engine answers) the same contexts built by docker, compared.
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 import re
@@ -137,14 +138,24 @@ def test_cache_hits_and_misses(md, tmp_path):
 
 
 def test_build_args_and_arg_scope(md, tmp_path):
-    df = "ARG BASE=busybox\nFROM ${BASE}\nARG WHO=world\nRUN echo hello $WHO > /greeting\n"
+    df = "ARG BASE=busybox\nFROM ${BASE}\nARG BASE\nARG WHO=world\nRUN echo hello $WHO from $BASE > /greeting\n"
     ctx = context(tmp_path, df)
     assert build(md, ctx, "-t", "a:1").code == 0
-    assert out_of(md, "a:1", "cat", "/greeting") == "hello world\n"
+    assert out_of(md, "a:1", "cat", "/greeting") == "hello world from busybox\n"
     assert build(md, ctx, "-t", "a:2", "--build-arg", "WHO=you").code == 0
-    assert out_of(md, "a:2", "cat", "/greeting") == "hello you\n"
+    assert out_of(md, "a:2", "cat", "/greeting") == "hello you from busybox\n"
     # a build arg is not part of the image's environment
     assert not any(e.startswith("WHO=") for e in md.inspect("a:2")["Config"]["Env"])
+
+
+def test_run_uses_the_default_network(md, tmp_path):
+    """Without --network a RUN step is on the root's default bridge, as docker's."""
+    ctx = context(tmp_path, "FROM busybox\nRUN ip -4 -o addr show eth0 | awk '{print $4}' > /addr\n")
+    result = md("build", "-t", "net:1", str(ctx), timeout=120)
+    assert result.code == 0, result.err
+    addr = out_of(md, "net:1", "cat", "/addr").strip()
+    assert ipaddress.ip_address(addr.split("/")[0]) in ipaddress.ip_network(md.default_subnet)
+    assert containers(md) == []
 
 
 def test_multi_stage_target_and_copy_from(md, tmp_path):
