@@ -57,6 +57,8 @@ class CreateOptions:
     readonly_rootfs: bool = False
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False
+    # labels, stop signal/timeout, exposed ports, /etc extras, aliases... (cli.run_flags)
+    config_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -107,6 +109,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "cgroup_parent": opts.cgroup_parent,
         "directory": str(container_dir(spec.root, cid)),
         "network": network,
+        **opts.config_extra,
     }
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
     for _attempt in range(20):
@@ -201,7 +204,7 @@ def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResul
     return _locked(ctx, ref, action)
 
 
-def stop(ctx: Context, ref: str, timeout: float = 10.0) -> ContainerView:
+def stop(ctx: Context, ref: str, timeout: float | None = None) -> ContainerView:
     _locked(ctx, ref, lambda agg: agg.handle("stop", timeout=timeout))
     return queries.get(ctx.conn, ref)
 
@@ -320,7 +323,12 @@ class RecordingHooks:
             endpoint = networks.connect(self.ctx, self.id, network, pid)
         try:
             etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
-                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host")
+                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
+                           etc=config.get("etc"))
+            if endpoint:
+                from mydocker.statemachine import name_resolution
+
+                name_resolution.refresh(self.ctx, endpoint["network_id"])
         except OSError:
             if endpoint:
                 networks.disconnect(self.ctx, self.id, only_pid=pid)

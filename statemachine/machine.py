@@ -111,8 +111,10 @@ class Container:
             self.pending.append(event)
 
     def _stop(self, event: EventData) -> None:
-        timeout = float(event.kwargs.get("timeout", 10))
-        self._record_now(Event("kill", {"signal": int(signal.SIGTERM), "timeout": timeout}))
+        from mydocker.statemachine.stopping import stop_signal, stop_timeout
+
+        timeout = stop_timeout(self.view.config, event.kwargs.get("timeout"))
+        self._record_now(Event("kill", {"signal": stop_signal(self.view.config), "timeout": timeout}))
         crash("stop.after-kill-event")
         died = self.effects.stop(self.view, timeout)
         self.effects.release(self.view)

@@ -474,4 +474,9 @@ def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> 
             undone.append(endpoint)
     _record_on_container(ctx, container_id,
                          Event("disconnect", {"released": [e["ip"] for e in undone]}, ctx.actor()), only_pid)
+    if undone:
+        from mydocker.statemachine import name_resolution
+
+        for endpoint in undone:  # its name stops resolving on the networks it left
+            name_resolution.refresh(ctx, endpoint["network_id"])
     return undone
