@@ -95,7 +95,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         network=network["name"],
         mounts=volumes.plan_mounts(ctx, opts.volumes),
         security=opts.security,
-        user=opts.user,
+        user=opts.user or image_cfg.get("User") or "",
         readonly_rootfs=opts.readonly_rootfs,
         devices=opts.devices,
         init=opts.init,
