@@ -158,6 +158,9 @@ def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects:
     with locks.hold(ctx.root, view.id):
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
+            # Removed while we waited: our open may have made its lock file anew after
+            # rm forgot it (the soak hammer found such files left behind).
+            locks.forget(ctx.root, view.id)
             raise queries.NoSuchContainer(ref)
         aggregate = Container(current, effects or effects_for(ctx),
                               record=lambda events: commit(ctx, current.id, events))
@@ -279,6 +282,9 @@ def wait(ctx: Context, ref: str) -> int:
     while True:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
+            # Removed while we waited: our open may have made its lock file anew after
+            # rm forgot it (the soak hammer found such files left behind).
+            locks.forget(ctx.root, view.id)
             raise queries.NoSuchContainer(ref)
         if current.state not in ALIVE:
             code = current.row["exit_code"]
