@@ -47,6 +47,10 @@ def _action(name: Any, errno_ret: Any, default_errno: int) -> tuple[str, int]:
 
 
 def compile_rules(seccomp: dict[str, Any]) -> Profile:
+    # Import the binding now, on the host's filesystem: load() runs in the init after
+    # pivot_root, where site-packages no longer exists.
+    import pyseccomp  # noqa: F401
+
     default = _action(seccomp.get("defaultAction"), seccomp.get("defaultErrnoRet"), errno.EPERM)
     arches = []
     for arch in seccomp.get("architectures") or []:
