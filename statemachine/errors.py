@@ -25,3 +25,8 @@ class NoSuchImage(UserError):
 
 class IllegalTransition(UserError):
     """The state machine refused the command; nothing was changed."""
+
+
+class Conflict(UserError):
+    """What the command asks for collides with what is there (a name taken, a
+    stream that keeps changing)."""

@@ -289,7 +289,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     A running container is frozen (freezer cgroup) while its upper dir is copied,
     as docker pauses it, so the layer is one consistent moment."""
     from mydocker.core import cgroups
-    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine import aggregate, queries
 
     tags = [check_tag(target)] if target else []
     view = queries.get(ctx.conn, ref)
@@ -330,7 +330,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     image_id = core_images.store_config(ctx.root, core_images.canonical_json(config))
     image = register(ctx, "commit", image_id, config, layers, total, tags,
                      {"container": view.id, "comment": message, "author": author})
-    lifecycle.commit(ctx, view.id, [Event("commit", {"image": image_id, "tags": tags, "comment": message,
+    aggregate.append(ctx, view.id, [Event("commit", {"image": image_id, "tags": tags, "comment": message,
                                                      "author": author, "layer": layer, "paused": frozen})])
     return image
 

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from mydocker.core import cgroups, locks, procinfo
 from mydocker.core.crashpoints import crash
 from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine import aggregate as aggregates
 from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import KernelEffects, has_network
-from mydocker.statemachine.errors import NoSuchImage, UserError
-from mydocker.statemachine.machine import ALIVE, Container
+from mydocker.statemachine.errors import NoSuchContainer, NoSuchImage, UserError
+from mydocker.statemachine.machine import Container, alive
 from mydocker.statemachine.queries import ContainerView
-from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.store.events import Event, NameConflict, append
 
 if TYPE_CHECKING:
     from mydocker.core import monitor
@@ -154,51 +155,24 @@ def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects:
     """Resolve ref, lock the container, reload it under the lock, run action."""
     view = queries.get(ctx.conn, ref)
     with locks.hold(ctx.root, view.id):
-        current = queries.by_id(ctx.conn, view.id)
-        if current is None:
+        aggregate = aggregates.load(ctx, view.id, effects or effects_for(ctx))
+        if aggregate is None:
             raise queries.NoSuchContainer(ref)
-        aggregate = Container(current, effects or effects_for(ctx),
-                              record=lambda events: commit(ctx, current.id, events))
         result = action(aggregate)
-        commit(ctx, current.id, aggregate.pending)
+        aggregates.append(ctx, view.id, aggregate.pending)
         if aggregate.state == "removed":
-            locks.forget(ctx.root, current.id)
+            locks.forget(ctx.root, view.id)
         return result
 
 
 def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
-    """Append events at the stream's current version.
-
-    The lock keeps other commands out; only the monitor can append meanwhile,
-    and only start or die. A die is recorded once: if the log already shows the
-    container stopped (the monitor saw the real status first), ours is dropped.
-    """
-    for _ in range(50):
-        current = queries.by_id(ctx.conn, container_id)
-        if current is None:
-            return
-        todo = [e for e in events if not (e.type == "die" and current.state not in ALIVE)]
-        for event in todo:
-            event.actor = event.actor or ctx.actor()
-        if not todo:
-            return
-        try:
-            append(ctx.conn, "container", container_id, current.version, todo)
-            return
-        except ConcurrencyError:
-            time.sleep(0.001)
-    raise UserError(f"container {container_id} is changing too fast to record {events[0].type}")
+    """History that changes no state (exec, commit): see aggregate.append."""
+    aggregates.append(ctx, container_id, events)
 
 
 def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResult | None:
     """None when the container was running already (docker: nothing to do)."""
-    def action(agg: Container) -> monitor.LaunchResult | None:
-        if agg.state == "running":
-            return None
-        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
-        return agg.handle("start", attached=attached)
-
-    return _locked(ctx, ref, action)
+    return _locked(ctx, ref, lambda agg: agg.handle("start", attached=attached))
 
 
 def stop(ctx: Context, ref: str, timeout: float = 10.0) -> ContainerView:
@@ -221,20 +195,7 @@ def unpause(ctx: Context, ref: str) -> None:
 def restart(ctx: Context, ref: str, timeout: float = 10.0) -> monitor.LaunchResult:
     """docker restart: stop if alive (paused too), then start, under one lock so
     no other command slips in between; a `restart` event closes the pair."""
-    def action(agg: Container) -> monitor.LaunchResult:
-        if agg.state in ALIVE:
-            agg.handle("stop", timeout=timeout)
-            commit(ctx, agg.view.id, agg.pending)
-            agg.pending = []
-            stopped = queries.by_id(ctx.conn, agg.view.id)
-            assert stopped is not None
-            agg = Container(stopped, agg.effects, record=agg.record)
-        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
-        result = agg.handle("start", attached=False)
-        commit(ctx, agg.view.id, [*agg.pending, Event("restart", {"timeout": timeout})])
-        return result
-
-    return _locked(ctx, ref, action)
+    return _locked(ctx, ref, lambda agg: agg.handle("restart", timeout=timeout))
 
 
 def rename(ctx: Context, ref: str, new_name: str) -> None:
@@ -278,7 +239,7 @@ def wait(ctx: Context, ref: str) -> int:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
             raise queries.NoSuchContainer(ref)
-        if current.state not in ALIVE:
+        if not alive(current):
             code = current.row["exit_code"]
             return 0 if code is None else code
         mpid, mstart = current.row["monitor_pid"], current.row["monitor_start"]
@@ -328,17 +289,16 @@ class RecordingHooks:
 
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
-        commit(self.ctx, self.id, [Event("start", asdict(info))])
+        aggregates.append(self.ctx, self.id, [Event("start", asdict(info))])
         self.ctx.close()  # nothing to write until the exit, maybe days away
 
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
-        current = queries.by_id(self.ctx.conn, self.id)
-        if current is not None and current.state in ALIVE and current.row["pid"] == self.pid:
-            aggregate = Container(current, effects_for(self.ctx),
-                                  record=lambda events: commit(self.ctx, self.id, events))
-            aggregate.handle("die", exit=asdict(info))
-            commit(self.ctx, self.id, aggregate.pending)
+        # pid: the die of this run only, not of a later run someone restarted meanwhile
+        try:
+            aggregates.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)
+        except NoSuchContainer:
+            pass  # removed meanwhile (rm -f): its destroy says all there is
         if self.pid is not None and has_network(self.view):
             from mydocker.statemachine import networks
 

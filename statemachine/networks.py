@@ -394,23 +394,17 @@ def _rebuild(ctx: Context, view: NetworkView) -> None:
 
 
 def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid: int | None = None) -> None:
-    """connect/disconnect on the container's stream. Other writers (the monitor's
-    start and die, a command under the container's lock) may append meanwhile:
-    retry at the new version, as lifecycle.commit does."""
-    for _ in range(50):
-        row = ctx.conn.execute("SELECT version, endpoint FROM containers WHERE id = ?", (container_id,)).fetchone()
-        if row is None:
-            return
-        if event.type == "disconnect":
-            endpoint = json.loads(row["endpoint"]) if row["endpoint"] else None
-            if endpoint is None or (only_pid is not None and endpoint.get("pid") != only_pid):
-                return
-        try:
-            append(ctx.conn, "container", container_id, row["version"], [event])
-            return
-        except ConcurrencyError:
-            continue
-    raise UserError(f"container {container_id} is changing too fast to record {event.type}")
+    """connect/disconnect on the container's stream, through the one writer
+    (aggregate.append retries when the monitor or a command wrote first)."""
+    from mydocker.statemachine import aggregate
+
+    def keep(view: Any) -> bool:
+        if event.type != "disconnect":
+            return True
+        endpoint = json.loads(view.row["endpoint"]) if view.row["endpoint"] else None
+        return endpoint is not None and (only_pid is None or endpoint.get("pid") == only_pid)
+
+    aggregate.append(ctx, container_id, [event], keep=keep)
 
 
 def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[str, Any],

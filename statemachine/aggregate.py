@@ -1,0 +1,73 @@
+"""The one writer of container streams: load -> machine.handle -> append.
+
+Commands hold the container's lock, so between their load and their append only
+the monitor (start, die), the watcher (die), exec and the network code
+(history events) can write; append() retries at the new version and asks the
+machine whether what was judged earlier is still news there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mydocker.statemachine import queries
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import Conflict, NoSuchContainer
+from mydocker.statemachine.machine import Container, Effects, still_due
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import ConcurrencyError, Event
+from mydocker.store.events import append as store_append
+
+RETRIES = 50
+
+
+def last_event(ctx: Context, view: ContainerView) -> str | None:
+    row = ctx.conn.execute("SELECT type FROM events WHERE stream_id = ? AND version = ?",
+                           (view.id, view.version)).fetchone()
+    return row[0] if row else None
+
+
+def load(ctx: Context, container_id: str, effects: Effects) -> Container | None:
+    """The container's machine at its current version, recording through append()."""
+    view = queries.by_id(ctx.conn, container_id)
+    if view is None:
+        return None
+    return Container(view, effects, record=lambda events: append(ctx, container_id, events),
+                     last_event=last_event(ctx, view))
+
+
+def append(ctx: Context, container_id: str, events: list[Event],
+           keep: Callable[[ContainerView], bool] | None = None) -> None:
+    """Append at the stream's newest version, retrying when someone else wrote first.
+
+    keep: a caller's own test of the reloaded row (disconnect: is that endpoint
+    still this run's?); without it every event the machine still finds due goes."""
+    for _ in range(RETRIES):
+        current = queries.by_id(ctx.conn, container_id)
+        if current is None or (keep is not None and not keep(current)):
+            return
+        todo = [e for e in events if still_due(e, current)]
+        if not todo:
+            return
+        for event in todo:
+            event.actor = event.actor or ctx.actor()
+        try:
+            store_append(ctx.conn, "container", container_id, current.version, todo)
+            return
+        except ConcurrencyError:
+            time.sleep(0.001)
+    raise Conflict(f"container {container_id} is changing too fast to record {events[0].type}")
+
+
+def transact(ctx: Context, container_id: str, trigger: str, effects: Effects, **kwargs: Any) -> Container:
+    """Load, handle the trigger (IllegalTransition if the table refuses), append
+    what it left pending. Returns the machine: its `state` and `result`."""
+    aggregate = load(ctx, container_id, effects)
+    if aggregate is None:
+        raise NoSuchContainer(container_id)
+    aggregate.handle(trigger, **kwargs)
+    append(ctx, container_id, aggregate.pending)
+    aggregate.pending = []
+    return aggregate
