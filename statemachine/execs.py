@@ -15,7 +15,7 @@ from mydocker.core import nsenter
 from mydocker.statemachine import aggregate, naming, queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
-from mydocker.statemachine.machine import Container
+from mydocker.statemachine.machine import judge
 from mydocker.store.events import Event
 
 
@@ -36,7 +36,7 @@ def not_running(container_id: str) -> UserError:
 def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     """Run the command in the container; its exit code."""
     view = queries.get(ctx.conn, ref)
-    Container(view, effects=None).handle("exec", ref=ref)  # type: ignore[arg-type]  # exec asks no effect
+    judge(view, "exec", ref=ref)
     spec = view.config["spec"]
     try:
         namespaces = nsenter.open_namespaces(view.row["pid"], view.row["pid_start"])

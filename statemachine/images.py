@@ -290,6 +290,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     as docker pauses it, so the layer is one consistent moment."""
     from mydocker.core import cgroups
     from mydocker.statemachine import aggregate, queries
+    from mydocker.statemachine.machine import may
 
     tags = [check_tag(target)] if target else []
     view = queries.get(ctx.conn, ref)
@@ -299,7 +300,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     base_layers = [os.path.basename(p) for p in spec.get("layers", [])]
     upper = os.path.join(view.config["directory"], "upper")
     frozen = False
-    if view.state == "running" and pause:
+    if pause and may(view, "pause"):  # a paused one is frozen already
         frozen = cgroups.freeze(spec["cgroups"])
     try:
         layer, diff, size = core_images.commit_layer(ctx.root, Path(upper))

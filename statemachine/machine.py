@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mydocker.core.crashpoints import crash
 from mydocker.statemachine.errors import IllegalTransition
@@ -43,8 +43,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "unpause", "source": "paused", "dest": "running", "before": "_unpause"},
     {"trigger": "restart", "source": ALIVE, "dest": "running", "before": ["_stop", "_flush", "_launch", "_restarted"]},
     {"trigger": "restart", "source": ["created", "stopped"], "dest": "running", "before": ["_launch", "_restarted"]},
-    # a process joins the namespaces of a running init; exec records its own events
+    # commands that only look or join, asking the machine first: a process joins
+    # the namespaces of a running init (exec records its own events), top lists
+    # the processes of a live one, attach follows a running one's output
     {"trigger": "exec", "source": "running", "dest": None},
+    {"trigger": "top", "source": ALIVE, "dest": None},
+    {"trigger": "attach", "source": "running", "dest": None},
     {"trigger": "update", "source": LIVE_OR_NOT, "dest": None, "before": "_update"},
     {"trigger": "rename", "source": LIVE_OR_NOT, "dest": None, "before": "_rename"},
     {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
@@ -230,6 +234,20 @@ class Container:
         self.pending.append(Event("destroy", undo))
 
 
+def may(view: ContainerView, trigger: str, last_event: str | None = None, **kwargs: Any) -> bool:
+    """Would the table accept this trigger now? Conditions are evaluated, no
+    callback runs: nothing is changed and no effect is asked for."""
+    machine = Container(view, cast(Effects, None), last_event=last_event)
+    return bool(getattr(machine, f"may_{trigger}")(**kwargs))
+
+
+def judge(view: ContainerView, trigger: str, **kwargs: Any) -> None:
+    """The verdict alone, for commands whose row asks for no effect (exec, top,
+    attach): IllegalTransition with docker's words if the table refuses."""
+    if not may(view, trigger, **kwargs):
+        raise IllegalTransition(refusal(trigger, view, kwargs))
+
+
 def alive(view: ContainerView) -> bool:
     """Has the container a live init (running or paused)?"""
     return view.state in ALIVE
@@ -249,6 +267,10 @@ def refusal(trigger: str, view: ContainerView, kwargs: dict[str, Any] | None = N
         if view.state == "paused":
             return f"Container {(kwargs or {}).get('ref', ident)} is paused, unpause the container before exec"
         return f"container {ident} is not running"
+    if trigger == "attach":
+        if view.state == "paused":
+            return "You cannot attach to a paused container, unpause it first"
+        return "You cannot attach to a stopped container, start it first"
     if view.state == "paused":
         if trigger == "start":
             return "cannot start a paused container, try unpause instead"
@@ -259,7 +281,7 @@ def refusal(trigger: str, view: ContainerView, kwargs: dict[str, Any] | None = N
             return f"Container {ident} is already paused"
     if trigger == "unpause":
         return f"Container {ident} is not paused"
-    if trigger == "pause":
+    if trigger in ("pause", "top"):
         return f"Container {ident} is not running"
     if trigger == "remove" and view.state == "running":
         return (f"You cannot remove a running container {ident}. "

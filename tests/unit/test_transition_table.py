@@ -38,6 +38,8 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "die of another run": ("die", {"exit": EXIT, "pid": 999}),  # the monitor of an earlier run
     "restart": ("restart", {"timeout": 7}),
     "exec": ("exec", {"ref": "happy"}),
+    "top": ("top", {}),
+    "attach": ("attach", {}),
     "adopt": ("adopt", {"reason": "monitor lost"}),
     "abort_start": ("abort_start", {"reason": "start did not finish"}),
     "finish_removal": ("finish_removal", {}),  # the stream ends in `destroying` (SETUP)
@@ -102,6 +104,7 @@ def cannot(trigger: str, state: str) -> str:
 
 
 EXEC_NOT_RUNNING = rf"container {CONTAINER_ID} is not running"
+ATTACH_STOPPED = r"You cannot attach to a stopped container, start it first"
 
 
 def recovery_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
@@ -124,6 +127,16 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in recovery_rows(s).items()},
     ("created", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
     ("created", "exec"): Illegal(EXEC_NOT_RUNNING),
+    ("created", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("created", "attach"): Illegal(ATTACH_STOPPED),
+    ("running", "top"): Legal("running", [], []),
+    ("running", "attach"): Legal("running", [], []),
+    ("paused", "top"): Legal("paused", [], []),
+    ("paused", "attach"): Illegal(r"You cannot attach to a paused container, unpause it first"),
+    ("stopped", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("stopped", "attach"): Illegal(ATTACH_STOPPED),
+    ("removed", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("removed", "attach"): Illegal(ATTACH_STOPPED),
     ("running", "restart"): Legal("running", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID),
                                               ("launch", CONTAINER_ID, False)], [*STOP_EVENTS, RESTART], True, STARTED),
     ("running", "exec"): Legal("running", [], []),
@@ -205,7 +218,7 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
 def test_table_covers_every_state_and_trigger() -> None:
     assert set(STATES) == {"created", "running", "paused", "stopped", "removed"}
     assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename",
-                             "restart", "exec", "adopt", "abort_start", "finish_removal"}
+                             "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal"}
     assert {trigger for trigger, _ in CALLS.values()} == set(TRIGGERS)
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 
@@ -261,6 +274,37 @@ def test_the_fold_of_a_legal_rows_events_lands_in_its_dest(state: str, call: str
         return
     folded = _fold(row, [*events, *expected.observed])
     assert (folded["state"] if folded else "removed") == expected.dest == container.state
+
+
+@pytest.mark.parametrize(("state", "call"), sorted(TABLE), ids=[f"{s}-{c}" for s, c in sorted(TABLE)])
+def test_may_and_judge_agree_with_the_table_and_change_nothing(state: str, call: str) -> None:
+    """The verdict alone (prune, commit's freeze, exec, top, attach ask only
+    this): the same answer and words as handle(), no effect asked for."""
+    from mydocker.statemachine.machine import judge, may
+
+    expected = TABLE[(state, call)]
+    trigger, kwargs = CALLS[call]
+    view = ContainerView(container_row(state, name=NAME))
+    assert may(view, trigger, **SETUP.get(call, {}), **kwargs) == isinstance(expected, Legal)
+    if isinstance(expected, Illegal) and not SETUP.get(call):
+        with pytest.raises(IllegalTransition) as info:
+            judge(view, trigger, **kwargs)
+        assert re.fullmatch(expected.message, str(info.value)), str(info.value)
+    assert view.state == state
+
+
+@pytest.mark.parametrize(("state", "due"), [("running", True), ("paused", True), ("created", False),
+                                            ("stopped", False)])
+def test_a_die_judged_earlier_is_appended_only_while_the_log_shows_the_container_alive(state: str,
+                                                                                    due: bool) -> None:
+    """stop and rm -f carry a `die` for a lost monitor; if the monitor's own die
+    got into the log first, aggregate.append drops ours (recorded once)."""
+    from mydocker.statemachine.machine import still_due
+    from mydocker.store.events import Event
+
+    view = ContainerView(container_row(state, name=NAME))
+    assert still_due(Event("die", EXIT), view) is due
+    assert still_due(Event("stop", {"timeout": 1.0}), view)
 
 
 # --- details the table cannot show ---------------------------------------------------
