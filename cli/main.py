@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from mydocker.cli.errors import report
+from mydocker.cli.errors import exit_code, report
 from mydocker.cli.parsing import UsageError
 
 COMMANDS = {
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 125
     except UserError as exc:
         report(exc)
-        return exc.exit_code
+        return exit_code(exc, name)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mydocker.core import nsenter
 from mydocker.statemachine import aggregate, naming, queries
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import ExecFailed, UserError
 from mydocker.statemachine.machine import judge
 from mydocker.store.events import Event
 
@@ -74,6 +74,6 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
         "exec_id": exec_id, "exit_code": result.exit_code,
         **({"error": result.message} if result.message else {})})])
     if result.message:
-        raise UserError(f"OCI runtime exec failed: {result.message}", result.exit_code)
+        raise ExecFailed(f"OCI runtime exec failed: {result.message}", result.exit_code)
     return result.exit_code
 

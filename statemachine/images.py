@@ -13,7 +13,7 @@ from typing import Any
 from mydocker.core import images as core_images
 from mydocker.core import locks
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import NoSuchImage, UserError
+from mydocker.statemachine.errors import CreateFailed, InvalidArgument, NoSuchImage, UserError
 from mydocker.store.events import ConcurrencyError, Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
@@ -84,7 +84,7 @@ def ensure_default(ctx: Context) -> ImageView:
         try:
             core_images.build_busybox_layer(staging)
         except core_images.ImageError as exc:
-            raise UserError(str(exc), 125) from exc
+            raise CreateFailed(str(exc)) from exc
         layer, diff_id, size = core_images.store_layer(ctx.root, staging)
         config = core_images.make_config([diff_id], now_iso(), cmd=["sh"])
         image_id = core_images.image_id(config)
@@ -113,7 +113,7 @@ def check_tag(ref: str) -> str:
     name = normalize(ref)
     repo, _, tag = name.rpartition(":")
     if not _REPO.match(repo) or not _TAG.match(tag):
-        raise UserError(f"invalid reference format: {ref}", 125)
+        raise InvalidArgument(f"invalid reference format: {ref}")
     return name
 
 

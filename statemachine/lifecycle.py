@@ -21,7 +21,7 @@ from mydocker.statemachine import aggregate as aggregates
 from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import KernelEffects, has_network
-from mydocker.statemachine.errors import NoSuchContainer, NoSuchImage, UserError
+from mydocker.statemachine.errors import Conflict, InvalidArgument, NoSuchContainer, NoSuchImage, NotFound, UserError
 from mydocker.statemachine.machine import Container, alive
 from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import Event, NameConflict, append
@@ -68,14 +68,14 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
     try:
         image = images.resolve(ctx, opts.image)
     except NoSuchImage:
-        raise UserError(f"Unable to find image '{images.normalize(opts.image)}' locally", 125) from None
+        raise NotFound(f"Unable to find image '{images.normalize(opts.image)}' locally") from None
     image_cfg = image.config.get("config", {})
     name = naming.check_name(opts.name) if opts.name else None
     entrypoint = opts.entrypoint if opts.entrypoint is not None else (image_cfg.get("Entrypoint") or [])
     cmd = opts.command or ([] if opts.entrypoint is not None else (image_cfg.get("Cmd") or []))
     argv = list(entrypoint) + list(cmd)
     if not argv:
-        raise UserError("No command specified", 125)
+        raise InvalidArgument("No command specified")
     cid = naming.new_id()
     network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
     hostname = opts.hostname or cid[:12]
@@ -119,12 +119,12 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         except NameConflict:
             if name:
                 holder = queries.get(ctx.conn, name)
-                raise UserError(
+                raise Conflict(
                     f'Conflict. The container name "/{name}" is already in use by container "{holder.id}". '
-                    "You have to remove (or rename) that container to be able to reuse that name.", 125
+                    "You have to remove (or rename) that container to be able to reuse that name."
                 ) from None
     else:
-        raise UserError("could not find a free random name", 125)
+        raise Conflict("could not find a free random name")
     view = queries.by_id(ctx.conn, cid)
     assert view is not None
     return view
@@ -202,15 +202,15 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
     view = queries.get(ctx.conn, ref)
     try:
         name = naming.check_name(new_name)
-    except UserError as exc:
-        raise UserError(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
+    except InvalidArgument as exc:
+        raise Conflict(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
     if name == view.name:
-        raise UserError("Renaming a container with the same name as its current name")
+        raise Conflict("Renaming a container with the same name as its current name")
     try:
         _locked(ctx, view.id, lambda agg: agg.handle("rename", name=name))
     except NameConflict:
         holder = queries.get(ctx.conn, name)
-        raise UserError(f'Error when allocating new name: Conflict. The container name "/{name}" is already in use '
+        raise Conflict(f'Error when allocating new name: Conflict. The container name "/{name}" is already in use '
                         f'by container "{holder.id}". You have to remove (or rename) that container '
                         "to be able to reuse that name.") from None
 
