@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mydocker.core import locks
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, NoSuchContainer
@@ -59,6 +60,23 @@ def append(ctx: Context, container_id: str, events: list[Event],
         except ConcurrencyError:
             time.sleep(0.001)
     raise Conflict(f"container {container_id} is changing too fast to record {events[0].type}")
+
+
+def locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: Effects) -> Any:
+    """What every command on an existing container does: resolve ref, hold the
+    container's lock, load it under the lock, run action (which calls handle),
+    append what it left pending."""
+    view = queries.get(ctx.conn, ref)
+    with locks.hold(ctx.root, view.id):
+        machine = load(ctx, view.id, effects)
+        if machine is None:
+            raise NoSuchContainer(ref)
+        result = action(machine)
+        append(ctx, view.id, machine.pending)
+        machine.pending = []
+        if machine.state == "removed":
+            locks.forget(ctx.root, view.id)
+        return result
 
 
 def transact(ctx: Context, container_id: str, trigger: str, effects: Effects, **kwargs: Any) -> Container:

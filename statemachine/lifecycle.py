@@ -11,18 +11,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from mydocker.core import cgroups, locks, procinfo
+from mydocker.core import cgroups, procinfo
 from mydocker.core.crashpoints import crash
 from mydocker.core.spec import ContainerSpec, container_dir
 from mydocker.statemachine import aggregate as aggregates
 from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.effects import KernelEffects, has_network
-from mydocker.statemachine.errors import Conflict, InvalidArgument, NoSuchContainer, NoSuchImage, NotFound, UserError
+from mydocker.statemachine.errors import Conflict, InvalidArgument, NoSuchImage, NotFound
 from mydocker.statemachine.machine import Container, alive
+from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import Event, NameConflict, append
 
@@ -147,27 +147,8 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
 # --- commands on an existing container --------------------------------------
 
 
-def effects_for(ctx: Context) -> KernelEffects:
-    return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close, ctx)
-
-
-def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: Any = None) -> Any:
-    """Resolve ref, lock the container, reload it under the lock, run action."""
-    view = queries.get(ctx.conn, ref)
-    with locks.hold(ctx.root, view.id):
-        aggregate = aggregates.load(ctx, view.id, effects or effects_for(ctx))
-        if aggregate is None:
-            raise queries.NoSuchContainer(ref)
-        result = action(aggregate)
-        aggregates.append(ctx, view.id, aggregate.pending)
-        if aggregate.state == "removed":
-            locks.forget(ctx.root, view.id)
-        return result
-
-
-def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
-    """History that changes no state (exec, commit): see aggregate.append."""
-    aggregates.append(ctx, container_id, events)
+def _locked(ctx: Context, ref: str, action: Callable[[Container], Any]) -> Any:
+    return aggregates.locked(ctx, ref, action, effects_for(ctx))
 
 
 def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResult | None:
@@ -251,69 +232,3 @@ def wait(ctx: Context, ref: str) -> int:
 
             reconcile(ctx.root, ctx.conn)
             time.sleep(0.05)
-
-
-# --- what the monitor records ------------------------------------------------
-
-
-class RecordingHooks:
-    """Run inside the monitor process, with a connection of its own."""
-
-    def __init__(self, root: str, view: ContainerView) -> None:
-        self.ctx = Context(root, "monitor")
-        self.id = view.id
-        self.view = view
-        self.autoremove = bool(view.config.get("autoremove"))
-        self.pid: int | None = None
-
-    def prepare(self, pid: int) -> None:
-        """The container's network, while its init waits for "G": veth, address,
-        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
-        from mydocker.core import etcfiles
-        from mydocker.statemachine import networks
-
-        config = self.view.config
-        spec = config["spec"]
-        network = config.get("network") or {"mode": spec.get("network", "none")}
-        endpoint = None
-        if network["mode"] == "bridge":
-            self.ctx.command = "monitor connect"
-            endpoint = networks.connect(self.ctx, self.id, network, pid)
-        try:
-            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
-                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host")
-        except OSError:
-            if endpoint:
-                networks.disconnect(self.ctx, self.id, only_pid=pid)
-            raise
-
-    def started(self, info: monitor.Started) -> None:
-        self.pid = info.pid
-        aggregates.append(self.ctx, self.id, [Event("start", asdict(info))])
-        self.ctx.close()  # nothing to write until the exit, maybe days away
-
-    def exited(self, info: monitor.Exited) -> None:
-        crash("monitor.before-die")
-        # pid: the die of this run only, not of a later run someone restarted meanwhile
-        try:
-            aggregates.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)
-        except NoSuchContainer:
-            pass  # removed meanwhile (rm -f): its destroy says all there is
-        if self.pid is not None and has_network(self.view):
-            from mydocker.statemachine import networks
-
-            # The netns died with the init and took eth0 and its veth peer along;
-            # what is left is ours to undo: rules, the address, the record.
-            self.ctx.command = "monitor disconnect"
-            networks.disconnect(self.ctx, self.id, only_pid=self.pid)
-        if self.autoremove:
-            try:
-                self.ctx.command = "monitor --rm"
-                remove(self.ctx, self.id, force=False, remove_volumes=True)
-            except UserError:
-                pass  # removed already, or restarted by someone else
-        self.ctx.close()
-
-
-def _hooks_factory(root: str, view: ContainerView) -> Callable[[], monitor.Hooks]:
-    return lambda: RecordingHooks(root, view)

@@ -82,7 +82,7 @@ def _repair(root: str, finding: Finding) -> bool:
     from mydocker.statemachine import aggregate, queries
     from mydocker.statemachine.context import Context
     from mydocker.statemachine.effects import spec_of
-    from mydocker.statemachine.lifecycle import effects_for
+    from mydocker.statemachine.monitorhooks import effects_for
 
     path = locks.lock_path(root, finding.container_id)
     path.parent.mkdir(mode=0o700, exist_ok=True)

@@ -14,7 +14,7 @@ from mydocker.statemachine import aggregate, queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import spec_of
 from mydocker.statemachine.errors import NoSuchContainer
-from mydocker.statemachine.lifecycle import effects_for
+from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.reconcile import UNKNOWN_EXIT
 
 
