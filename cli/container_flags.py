@@ -9,6 +9,7 @@ import stat
 from dataclasses import asdict
 from typing import Any
 
+from mydocker.cli import run_flags
 from mydocker.cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
 from mydocker.cli.ports import parse_all
 
@@ -49,6 +50,7 @@ def add_create_flags(p: Parser) -> None:
     p.add_argument("-p", "--publish", action="append", default=[],
                    help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
     p.add_argument("--ip", help="IPv4 address for the container on its network")
+    run_flags.add_flags(p)
     p.add_argument("--help", action="help", help="show this help")
     p.add_argument("image")
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -95,7 +97,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         if swap != -1 and swap < args.memory:
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
     network = args.network or "bridge"
-    ports = parse_all(args.publish)
+    ports = run_flags.publish(parse_all(args.publish), args)
     if args.workdir is not None and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     if args.hostname is not None and not _valid_hostname(args.hostname):
@@ -104,6 +106,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         volume_requests = [parse_volume(text) for text in args.volume]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    volume_requests += run_flags.mount_requests(args)
     limits = Limits(memory=args.memory, memory_swap=swap, cpu_quota=quota, cpu_period=period,
                     cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit)
     return CreateOptions(
@@ -124,6 +127,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         autoremove=args.rm,
         volumes=volume_requests,
         **_hardening(args),
+        config_extra=run_flags.config_extra(args),
     )
 
 

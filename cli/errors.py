@@ -7,10 +7,8 @@ it must not split the line or reach the terminal raw."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import UserError
 
 # docker: run and create exit 125 for whatever stopped the container from being
 # made (the daemon's refusal included); network's commands are daemon requests,
@@ -18,10 +16,21 @@ if TYPE_CHECKING:
 COMMAND_EXIT_CODES = {"run": 125, "create": 125, "network": 1}
 
 
+class CliError(UserError):
+    """What the CLI itself finds wrong (a template, a terminal, an extra word),
+    with the exit code docker's CLI gives it, whatever the command."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def exit_code(exc: UserError, command: str) -> int:
     """The one table from a service's typed error to docker's exit code."""
     from mydocker.statemachine.errors import CreateFailed, ExecFailed, InvalidArgument
 
+    if isinstance(exc, CliError):
+        return exc.exit_code
     if isinstance(exc, ExecFailed):
         return exc.status  # the exec'd command's own: 126 not executable, 127 not found
     if command in COMMAND_EXIT_CODES:

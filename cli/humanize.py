@@ -46,3 +46,13 @@ def since(stamp: str, now: datetime | None = None) -> float:
 def created_at(stamp: str) -> str:
     """ps's CreatedAt: 2026-11-27 21:57:00 +0000 UTC."""
     return parse_time(stamp).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+
+def human_size(size: float) -> str:
+    """docker's HumanSize: decimal units, 3 significant digits."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000:
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    return f"{value:.3g}PB"

@@ -22,12 +22,28 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("the following arguments are required"):
             raise UsageError(f'"{self.prog}" requires at least 1 argument. See \'{self.prog} --help\'.')
+        if message.startswith("unrecognized arguments: "):
+            word = message.split(": ", 1)[1].split(" ")[0]
+            if not word.startswith("-"):
+                from mydocker.cli.errors import CliError
+
+                raise CliError(unknown_argument(word, self.prog), 1)  # docker: exit 1 for extra arguments
+            raise UsageError(unknown_argument(word, self.prog))
         raise UsageError(message)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             sys.stderr.write(message)
         raise SystemExit(status)
+
+
+def unknown_argument(word: str, prog: str) -> str:
+    """docker's (cobra's) words for what no flag or argument takes."""
+    if word.startswith("--"):
+        return f"unknown flag: {word.split('=', 1)[0]}"
+    if word.startswith("-") and len(word) > 1:
+        return f"unknown shorthand flag: {word[1]!r} in {word}"
+    return f'"{prog}" accepts no arguments. See \'{prog} --help\'.'
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?", re.IGNORECASE | re.ASCII)
@@ -45,8 +61,10 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
-def parse_memory(text: str) -> int:
+def parse_memory(text: str) -> int | None:
     value = parse_size(text)
+    if value == 0:
+        return None  # docker: -m 0 is no limit
     if value < 6 * 1024 * 1024:
         raise UsageError("Minimum memory limit allowed is 6MB")
     return value

@@ -1,12 +1,13 @@
 """`-p/--publish [hostip:]hostport:containerport[/tcp|udp]`, docker's syntax.
 
-Also `containerport` alone is refused (docker would pick a random host port;
-we publish only what was asked for), and ranges `8080-8081:80-81` map one to one.
+`containerport` alone (or `hostip::containerport`) asks for a free host port: host_port 0
+here, picked by cli.run_flags.publish. Ranges `8080-8081:80-81` map one to one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from mydocker.cli.parsing import UsageError
@@ -45,10 +46,15 @@ def parse_publish(spec: str) -> list[dict[str, Any]]:
             raise UsageError(f"invalid host IP {host_ip!r} in -p {spec}: an IPv4 address") from None
         if host_ip == "0.0.0.0":
             host_ip = ""  # all of the host's addresses: the same as none
-    if body.count(":") != 1:
+    if body.count(":") > 1:
         raise UsageError(f"invalid publish spec {spec!r}: want [hostip:]hostport:containerport[/tcp|udp]")
-    host, _, container = body.partition(":")
-    host_ports, container_ports = _range(host, spec), _range(container, spec)
+    host, _, container = body.rpartition(":")
+    if not re.fullmatch(r"\d+(-\d+)?", container, re.ASCII):
+        raise UsageError(f"Invalid containerPort: {container}")
+    container_ports = _range(container, spec)
+    if not host:
+        return [{"host_ip": host_ip, "host_port": 0, "container_port": c, "proto": proto} for c in container_ports]
+    host_ports = _range(host, spec)
     if len(host_ports) != len(container_ports):
         raise UsageError(f"invalid publish spec {spec!r}: the two port ranges differ in size")
     return [{"host_ip": host_ip, "host_port": h, "container_port": c, "proto": proto}

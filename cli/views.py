@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from typing import Any
 
 from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
 from mydocker.cli.ports import format_ports
+from mydocker.cli.template import Struct
 from mydocker.statemachine.queries import ContainerView
 
-DOCKER_STATUS = {"created": "created", "running": "running", "paused": "paused", "stopped": "exited"}
+DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited", "paused": "paused",
+                 "restarting": "restarting"}
 
 
 def status_text(view: ContainerView) -> str:
     row = view.row
-    if view.state in ("running", "paused"):
+    if view.state in ("running", "paused") and row.get("started_at"):
         up = "Up " + human_duration(since(row["started_at"]))
         return up + " (Paused)" if view.state == "paused" else up
     if view.state == "stopped":
@@ -22,26 +26,58 @@ def status_text(view: ContainerView) -> str:
     return "Created"
 
 
-def ps_fields(view: ContainerView, truncate: bool) -> dict[str, Any]:
+def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | None = None) -> Struct:
+    """docker's ContainerContext: fields and the Label method, for ps templates."""
     command = " ".join(view.command)
     if truncate and len(command) > 20:
         command = command[:19] + "…"
-    return {
+    labels = dict(view.config.get("labels") or {})
+    mounts = view.config["spec"].get("mounts", [])
+    fields = Struct({
         "ID": view.id[:12] if truncate else view.id,
         "Image": view.row["image"],
         "Command": json.dumps(command, ensure_ascii=False),
         "CreatedAt": created_at(view.row["created_at"]),
         "RunningFor": human_duration(since(view.row["created_at"])) + " ago",
         "Status": status_text(view),
-        "State": DOCKER_STATUS[view.state],
+        "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
         "Names": view.name,
         "Networks": view.config["spec"].get("network", "none"),
-        "Labels": "",
-        "Mounts": "",
-        "Size": "",
-        "LocalVolumes": "0",
-    }
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "Label": lambda key: labels.get(key, ""),
+        "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),
+        "Size": size or (lambda: ""),
+        "LocalVolumes": str(sum(1 for m in mounts if m.get("type") == "volume")),
+    })
+    fields.go_type = "*formatter.ContainerContext"
+    return fields
+
+
+def _mount_name(mount: dict[str, Any], truncate: bool) -> str:
+    name = mount.get("name") or (mount.get("source", "") if mount.get("type") == "bind" else "")
+    return name[:14] + "…" if truncate and len(name) > 15 else name
+
+
+def writable_size(view: ContainerView) -> int:
+    """Bytes in the container's writable layer (docker's SizeRw)."""
+    upper = os.path.join(view.config.get("directory", ""), "upper")
+    total = 0
+    for directory, _dirs, files in os.walk(upper):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def container_size(view: ContainerView, image_size: int) -> str:
+    """ps -s: the writable layer's size, and with the image's (docker's "virtual")."""
+    from mydocker.cli.humanize import human_size
+
+    total = writable_size(view)
+    return f"{human_size(total)} (virtual {human_size(total + image_size)})"
 
 
 def _endpoint(view: ContainerView) -> dict[str, Any]:
@@ -68,6 +104,9 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
         "MacAddress": ep.get("mac", ""),
     }
     name = configured.get("name") or "none"
+    aliases = None
+    if name not in ("bridge", "host", "none"):  # docker: user networks alias the short id and --network-alias
+        aliases = [view.id[:12], *view.config.get("aliases", [])]
     return {
         "Bridge": ep.get("bridge", ""),
         "SandboxKey": f"/proc/{view.row['pid']}/ns/net" if view.row.get("pid") else "",
@@ -75,6 +114,8 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
         **live,
         "Networks": {name: {
             "IPAMConfig": {"IPv4Address": configured["ip"]} if configured.get("ip") else None,
+            "Links": None,
+            "Aliases": aliases,
             "NetworkID": configured.get("id") or "",
             "EndpointID": ep.get("veth", ""),
             **live,
@@ -96,8 +137,8 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Path": argv[0] if argv else "",
         "Args": argv[1:],
         "State": {
-            "Status": DOCKER_STATUS[view.state],
-            "Running": view.state in ("running", "paused"),
+            "Status": DOCKER_STATUS.get(view.state, view.state),
+            "Running": view.state in ("running", "paused"),  # docker: a paused container is running too
             "Paused": view.state == "paused",
             "Restarting": False,
             "OOMKilled": bool(row["oom_killed"]),
@@ -113,7 +154,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "HostnamePath": "",
         "LogPath": f"{directory}/container.log",
         "Name": "/" + view.name,
-        "RestartCount": 0,
+        "RestartCount": row.get("restart_count") or 0,
         "Driver": "overlay",
         "Platform": "linux",
         "HostConfig": {
@@ -138,7 +179,9 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
                         for d in spec.get("devices", [])],
             "Init": bool(spec.get("init")),
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
+            **_host_config_extras(config),
         },
+        "Mounts": mounts_of(config),
         "GraphDriver": {
             "Name": "overlay",
             "Data": {
@@ -158,6 +201,11 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Tty": bool(spec.get("tty")),
             "OpenStdin": bool(spec.get("interactive")),
             "User": spec.get("user", ""),
+            "ExposedPorts": {port: {} for port in config.get("exposed_ports", [])} or None,
+            "Volumes": {m["destination"]: {} for m in spec.get("mounts", []) if m.get("anonymous")} or None,
+            "Labels": dict(config.get("labels") or {}),
+            **({"StopSignal": config["stop_signal"]} if config.get("stop_signal") else {}),
+            **({"StopTimeout": config["stop_timeout"]} if config.get("stop_timeout") is not None else {}),
         },
         "NetworkSettings": network_settings(view),
         "Mydocker": {
@@ -167,6 +215,67 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Cgroups": spec.get("cgroups", {}),
         },
     }
+
+
+def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
+    etc = config.get("etc") or {}
+    return {
+        "Binds": [b for b in config.get("binds", []) if ":" in b] or None,
+        "ContainerIDFile": config.get("cidfile", ""),
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "RestartPolicy": config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+        "PublishAllPorts": bool(config.get("publish_all")),
+        "Dns": etc.get("dns") or [],
+        "DnsOptions": etc.get("dns_options") or [],
+        "DnsSearch": etc.get("dns_search") or [],
+        "ExtraHosts": etc.get("extra_hosts") or None,
+        "Tmpfs": dict(config.get("tmpfs") or {}) or None,
+        "ShmSize": 67108864,
+        "Mounts": [_mount_flag(m) for m in config.get("mount_flags", [])] or None,
+    }
+
+
+def _mount_flag(m: dict[str, Any]) -> dict[str, Any]:
+    """HostConfig.Mounts: --mount as docker records it."""
+    out: dict[str, Any] = {"Type": m["type"]}
+    if m.get("source"):
+        out["Source"] = m["source"]
+    out["Target"] = m["target"]
+    if m.get("readonly"):
+        out["ReadOnly"] = True
+    if m["type"] == "tmpfs" and (m.get("tmpfs_size") or m.get("tmpfs_mode")):
+        out["TmpfsOptions"] = {**({"SizeBytes": m["tmpfs_size"]} if m.get("tmpfs_size") else {}),
+                               **({"Mode": int(m["tmpfs_mode"], 8)} if m.get("tmpfs_mode") else {})}
+    return out
+
+
+def mounts_of(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """inspect's Mounts: volumes, binds and --mount tmpfs (docker leaves --tmpfs out)."""
+    from_tmpfs_flag = set(config.get("tmpfs") or {})
+    out: list[dict[str, Any]] = []
+    for m in config["spec"].get("mounts", []):
+        kind = m.get("type", "bind")
+        if kind == "volume":
+            out.append({"Type": "volume", "Name": m.get("name", ""), "Source": m["source"],
+                        "Destination": m["destination"], "Driver": "local", "Mode": "z" if not m.get("readonly")
+                        else "ro", "RW": not m.get("readonly"), "Propagation": ""})
+        elif kind == "bind":
+            out.append({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
+                        "Mode": "ro" if m.get("readonly") else "", "RW": not m.get("readonly"),
+                        "Propagation": "rprivate"})
+        elif kind == "tmpfs" and m["destination"] not in from_tmpfs_flag:
+            out.append({"Type": "tmpfs", "Source": "", "Destination": m["destination"], "Mode": "",
+                        "RW": not m.get("readonly"), "Propagation": ""})
+    return out
+
+
+# docker's image Config is a struct: every field is there, zero when the image leaves it out
+IMAGE_CONFIG_FIELDS: dict[str, Any] = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "ExposedPorts": None, "Tty": False, "OpenStdin": False, "StdinOnce": False,
+    "Env": None, "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
+    "OnBuild": None, "Labels": None,
+}
 
 
 def inspect_image(image: Any) -> dict[str, Any]:
@@ -181,6 +290,6 @@ def inspect_image(image: Any) -> dict[str, Any]:
         "Size": image.row["size"],
         "Architecture": config.get("architecture", "amd64"),
         "Os": config.get("os", "linux"),
-        "Config": config.get("config", {}),
+        "Config": {**IMAGE_CONFIG_FIELDS, **(config.get("config") or {})},
         "RootFS": {"Type": "layers", "Layers": config.get("rootfs", {}).get("diff_ids", [])},
     }

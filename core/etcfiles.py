@@ -8,6 +8,7 @@ gets fresh ones.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +18,10 @@ FALLBACK_DNS = ["8.8.8.8", "8.8.4.4"]  # docker's, when the host only has a loca
 _LOOPBACK_NS = re.compile(r"^\s*nameserver\s+(127\.|::1\b)")
 
 
-def hosts_text(names: list[str], ip: str | None) -> str:
+def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[str, ...] = (),
+               peers: list[tuple[str, list[str]]] | tuple[()] = ()) -> str:
+    """peers: (ip, names) of the other live containers on the same user-defined
+    network, so their names and aliases resolve (statemachine.name_resolution)."""
     lines = [
         "127.0.0.1\tlocalhost",
         "::1\tlocalhost ip6-localhost ip6-loopback",
@@ -26,14 +30,35 @@ def hosts_text(names: list[str], ip: str | None) -> str:
         "ff02::1\tip6-allnodes",
         "ff02::2\tip6-allrouters",
     ]
+    for entry in extra_hosts:  # --add-host HOST:IP, before the container's own line as docker
+        host, _, address = entry.partition(":")
+        lines.append(f"{address}\t{host}")
     # hostname, short id and name, each once (the hostname is the short id by default)
     lines.append(f"{ip or '127.0.0.1'}\t{' '.join(dict.fromkeys(names))}")
+    lines += [f"{peer_ip}\t{' '.join(dict.fromkeys(peer_names))}" for peer_ip, peer_names in peers]
     return "\n".join(lines) + "\n"
 
 
-def resolv_text(host_resolv: str, own_network_stack: bool) -> str:
+def rewrite_in_place(path: Path, text: str) -> None:
+    """A running container sees its /etc/hosts through a bind mount of this very
+    inode: replace the content, not the file (a rename would leave it the old one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        data, offset = text.encode(), 0
+        os.ftruncate(fd, 0)
+        while offset < len(data):
+            offset += os.pwrite(fd, data[offset:], offset)
+    finally:
+        os.close(fd)
+
+
+def resolv_text(host_resolv: str, own_network_stack: bool, etc: dict[str, list[str]] | None = None) -> str:
     """The host's resolv.conf; in a network namespace a loopback resolver
-    (systemd-resolved's 127.0.0.53) cannot be reached, so drop it as docker does."""
+    (systemd-resolved's 127.0.0.53) cannot be reached, so drop it as docker does.
+    --dns, --dns-search and --dns-option replace the host's lines of that kind."""
+    etc = etc or {}
+    if etc.get("dns") or etc.get("dns_search") or etc.get("dns_options"):
+        return _custom_resolv(host_resolv, etc)
     if not own_network_stack:
         return host_resolv
     kept = [line for line in host_resolv.splitlines() if not _LOOPBACK_NS.match(line)]
@@ -42,14 +67,29 @@ def resolv_text(host_resolv: str, own_network_stack: bool) -> str:
     return "\n".join(kept) + "\n"
 
 
-def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_network_stack: bool) -> None:
+def _custom_resolv(host_resolv: str, etc: dict[str, list[str]]) -> str:
+    lines = host_resolv.splitlines()
+
+    def kept(word: str) -> list[str]:
+        return [line for line in lines if line.split()[:1] == [word]]
+
+    search = ["search " + " ".join(etc["dns_search"])] if etc.get("dns_search") else kept("search")
+    servers = [f"nameserver {ns}" for ns in etc.get("dns") or []] or [
+        line for line in kept("nameserver") if not _LOOPBACK_NS.match(line)] or [
+        f"nameserver {ns}" for ns in FALLBACK_DNS]
+    options = ["options " + " ".join(etc["dns_options"])] if etc.get("dns_options") else kept("options")
+    return "\n".join(search + servers + options) + "\n"
+
+
+def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_network_stack: bool,
+          etc: dict[str, list[str]] | None = None) -> None:
     try:
         host_resolv = HOST_RESOLV.read_text()
     except OSError:
         host_resolv = ""
     contents = {
-        "hosts": hosts_text([hostname, *names], ip),
-        "resolv.conf": resolv_text(host_resolv, own_network_stack),
+        "hosts": hosts_text([hostname, *names], ip, (etc or {}).get("extra_hosts") or ()),
+        "resolv.conf": resolv_text(host_resolv, own_network_stack, etc),
         "hostname": hostname + "\n",
     }
     for file, text in contents.items():

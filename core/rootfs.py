@@ -63,6 +63,9 @@ def mount_volumes(new_root: str, mounts: list[dict[str, Any]]) -> None:
     try:
         for mount in mounts:
             source, destination = mount["source"], mount["destination"]
+            if mount.get("type") == "tmpfs":
+                mount_tmpfs(root_fd, destination, mount.get("options", ""))
+                continue
             if not os.path.exists(source):
                 os.makedirs(source, 0o755, exist_ok=True)  # docker creates a missing host path
             kind = "dir" if os.path.isdir(source) else "file"
@@ -82,6 +85,18 @@ def mount_volumes(new_root: str, mounts: list[dict[str, Any]]) -> None:
                     os.close(fd)
     finally:
         os.close(root_fd)
+
+
+def mount_tmpfs(root_fd: int, destination: str, options: str) -> None:
+    """--tmpfs and --mount type=tmpfs: flags as mount(8) words, the rest as data."""
+    from mydocker.core.tmpfs import split_options
+
+    flags, data = split_options(options)
+    fd = securejoin.open_in_root(root_fd, destination, create="dir")
+    try:
+        sc.mount("tmpfs", f"/proc/self/fd/{fd}", "tmpfs", flags, data)
+    finally:
+        os.close(fd)
 
 
 def device_rules(extra: list[dict[str, Any]]) -> list[str]:

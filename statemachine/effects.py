@@ -60,7 +60,9 @@ class KernelEffects:
     def stop(self, view: ContainerView, timeout: float) -> dict[str, Any] | None:
         """SIGTERM to the container's init, SIGKILL to all of it after timeout."""
         pid = view.row["pid"]
-        self.signal(view, signal.SIGTERM)
+        from mydocker.statemachine.stopping import stop_signal
+
+        self.signal(view, stop_signal(view.config))
         cgroups.thaw(spec_of(view).cgroups)  # a paused container gets the signal once thawed, as docker's
         if procinfo.is_same_process(pid, view.row["pid_start"]) and not procinfo.wait_exit(pid, timeout):
             return self.kill(view)

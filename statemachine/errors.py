@@ -10,6 +10,9 @@ from __future__ import annotations
 class UserError(Exception):
     """Anything the user can be told in one line; no more specific type fits."""
 
+    def __init__(self, message: str) -> None:  # one message, no exit code: cli/errors.py chooses that
+        super().__init__(message)
+
 
 class NotFound(UserError):
     """No container, image, volume or network by that reference."""

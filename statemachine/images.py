@@ -13,7 +13,7 @@ from typing import Any
 from mydocker.core import images as core_images
 from mydocker.core import locks
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import CreateFailed, InvalidArgument, NoSuchImage, UserError
+from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
 from mydocker.store.events import ConcurrencyError, Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
@@ -195,15 +195,15 @@ def remove(ctx: Context, ref: str, force: bool = False) -> list[str]:
             _append(ctx, image.id, [Event("untag", {"name": normalize(ref)})])
             return [f"Untagged: {normalize(ref)}"]
         if not by_name and len(image.tags) > 1 and not force:
-            raise UserError(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
-                            "image is referenced in multiple repositories", 1)
+            raise Conflict(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
+                           "image is referenced in multiple repositories")
         holders = users(ctx.conn, image.id)
         lines = [f"Untagged: {t}" for t in image.tags]
         if holders:
             if not force:
                 what = f'repository reference "{ref}"' if by_name else image.id.split(":")[1][:12]
-                raise UserError(f"conflict: unable to remove {what} (must force) - container "
-                                f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}", 1)
+                raise Conflict(f"conflict: unable to remove {what} (must force) - container "
+                               f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}")
             # docker -f: the name goes, the image stays for the containers that run it.
             _append(ctx, image.id, [Event("untag", {"name": t}) for t in image.tags])
             return lines

@@ -58,6 +58,8 @@ class CreateOptions:
     readonly_rootfs: bool = False
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False
+    # labels, stop signal/timeout, exposed ports, /etc extras, aliases... (cli.run_flags)
+    config_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -108,6 +110,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "cgroup_parent": opts.cgroup_parent,
         "directory": str(container_dir(spec.root, cid)),
         "network": network,
+        **opts.config_extra,
     }
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
     for _attempt in range(20):
@@ -156,7 +159,7 @@ def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResul
     return _locked(ctx, ref, lambda agg: agg.handle("start", attached=attached))
 
 
-def stop(ctx: Context, ref: str, timeout: float = 10.0) -> ContainerView:
+def stop(ctx: Context, ref: str, timeout: float | None = None) -> ContainerView:
     _locked(ctx, ref, lambda agg: agg.handle("stop", timeout=timeout))
     return queries.get(ctx.conn, ref)
 

@@ -150,8 +150,10 @@ class Container:
             self.pending.append(event)
 
     def _stop(self, event: EventData) -> None:
-        timeout = float(event.kwargs.get("timeout", 10))
-        self._record_now(Event("kill", {"signal": int(signal.SIGTERM), "timeout": timeout}))
+        from mydocker.statemachine.stopping import stop_signal, stop_timeout
+
+        timeout = stop_timeout(self.view.config, event.kwargs.get("timeout"))
+        self._record_now(Event("kill", {"signal": stop_signal(self.view.config), "timeout": timeout}))
         crash("stop.after-kill-event")
         died = self.effects.stop(self.view, timeout)
         self.effects.release(self.view)
@@ -197,7 +199,9 @@ class Container:
             self.pending = []
 
     def _restarted(self, event: EventData) -> None:
-        self.pending.append(Event("restart", {"timeout": float(event.kwargs.get("timeout", 10))}))
+        from mydocker.statemachine.stopping import stop_timeout
+
+        self.pending.append(Event("restart", {"timeout": stop_timeout(self.view.config, event.kwargs.get("timeout"))}))
 
     def _adopt(self, event: EventData) -> None:
         pid, start = self.effects.adopt(self.view)

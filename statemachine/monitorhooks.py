@@ -48,7 +48,12 @@ class RecordingHooks:
             endpoint = networks.connect(self.ctx, self.id, network, pid)
         try:
             etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
-                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host")
+                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
+                           etc=config.get("etc"))
+            if endpoint:
+                from mydocker.statemachine import name_resolution
+
+                name_resolution.refresh(self.ctx, endpoint["network_id"])
         except OSError:
             if endpoint:
                 networks.disconnect(self.ctx, self.id, only_pid=pid)

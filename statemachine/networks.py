@@ -171,8 +171,8 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
             gateway = ipam.parse_gateway(parsed, None)
         clash = ipam.overlapping(parsed, others)
         if clash:
-            raise UserError(f"Pool overlaps with other one on this address space: {parsed} overlaps "
-                            f"{clash[0]} ({clash[1]})", 1)
+            raise Conflict(f"Pool overlaps with other one on this address space: {parsed} overlaps "
+                           f"{clash[0]} ({clash[1]})")
         assert gateway is not None
         rules = iptables.network_rules(network_id, bridge, str(parsed), ctx.tag)
         payload = {"name": name, "driver": driver, "subnet": str(parsed), "gateway": gateway, "bridge": bridge,
@@ -256,8 +256,8 @@ def remove(ctx: Context, ref: str, allow_predefined: bool = False) -> str:
         users = containers_on(ctx.conn, current.id)
         if users:
             names = ", ".join(n for _, n in users)
-            raise UserError(f"error while removing network: network {current.name} id {current.id} has active "
-                            f"endpoints ({names})", 1)
+            raise Conflict(f"error while removing network: network {current.name} id {current.id} has active "
+                           f"endpoints ({names})")
         # Addresses still allocated belong to containers that are gone (a crash
         # between their rm and the release): undo what the log says was made.
         for ip, endpoint in current.allocations.items():
@@ -461,4 +461,9 @@ def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> 
             undone.append(endpoint)
     _record_on_container(ctx, container_id,
                          Event("disconnect", {"released": [e["ip"] for e in undone]}, ctx.actor()), only_pid)
+    if undone:
+        from mydocker.statemachine import name_resolution
+
+        for endpoint in undone:  # its name stops resolving on the networks it left
+            name_resolution.refresh(ctx, endpoint["network_id"])
     return undone

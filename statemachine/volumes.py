@@ -36,8 +36,9 @@ class VolumeRequest:
 
     destination: str
     source: str = ""  # host path (bind), volume name, or "" (anonymous)
-    kind: str = "volume"  # bind | volume
+    kind: str = "volume"  # bind | volume | tmpfs
     readonly: bool = False
+    options: str = ""  # tmpfs mount options
 
 
 def parse(text: str) -> VolumeRequest:
@@ -79,6 +80,11 @@ def plan_mounts(ctx: Context, requests: list[VolumeRequest]) -> list[dict[str, A
         if request.kind == "bind":
             mounts.append({"type": "bind", "source": request.source, "destination": request.destination,
                            "readonly": request.readonly, "name": "", "anonymous": False})
+            continue
+        if request.kind == "tmpfs":
+            mounts.append({"type": "tmpfs", "source": "tmpfs", "destination": request.destination,
+                           "readonly": request.readonly, "name": "", "anonymous": False,
+                           "options": request.options})
             continue
         anonymous = not request.source
         name = request.source or naming.new_id()

@@ -19,5 +19,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import lifecycle
 
     view = lifecycle.create(ctx, create_options(args))
+    if args.cidfile:
+        from mydocker.cli.run_flags import write_cidfile
+
+        write_cidfile(args.cidfile, view.id)
     print(view.id)
     return 0

@@ -1,4 +1,7 @@
-"""mydocker events [--since T] [--until T] [--filter k=v]... [--format F] [-f]"""
+"""mydocker events [--since T] [--until T] [-f|--filter k=v]... [--format F]
+
+As docker's: without --until it prints what --since asks for, then streams new
+events until interrupted; with --until it stops there."""
 
 from __future__ import annotations
 
@@ -56,10 +59,9 @@ def parser() -> Parser:
     p = Parser("events", "Show the event log, as docker events does")
     p.add_argument("--since", type=parse_when, help="events after this time or duration ago (10m, 1h)")
     p.add_argument("--until", type=parse_when, help="events before this time")
-    p.add_argument("--filter", type=parse_filter, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("-f", "--filter", type=parse_filter, action="append", default=[], metavar="KEY=VALUE",
                    help="container=, event=, image=, network=, type=")
     p.add_argument("--format", help="a Go template, or json for one JSON object per line")
-    p.add_argument("-f", "--follow", action="store_true", help="keep printing new events as they are appended")
     return p
 
 
@@ -95,6 +97,10 @@ def line(event: Any, attrs: dict[str, Any]) -> str:
     return f"{stamp} {event.stream_type} {event.type} {event.stream_id} ({shown})"
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
     from mydocker.statemachine.audit import Filters, matching
@@ -117,14 +123,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             sys.stdout.write(out + "\n")
         sys.stdout.flush()
 
-    if args.follow and args.since is None:
+    if args.since is None and args.until is None:
         last_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     else:
         emit(args.since)
-    if not args.follow:
+    if args.until is not None and args.until <= _now():
         return 0
     seen_version = conn.execute("PRAGMA data_version").fetchone()[0]
-    while args.until is None or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") < args.until:
+    while args.until is None or _now() < args.until:
         time.sleep(FOLLOW_POLL)
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != seen_version:

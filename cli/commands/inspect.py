@@ -13,6 +13,7 @@ def parser() -> Parser:
     p = Parser("inspect", "Return low-level information on containers or images")
     p.add_argument("-f", "--format", help="format the output using a Go template")
     p.add_argument("--type", choices=["container", "image"], help="only look for this kind of object")
+    p.add_argument("-s", "--size", action="store_true", help="display total file sizes if the type is container")
     p.add_argument("names", nargs="+", metavar="NAME|ID")
     return p
 
@@ -26,7 +27,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for ref in args.names:
         view = queries.find(ctx.conn, ref) if args.type != "image" else None
         if view is not None:
-            found.append(inspect_container(view))
+            shown = inspect_container(view)
+            if args.size:
+                from mydocker.cli.views import writable_size
+
+                image = images.find_by_id(ctx.conn, view.row["image_id"])
+                shown["SizeRw"] = writable_size(view)
+                shown["SizeRootFs"] = shown["SizeRw"] + (image.row["size"] if image is not None else 0)
+            found.append(shown)
             continue
         image = images.find(ctx.conn, ref) if args.type != "container" else None
         if image is not None:

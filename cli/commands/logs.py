@@ -26,11 +26,27 @@ def _tail(text: str) -> int | None:
     return None if value < 0 else value
 
 
+def _time(flag: str):  # type: ignore[no-untyped-def]
+    def convert(text: str) -> str:
+        from mydocker.cli.commands.events import parse_when
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            return parse_when(text)
+        except UsageError:
+            raise UserError(f'invalid value for "{flag}": failed to parse value as time or duration: '
+                            f'"{text}"') from None
+    return convert
+
+
 def parser() -> Parser:
     p = Parser("logs", "Fetch the logs of a container")
     p.add_argument("-f", "--follow", action="store_true", help="follow log output")
     p.add_argument("-n", "--tail", type=_tail, default=None, help="number of lines to show from the end")
     p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    p.add_argument("--since", type=_time("since"), help="show logs since a timestamp or relative time (42m)")
+    p.add_argument("--until", type=_time("until"), help="show logs before a timestamp or relative time (42m)")
+    p.add_argument("--details", action="store_true", help="show extra details provided to logs")
     p.add_argument("container")
     return p
 
@@ -47,10 +63,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         f = None
     position = 0
     if f is not None:
-        records: Iterable[dict[str, Any]] = parse_lines(iter(f.readline, ""))
+        records: Iterable[dict[str, Any]] = _window(parse_lines(iter(f.readline, "")), args.since, args.until)
         if args.tail is not None:
             records = deque(records, maxlen=args.tail) if args.tail else []
-        _emit(records, args.timestamps)
+        _emit(records, args.timestamps, args.details)
         position = f.tell()
     if not args.follow:
         return 0
@@ -66,15 +82,32 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             chunk = f.read()
             complete = chunk[: chunk.rfind("\n") + 1]  # leave a half-written line for next time
             position += len(complete.encode("utf-8", "replace"))
-            _emit(parse_lines(iter(complete.splitlines(keepends=True))), args.timestamps)
-        if not running:
+            _emit(_window(parse_lines(iter(complete.splitlines(keepends=True))), args.since, args.until),
+                  args.timestamps, args.details)
+        if not running or (args.until and _now() >= args.until):
             return 0
         time.sleep(FOLLOW_POLL)
 
 
-def _emit(records: Iterable[dict[str, Any]], timestamps: bool) -> None:
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _window(records: Iterable[dict[str, Any]], since: str | None, until: str | None) -> Iterable[dict[str, Any]]:
+    """--since / --until: the records' times and the bounds are both UTC, microseconds, Z."""
+    for record in records:
+        stamp = record.get("time", "")
+        if (since is None or stamp >= since) and (until is None or stamp < until):
+            yield record
+
+
+def _emit(records: Iterable[dict[str, Any]], timestamps: bool, details: bool = False) -> None:
     for record in records:
         out = sys.stderr if record.get("stream") == "stderr" else sys.stdout
         text = record.get("log", "")
+        if details:
+            text = " " + text  # docker: the (here empty) --log-opt details, then a space
         out.write(f"{record.get('time', '')} {text}" if timestamps else text)
         out.flush()

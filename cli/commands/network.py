@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from mydocker.cli.errors import exit_code, report
@@ -23,6 +22,9 @@ def parser() -> Parser:
     ls = sub.add_parser("ls", aliases=["list"], help="list networks")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
     ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
+    ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="driver=, id=, label=, name=, scope=, type=custom|builtin, dangling=")
+    ls.add_argument("--format", help="'table', 'table TEMPLATE' or a Go template")
     i = sub.add_parser("inspect", help="display detailed information on one or more networks")
     i.add_argument("-f", "--format", help="format the output using a Go template")
     i.add_argument("names", nargs="+", metavar="NETWORK")
@@ -45,18 +47,9 @@ def _create(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _ls(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli import template
-    from mydocker.statemachine import networks
+    from mydocker.cli.network_list import list_networks
 
-    views = networks.list_all(ctx.conn)
-    if args.quiet:
-        sys.stdout.write("".join((v.id if args.no_trunc else v.id[:12]) + "\n" for v in views))
-        return 0
-    rows = [["NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE", "SCOPE"]]
-    rows += [[v.id if args.no_trunc else v.id[:12], v.name, v.row["driver"], v.row["subnet"], v.bridge, "local"]
-             for v in views]
-    sys.stdout.write(template.table(rows))
-    return 0
+    return list_networks(args, ctx)
 
 
 def inspect_network(conn: Any, view: Any) -> dict[str, Any]:

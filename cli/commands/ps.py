@@ -1,57 +1,73 @@
-"""mydocker ps [-a] [-q] [--no-trunc] [--format FORMAT]"""
+"""mydocker ps [-a] [-q] [-s] [-l] [-n N] [--no-trunc] [--filter K=V]... [--format FORMAT]"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from mydocker.cli.parsing import Parser
+from mydocker.cli.parsing import Parser, parse_int
 from mydocker.statemachine.context import Context
 
 DEFAULT_FORMAT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
            "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "State": "STATE",
            "Networks": "NETWORKS", "Labels": "LABELS", "Mounts": "MOUNTS", "Size": "SIZE",
-           "LocalVolumes": "LOCAL VOLUMES"}
+           "LocalVolumes": "LOCAL VOLUMES", "Label": None}
 
 
 def parser() -> Parser:
     p = Parser("ps", "List containers")
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
     p.add_argument("-q", "--quiet", action="store_true", help="only display container IDs")
+    p.add_argument("-s", "--size", action="store_true", help="display total file sizes")
+    p.add_argument("-l", "--latest", action="store_true", help="show the latest created container")
+    p.add_argument("-n", "--last", type=parse_int("--last"), default=-1,
+                   help="show n last created containers (includes all states)")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="id, name, label, status, exited, ancestor, before, since, volume, network, publish, "
+                        "expose, health")
     p.add_argument("--format", help="'table', 'json', 'table TEMPLATE' or a Go template")
     return p
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
-    from mydocker.cli.views import ps_fields
-    from mydocker.statemachine import queries
+    from mydocker.cli.views import container_size, ps_fields
+    from mydocker.statemachine import container_filters, queries
 
-    fmt = template.unescape(args.format) if args.format else DEFAULT_FORMAT
+    filters = container_filters.parse(args.filter)
+    fmt = args.format
     if args.quiet:
         fmt = "{{.ID}}"
-    if fmt == "table":
-        fmt = DEFAULT_FORMAT
-    views = queries.list_all(ctx.conn, include_stopped=args.all)
-    rows = [ps_fields(v, truncate=not args.no_trunc) for v in views]
-    out = sys.stdout
-    if fmt == "json":
-        out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        return 0
-    if fmt.startswith("table"):
-        body = fmt[len("table"):].strip()
-        template.check(body, ps_fields_sample())
-        header = template.render(body, {k: v for k, v in HEADERS.items()})
-        lines = [header] + [template.render(body, r) for r in rows]
-        out.write(template.table([line.split("\t") for line in lines]))
-        return 0
-    template.check(fmt, ps_fields_sample())
-    out.write("".join(template.render(fmt, r) + "\n" for r in rows))
+    elif args.size and (not fmt or fmt == "table"):
+        fmt = DEFAULT_FORMAT + "\t{{.Size}}"
+    limit = 1 if args.latest else args.last
+    everything = args.all or limit > 0 or container_filters.implies_all(filters)
+    views = queries.list_all(ctx.conn, include_stopped=everything)
+
+    def image_ids(ref: str) -> set[str]:
+        from mydocker.statemachine import images  # the image store costs start-up time: only when asked
+
+        found = images.find(ctx.conn, ref)
+        return {found.id} if found is not None else set()
+
+    views = container_filters.select(ctx.conn, views, filters, image_ids)
+    if limit > 0:
+        views = views[:limit]
+    sizes: dict[str, int] = {}
+
+    def size_of(view: queries.ContainerView):  # type: ignore[no-untyped-def]
+        def size() -> str:
+            image_id = view.row["image_id"]
+            if image_id not in sizes:
+                from mydocker.statemachine import images
+
+                found = images.find_by_id(ctx.conn, image_id)
+                sizes[image_id] = found.row["size"] if found is not None else 0
+            return container_size(view, sizes[image_id])
+        return size
+
+    rows = [ps_fields(v, truncate=not args.no_trunc, size=size_of(v)) for v in views]
+    sys.stdout.write(template.format_list(fmt, rows, DEFAULT_FORMAT, HEADERS))
     return 0
-
-
-def ps_fields_sample() -> dict[str, str]:
-    return {k: "" for k in HEADERS}

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from mydocker.cli.container_flags import add_create_flags, create_options
-from mydocker.cli.errors import report
+from mydocker.cli.errors import CliError, report
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 
@@ -23,8 +23,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.terminal import raw_mode, wait_monitor
     from mydocker.statemachine import lifecycle
 
+    if args.tty and args.interactive and not args.detach and not os.isatty(0):
+        raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
     view = lifecycle.create(ctx, options)
+    if args.cidfile:
+        from mydocker.cli.run_flags import write_cidfile
+
+        write_cidfile(args.cidfile, view.id)
     if args.detach:
         result = lifecycle.start(ctx, view.id, attached=False)
         assert result is not None

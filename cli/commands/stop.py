@@ -10,8 +10,8 @@ from mydocker.statemachine.context import Context
 
 def parser() -> Parser:
     p = Parser("stop", "Stop one or more running containers")
-    p.add_argument("-t", "--time", "--timeout", type=parse_timeout, default=10.0,
-                   help="seconds to wait before killing it (default 10)")
+    p.add_argument("-t", "--time", "--timeout", type=parse_timeout, default=None,
+                   help="seconds to wait before killing it (default: its --stop-timeout, else 10)")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     return p
 

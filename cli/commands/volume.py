@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from mydocker.cli.errors import report
 from mydocker.cli.parsing import Parser, UsageError
@@ -15,6 +14,9 @@ def parser() -> Parser:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", parser_class=Parser)
     ls = sub.add_parser("ls", help="list volumes", aliases=["list"])
     ls.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
+    ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="dangling=true|false, driver=, label=KEY[=VALUE], name=")
+    ls.add_argument("--format", help="'table', 'table TEMPLATE' or a Go template")
     create = sub.add_parser("create", help="create a volume")
     create.add_argument("--label", action="append", default=[], help="KEY=VALUE")
     create.add_argument("-d", "--driver", default="local", help="only 'local'")
@@ -34,14 +36,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.action is None:
         raise UsageError("volume needs a command: ls, create, rm or inspect")
     if args.action in ("ls", "list"):
-        from mydocker.cli import template
+        from mydocker.cli.volume_list import list_volumes
 
-        rows = volumes.list_all(ctx.conn)
-        if args.quiet:
-            sys.stdout.write("".join(f"{r['id']}\n" for r in rows))
-        else:
-            sys.stdout.write(template.table([["DRIVER", "VOLUME NAME"]] + [[r["driver"], r["id"]] for r in rows]))
-        return 0
+        return list_volumes(args, ctx)
     if args.action == "create":
         import secrets
 

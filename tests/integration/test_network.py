@@ -250,7 +250,7 @@ def test_bad_network_input_changes_nothing(md):
     r = md("network", "create", "--subnet", subnet, "second")
     assert r.code == 1 and "overlaps" in r.err, "overlapping subnets are refused"
     assert md("network", "create", "--subnet", free_subnet(), "first").code == 1, "names are unique"
-    for args in (["--net", "nosuchnet"], ["-p", "80"], ["-p", "x:80"], ["-p", "8080:80/sctp"], ["--ip", "nope"]):
+    for args in (["--net", "nosuchnet"], ["-p", "80x"], ["-p", "x:80"], ["-p", "8080:80/sctp"], ["--ip", "nope"]):
         r = md("run", "--rm", *args, "busybox", "true")
         assert r.code == 125 and r.err.startswith("Error: ") and len(r.err.strip().splitlines()) == 1, (args, r.err)
     assert md.ok("ps", "-aq") == ""

@@ -18,7 +18,7 @@ from mydocker.cli.parsing import (
     parse_size,
     parse_timeout,
 )
-from mydocker.cli.template import render, table, unescape
+from mydocker.cli.template import table
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 NCPU = os.cpu_count() or 1
@@ -58,6 +58,11 @@ def test_parse_size_bad(text: str) -> None:
         parse_size(text)
 
 
+def test_memory_zero_means_no_limit_as_docker() -> None:
+    assert parse_memory("0") is None
+    assert parse_memory("0m") is None
+
+
 def test_parse_size_huge_number_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         parse_size("9" * 400)
@@ -66,7 +71,7 @@ def test_parse_size_huge_number_is_a_usage_error() -> None:
 def test_parse_memory_minimum_is_6mb() -> None:
     assert parse_memory("6m") == 6 * MIB
     assert parse_memory("1g") == GIB
-    for text in ("5m", "6291455", "0", "4k"):
+    for text in ("5m", "6291455", "1", "4k"):
         with pytest.raises(UsageError, match="Minimum memory limit allowed is 6MB"):
             parse_memory(text)
     with pytest.raises(UsageError, match="invalid size"):
@@ -187,63 +192,6 @@ def test_parse_timeout_nan_is_refused() -> None:
         parse_timeout("nan")
 
 
-# --- templates ----------------------------------------------------------------------
-
-DATA = {
-    "Id": "abc",
-    "State": {"Pid": 42, "Running": True, "Status": "running", "Error": ""},
-    "Config": {"Env": ["A=1", "B=2"], "Labels": {"k": "v"}, "Cmd": None},
-    "Name": "/web",
-}
-
-
-@pytest.mark.parametrize(
-    ("fmt", "expected"),
-    [
-        ("{{.Id}}", "abc"),
-        ("{{.State.Pid}}", "42"),
-        ("pid={{ .State.Pid }} name={{.Name}}", "pid=42 name=/web"),
-        ("{{.State.Running}}", "true"),
-        ("{{.Config.Cmd}}", "<nil>"),
-        ("{{json .Config.Env}}", '["A=1","B=2"]'),
-        ("{{json .State}}", '{"Pid":42,"Running":true,"Status":"running","Error":""}'),
-        ("{{json .Config.Cmd}}", "null"),
-        ("{{upper .State.Status}}", "RUNNING"),
-        ('{{index .Config.Labels "k"}}', "v"),
-        ('{{index .Config.Labels "missing"}}', "<no value>"),
-        ('{{join .Config.Env ","}}', "A=1,B=2"),
-        ("{{.Config.Env}}", "[A=1 B=2]"),
-        ("{{.Config.Labels}}", "map[k:v]"),
-        ("no actions", "no actions"),
-        ("{{.Id}}\\t{{.Name}}", "abc\\t/web"),
-    ],
-)
-def test_render(fmt: str, expected: str) -> None:
-    assert render(fmt, DATA) == expected
-
-
-def test_unescape_then_render() -> None:
-    assert render(unescape("{{.Id}}\\t{{.Name}}\\n"), DATA) == "abc\t/web\n"
-
-
-@pytest.mark.parametrize(
-    ("fmt", "words"),
-    [
-        ("{{.Nope}}", "can't evaluate field Nope"),
-        ("{{.State.Nope}}", "can't evaluate field Nope"),
-        ("{{.State.Pid.Deeper}}", "can't evaluate field Deeper"),
-        ("{{nosuch .Id}}", 'function "nosuch" not defined'),
-        ("{{json .Nope}}", "can't evaluate field Nope"),
-        ("{{}}", "missing value"),
-        ("{{.Id .Name}}", "can't give argument to non-function"),
-        ('{{index .Config.Labels "k}}', "template:"),
-    ],
-)
-def test_render_errors_are_usage_errors(fmt: str, words: str) -> None:
-    with pytest.raises(UsageError, match=words):
-        render(fmt, DATA)
-
-
 # --- tables (Go's tabwriter with minwidth 10, padding 3) -----------------------------------
 
 
@@ -327,3 +275,28 @@ def test_since_and_created_at() -> None:
     assert since("2026-01-01T00:00:00.000000Z", now) == 60.0
     assert since("2026-01-01T00:02:00.000000Z", now) == 0.0  # clock skew: never negative
     assert created_at("2026-01-02T03:04:05.678901Z") == "2026-01-02 03:04:05 +0000 UTC"
+
+
+@pytest.mark.parametrize(("word", "message"), [
+    ("--bogus", "unknown flag: --bogus"),
+    ("--bogus=1", "unknown flag: --bogus"),
+    ("-z", "unknown shorthand flag: 'z' in -z"),
+])
+def test_unknown_arguments_in_dockers_words(word: str, message: str) -> None:
+    from mydocker.cli.parsing import Parser
+
+    p = Parser("ps")
+    p.add_argument("-a", action="store_true")
+    with pytest.raises(UsageError) as caught:
+        p.parse_args(["-a", word])
+    assert str(caught.value) == message
+
+
+def test_extra_arguments_exit_1_as_docker() -> None:
+    from mydocker.cli.parsing import Parser
+    from mydocker.statemachine.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        Parser("ps").parse_args(["extra"])
+    assert str(caught.value) == '"mydocker ps" accepts no arguments. See \'mydocker ps --help\'.'
+    assert caught.value.exit_code == 1
