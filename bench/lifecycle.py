@@ -43,7 +43,6 @@ import platform
 import secrets
 import shutil
 import signal
-import sqlite3
 import statistics
 import struct
 import subprocess
@@ -259,20 +258,22 @@ class MyDocker(CliRuntime):
         return output([*self.base, "ps", "-aq", "--no-trunc"]).split()
 
     def cleanup(self, runner, prefix):
+        """mydocker's own commands take the root apart: rm -f every container, remove
+        its networks, then `system prune` removes whatever the log says is left over
+        and `system check` must then find nothing. What prune had to remove is a leak
+        and is reported."""
         warnings = []
         if (self.root / "mydocker.db").exists():
             warnings += super().cleanup(runner, prefix)
-        cgroups = self._cgroups()
-        warnings += self._kill_leftover_processes()
-        warnings += self._unmount()
-        warnings += self._remove_networks(runner)
-        for path in cgroups:
-            if os.path.isdir(path):
-                warnings.append(f"mydocker left cgroup {path} behind; removing it")
-                try:
-                    os.rmdir(path)
-                except OSError as exc:
-                    warnings.append(f"  rmdir {path}: {exc}")
+            warnings += self._remove_networks(runner)
+            for action in ("prune", "check"):
+                proc = subprocess.run([*self.base, "system", action], stdin=subprocess.DEVNULL,
+                                      capture_output=True, text=True, timeout=300)
+                lines = [line for line in proc.stdout.splitlines()
+                         if line.startswith(("removed:", "leaked:", "inconsistent:"))]
+                warnings += [f"mydocker system {action}: {line}" for line in lines]
+                if proc.returncode != 0 and not lines:
+                    warnings.append(f"mydocker system {action} failed: {proc.stderr.strip()[-300:]}")
         if any(m.startswith(str(self.root)) for m in _mounts()):
             warnings.append(f"not removing {self.root}: something is still mounted under it")
         else:
@@ -280,111 +281,10 @@ class MyDocker(CliRuntime):
         return warnings
 
     def _remove_networks(self, runner: Runner) -> list[str]:
-        """Remove this root's networks, then anything of them the log says was made
-        and is still there (bridges, veths, iptables rules tagged mydocker:<id>)."""
-        warnings: list[str] = []
-        bridges, veths, tags = self._network_objects()
-        if not bridges:
-            return warnings
         python = Path(self.binary).resolve().parent / "python"
         code, err = runner.run([str(python if python.exists() else sys.executable), "-c", REMOVE_NETWORKS,
                                 str(self.root)], check=False)
-        if code != 0:
-            warnings.append(f"mydocker: removing the root's networks failed: {err[-300:]}")
-        for link in [*veths, *bridges]:
-            if subprocess.run(["ip", "link", "show", link], capture_output=True).returncode == 0:
-                warnings.append(f"mydocker left link {link}; deleting it")
-                subprocess.run(["ip", "link", "del", link], capture_output=True)
-        for table in ("filter", "nat"):
-            try:
-                lines = output(["iptables", "-t", table, "-S"]).splitlines()
-            except (BenchError, OSError):
-                continue
-            for line in lines:
-                if line.startswith("-A ") and any(f'"{tag}"' in line or f" {tag} " in line for tag in tags):
-                    warnings.append(f"mydocker left iptables rule ({table}) {line}; deleting it")
-                    subprocess.run(["sh", "-c", f"iptables -t {table} -D {line[3:]}"], capture_output=True)
-        return warnings
-
-    def _network_objects(self) -> tuple[list[str], list[str], list[str]]:
-        """(bridges, veths, iptables comment tags) of every network this root's log made."""
-        db = self.root / "mydocker.db"
-        bridges: list[str] = []
-        veths: list[str] = []
-        tags: list[str] = []
-        if not db.exists():
-            return bridges, veths, tags
-        try:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-            try:
-                rows = conn.execute("SELECT stream_id, type, payload FROM events WHERE stream_type = 'network'"
-                                    ).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return bridges, veths, tags
-        for stream_id, event_type, payload in rows:
-            data = json.loads(payload)
-            if event_type == "create" and data.get("bridge"):
-                bridges.append(data["bridge"])
-                tags.append(f"mydocker:{stream_id[:12]}")
-            elif event_type == "allocate" and (data.get("endpoint") or {}).get("veth"):
-                veths.append(data["endpoint"]["veth"])
-        return bridges, veths, tags
-
-    def _cgroups(self) -> list[str]:
-        """Every cgroup directory mydocker recorded for a container of this root."""
-        db = self.root / "mydocker.db"
-        if not db.exists():
-            return []
-        paths: list[str] = []
-        try:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-            try:
-                rows = conn.execute("SELECT stream_id, payload FROM events WHERE type = 'create'").fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            log(f"warning: cannot read {db}: {exc}")
-            return []
-        for stream_id, payload in rows:
-            try:
-                spec_cgroups = json.loads(payload).get("spec", {}).get("cgroups") or {}
-            except (ValueError, AttributeError):
-                spec_cgroups = {}
-            paths += [p for p in spec_cgroups.values() if isinstance(p, str)]
-            if not spec_cgroups:
-                paths += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/mydocker-{stream_id[:12]}")]
-        return paths
-
-    def _kill_leftover_processes(self) -> list[str]:
-        root = str(self.root)
-        warnings = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                proc_root = os.readlink(f"/proc/{entry}/root")
-            except OSError:
-                continue
-            if root in cmdline or proc_root.startswith(root + "/"):
-                warnings.append(f"process {entry} of this root still alive ({cmdline.strip()[:80]}); killing it")
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except OSError:
-                    pass
-        if warnings:
-            time.sleep(0.5)
-        return warnings
-
-    def _unmount(self) -> list[str]:
-        warnings = []
-        for mountpoint in sorted((m for m in _mounts() if m.startswith(str(self.root) + "/")), reverse=True):
-            warnings.append(f"mydocker left {mountpoint} mounted; unmounting it")
-            if subprocess.run(["umount", mountpoint], capture_output=True).returncode != 0:
-                subprocess.run(["umount", "-l", mountpoint], capture_output=True)
-        return warnings
+        return [] if code == 0 else [f"mydocker: removing the root's networks failed: {err[-300:]}"]
 
 
 class Runc(Runtime):

@@ -51,6 +51,9 @@ def add_create_flags(p: Parser) -> None:
                    help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
     p.add_argument("--ip", help="IPv4 address for the container on its network")
     run_flags.add_flags(p)
+    p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
+                   help="pull image before running: missing (default), always, never")
+    p.add_argument("--platform", help="os/arch[/variant] of the image to pull")
     p.add_argument("--help", action="help", help="show this help")
     p.add_argument("image")
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -98,6 +101,10 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
     network = args.network or "bridge"
     ports = run_flags.publish(parse_all(args.publish), args)
+    if ports and network == "host":
+        import sys
+
+        sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
     if args.workdir is not None and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     if args.hostname is not None and not _valid_hostname(args.hostname):

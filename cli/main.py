@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sqlite3
 import sys
 
 from mydocker.cli.errors import exit_code, report
@@ -33,6 +34,10 @@ COMMANDS = {
     "save": "Save one or more images to a tar archive",
     "rmi": "Remove one or more images",
     "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    "pull": "Download an image from a registry",
+    "push": "Upload an image to a registry",
+    "login": "Log in to a registry",
+    "logout": "Log out from a registry",
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
     "history": "Show the history of an image",
@@ -51,7 +56,7 @@ COMMANDS = {
     "info": "Display system-wide information",
     "attach": "Attach local standard output and error streams to a running container",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
-    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history)",
+    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history, pull, push)",
 }
 
 # docker's management groups: `container ls` is `ps`, with the same flags.
@@ -65,7 +70,7 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "image": {
         "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
-        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history")},
+        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history", "pull", "push")},
     },
     # subcommands of other groups that live in modules of their own
     "volume": {"prune": "volume_prune"},
@@ -158,10 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(os.path.abspath(root or default_root()), " ".join([name, *argv])[:200])
     try:
         args = module.parser().parse_args(argv)
+        if getattr(module, "frees_space", None) and module.frees_space(args):
+            from mydocker.statemachine.diskspace import before_freeing
+
+            before_freeing(ctx.root)  # before anything opens the database
         if name in RECONCILE_FIRST and getattr(module, "reconciles", lambda _: True)(args):
             from mydocker.statemachine.reconcile import reconcile
 
-            reconcile(ctx.root, ctx.conn)
+            try:
+                reconcile(ctx.root, ctx.conn)
+            except sqlite3.DatabaseError as exc:
+                from mydocker.statemachine.diskspace import is_disk_full
+
+                # A full disk must not silence reading commands (what reconcile could not
+                # record, a later command will); system check says what ails a damaged file.
+                if not (is_disk_full(exc) or name == "system"):
+                    raise
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:
         report(exc)
@@ -176,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a traceback in front of a user is a bug
         if debug:
             raise
+        from mydocker.statemachine.diskspace import is_disk_full
+
+        if is_disk_full(exc):  # not the user's input: docker's 1, except where run/create fail
+            report(exc if not isinstance(exc, OSError) else f"no space left on the disk under {ctx.root}: {exc}")
+            return 125 if name in ("run", "create") else 1
         report(exc)
         return 125
     finally:

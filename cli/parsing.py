@@ -17,7 +17,9 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str = "", **kwargs: object) -> None:
-        super().__init__(prog=f"mydocker {prog}", description=description, allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
+        # subparsers hand down their parent's prog ("mydocker volume create") already whole
+        prog = prog if prog.startswith("mydocker ") else f"mydocker {prog}"
+        super().__init__(prog=prog, description=description, allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("the following arguments are required"):

@@ -278,11 +278,13 @@ IMAGE_CONFIG_FIELDS: dict[str, Any] = {
 }
 
 
-def inspect_image(image: Any) -> dict[str, Any]:
+def inspect_image(image: Any, repo_digests: dict[str, str] | None = None) -> dict[str, Any]:
+    """repo_digests: {repository: digest} of the image's pulls and pushes."""
     config = image.config
     return {
         "Id": image.id,
         "RepoTags": image.tags,
+        "RepoDigests": [f"{repo}@{digest}" for repo, digest in sorted((repo_digests or {}).items())],
         "Created": config.get("created", image.row["created_at"]),
         "Comment": config.get("comment", ""),
         "Author": config.get("author", ""),

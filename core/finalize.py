@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from mydocker.core import security
 from mydocker.core import syscalls as sc
-from mydocker.core.users import SetupError
+from mydocker.core.users import SetupError, with_home
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430
@@ -83,8 +83,10 @@ def exec_command(argv: list[str], env: list[str], profile: security.Profile,
                  uid: int, gid: int, groups: list[int]) -> NoReturn:
     """Drop to the user and the container's limits, then exec; SetupError with
     docker's code and words if the command cannot be executed."""
+    # HOME as runc sets it: from the container's passwd (we are past pivot_root), read
+    # before dropping privileges.
+    environ = with_home(dict(item.split("=", 1) for item in env if "=" in item), uid)
     security.apply(profile, uid, gid, groups)
-    environ = dict(item.split("=", 1) for item in env if "=" in item)
     try:
         os.execvpe(argv[0], argv, environ)
     except OSError as exc:

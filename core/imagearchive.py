@@ -120,7 +120,7 @@ def _oci_entries(work: Path) -> list[tuple[bytes, list[str], list[str]]]:
 
 
 def _pick_manifest(work: Path, descriptor: dict[str, Any]) -> str:
-    """A manifest list / nested index resolves to its linux/amd64 (or first) manifest."""
+    """A manifest list / nested index resolves to its linux/<host arch> (or first) manifest."""
     if descriptor.get("mediaType") not in _INDEX_TYPES:
         return descriptor["digest"]
     nested = json.loads(_read(work, _blob(descriptor["digest"])))
@@ -129,7 +129,7 @@ def _pick_manifest(work: Path, descriptor: dict[str, Any]) -> str:
         raise images.ImageError("empty image index")
     for m in manifests:
         platform = m.get("platform") or {}
-        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+        if platform.get("os") == "linux" and platform.get("architecture") == images.host_architecture():
             return _pick_manifest(work, m)
     return _pick_manifest(work, manifests[0])
 
@@ -267,11 +267,17 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def _add_layer(tar: tarfile.TarFile, root: str | Path, layer: str, written: set[str]) -> int:
     """Add the layer's tar (the bytes its diff_id names) once; its size."""
+    from mydocker.core import layers
+
     kept = images.layer_tar_path(root, layer)
     with tempfile.TemporaryFile(dir=images.layers_dir(root)) as tmp:
+        original = None if kept.exists() else layers.original_tar(root, layer)  # a pulled layer's blob
         if kept.exists():
             with open(kept, "rb") as f:
                 shutil.copyfileobj(f, tmp)
+        elif original is not None:
+            with original:
+                shutil.copyfileobj(original, tmp)
         else:
             images.write_tree(images.layer_path(root, layer), tmp, canonical=True)
         size = tmp.tell()

@@ -128,6 +128,16 @@ def find_busybox() -> str:
     raise ImageError("busybox-static is not installed on this host (apt-get install busybox-static)")
 
 
+def busybox_created() -> str:
+    """The default image's creation time: the host binary's mtime, not now, so that
+    building it again (after `rmi busybox`, or in another root) gives the same config
+    and so the same image id for as long as the host's busybox is the same."""
+    from datetime import UTC, datetime
+
+    mtime = os.stat(find_busybox()).st_mtime
+    return datetime.fromtimestamp(int(mtime), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
     binary = find_busybox()
@@ -181,10 +191,16 @@ def new_staging(root: str | Path) -> Path:
     return staging
 
 
+def host_architecture() -> str:
+    """The host's architecture as image configs and OCI platforms name it (GOARCH)."""
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
 def make_config(diff_ids: list[str], created: str, cmd: list[str] | None, env: list[str] | None = None,
                 entrypoint: list[str] | None = None, workdir: str = "", **extra: Any) -> dict[str, Any]:
     return {
-        "architecture": "amd64",
+        "architecture": host_architecture(),
         "os": "linux",
         "created": created,
         "config": {
@@ -205,10 +221,13 @@ def image_id(config: dict[str, Any]) -> str:
 
 def remove_layer(root: str | Path, layer: str) -> None:
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)
-    try:
-        os.unlink(layer_tar_path(root, layer))
-    except FileNotFoundError:
-        pass
+    # the tar a load kept, the compressed blob a pull or push kept (core/layers.py)
+    for kept in (layer_tar_path(root, layer), layers_dir(root) / f"{layer}.blob.json",
+                 layers_dir(root) / f"{layer}.blob"):
+        try:
+            os.unlink(kept)
+        except FileNotFoundError:
+            pass
 
 
 def configs_dir(root: str | Path) -> Path:
@@ -224,8 +243,11 @@ def store_config(root: str | Path, raw: bytes) -> str:
     configs_dir(root).mkdir(mode=0o700, exist_ok=True)
     path = configs_dir(root) / digest
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(raw)
+        # a temp name of our own: two pulls of one image store the same config at once
+        fd, tmp = tempfile.mkstemp(prefix=f".{digest}.", dir=configs_dir(root))
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     return "sha256:" + digest
 

@@ -4,6 +4,7 @@ stderr stay apart and every line keeps its time."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -37,8 +38,14 @@ class LogWriter:
 
     def _emit(self, text: str) -> None:
         data = text.encode()
-        while data:
-            data = data[os.write(self._fd, data):]
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+        except OSError as exc:
+            # A full disk drops output, as docker's json-file does; it must not
+            # kill the monitor, whose die record is what the log needs most.
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
 
 
 def _record(log: str, stream: str, stamp: str) -> str:

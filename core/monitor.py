@@ -7,6 +7,8 @@ wait for it, and report its real exit status. With a tty, the init makes the
 pty in the container's own devpts and sends the master back over a socket.
 What to record is not its business: the caller passes hooks (the statemachine
 appends `start` and `die`).
+A detached container's monitor hands that waiting over to core.waiter, a bare
+interpreter in the same process, once the container runs.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from mydocker.core import cgroups, init, procinfo, security
+from mydocker.core import cgroups, init, procinfo, security, waiter
 from mydocker.core import syscalls as sc
 from mydocker.core.crashpoints import crash
+from mydocker.core.exits import Exited, finish
+from mydocker.core.exits import release_cgroups as _safe_remove_cgroups
 from mydocker.core.logs import LogWriter
 from mydocker.core.ptyrelay import copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
@@ -37,13 +41,6 @@ class Started:
     boot_id: str
     monitor_pid: int
     monitor_start: int
-
-
-@dataclass
-class Exited:
-    exit_code: int
-    oom_killed: bool
-    reason: str
 
 
 class Hooks(Protocol):
@@ -164,12 +161,24 @@ class _Monitor:
             _report(self.report_w, {"started": False, "exit_code": detail["code"], "message": detail["message"]})
         else:
             _report(self.report_w, {"started": True})
+        if not self.attached and not failure:
+            self._hand_over(ours, hooks)
         self._pump(ours)
         _, status = os.waitpid(self.child, 0)
-        exited = self._exit_info(status, failure)
-        _safe_remove_cgroups(spec.cgroups)
+        exited = finish(status, failure, spec.cgroups)
         hooks.exited(exited)
         return exited.exit_code
+
+    def _hand_over(self, ours: list[int], hooks: Hooks) -> None:
+        """Become the minimal waiter (core.waiter) for the rest of the container's
+        life; it runs the hooks' exit command when the container exits. Returns only
+        if that cannot be done: this process then waits as before."""
+        exit_command = getattr(hooks, "exit_command", None)
+        if exit_command is None:
+            return
+        streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
+        waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
+                         [fd for fd in ours if fd not in streams], exit_command())
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded
@@ -283,22 +292,3 @@ class _Monitor:
             return False
         write_all(self.master, data)
         return True
-
-    def _exit_info(self, status: int, failure: bytes) -> Exited:
-        code = os.waitstatus_to_exitcode(status)
-        oom = cgroups.oom_killed(self.spec.cgroups)
-        if failure:
-            detail = json.loads(failure)
-            return Exited(detail["code"], False, f"start failed: {detail['message']}")
-        if code < 0:
-            sig = -code
-            reason = "oom" if oom and sig == signal.SIGKILL else f"killed by signal {sig}"
-            return Exited(128 + sig, oom, reason)
-        return Exited(code, oom, "exited")
-
-
-def _safe_remove_cgroups(paths: dict[str, str]) -> None:
-    try:
-        cgroups.remove(paths)
-    except cgroups.CgroupError:
-        pass  # left for rm / recovery, which retry the same idempotent removal

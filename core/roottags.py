@@ -101,7 +101,8 @@ def _read(entry: Path) -> list[str]:
 
 def processes_of(root: str, proc: Path = Path("/proc")) -> list[int]:
     """Pids of mydocker processes working on root: commands (`--root R`, or
-    MYDOCKER_ROOT), monitors forked from them, watchers (`... watcher R ...`).
+    MYDOCKER_ROOT), monitors forked from them or waiting (`python -I -S
+    .../waiter.py R ...`), watchers (`... watcher R ...`).
     Never this process or its ancestors."""
     root = os.path.abspath(root)
     spared = _ancestors(proc)
@@ -117,6 +118,8 @@ def processes_of(root: str, proc: Path = Path("/proc")) -> list[int]:
             if _root_of(entry, argv) == root:
                 found.append(int(entry.name))
         elif any(a.startswith("mydocker.") for a in argv[1:3]) and root in argv:  # python -m mydocker.x ROOT
+            found.append(int(entry.name))
+        elif any(a.endswith("/mydocker/core/waiter.py") for a in argv[1:4]) and root in argv:  # a monitor, waiting
             found.append(int(entry.name))
     return found
 

@@ -151,10 +151,10 @@ def _last_cap() -> int:
 
 
 def preload(profile: Profile) -> None:
-    """Load libseccomp while the host's filesystem is still there: pyseccomp finds
-    the library with ldconfig, which the container's rootfs does not have."""
+    """Load libseccomp while the host's filesystem is still there: the container's
+    rootfs has no libseccomp to load after pivot_root."""
     if profile.seccomp and not profile.privileged:
-        import pyseccomp  # noqa: F401
+        _seccomp_lib()
 
 
 def apply(profile: Profile, uid: int = 0, gid: int = 0, groups: list[int] | None = None) -> None:
@@ -208,22 +208,81 @@ def _capset(keep: set[int]) -> None:
         raise OSError(err, f"capset: {os.strerror(err)}")
 
 
+# libseccomp's ABI (seccomp.h): actions, comparison operators, struct scmp_arg_cmp.
+LIBSECCOMP = "libseccomp.so.2"
+_SCMP_ACT_ALLOW = 0x7FFF0000
+_SCMP_CMP_MASKED_EQ = 7
+_NR_SCMP_ERROR = -1  # a name libseccomp does not know (other negatives are its pseudo numbers)
+
+
+def _scmp_act_errno(err: int) -> int:
+    return 0x00050000 | (err & 0xFFFF)
+
+
+class _ArgCmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                ("datum_b", ctypes.c_uint64)]
+
+
+_libseccomp: ctypes.CDLL | None = None
+
+
+def _seccomp_lib() -> ctypes.CDLL:
+    """libseccomp by its soname. A binding that looks it up with
+    ctypes.util.find_library runs `ldconfig -p` first: ~21 ms of every run and exec."""
+    global _libseccomp
+    if _libseccomp is None:
+        lib = ctypes.CDLL(LIBSECCOMP)
+        lib.seccomp_init.argtypes = (ctypes.c_uint32,)
+        lib.seccomp_init.restype = ctypes.c_void_p
+        lib.seccomp_syscall_resolve_name.argtypes = (ctypes.c_char_p,)
+        lib.seccomp_syscall_resolve_name.restype = ctypes.c_int
+        lib.seccomp_rule_add_array.argtypes = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
+                                               ctypes.POINTER(_ArgCmp))
+        lib.seccomp_rule_add_array.restype = ctypes.c_int
+        lib.seccomp_load.argtypes = (ctypes.c_void_p,)
+        lib.seccomp_load.restype = ctypes.c_int
+        lib.seccomp_release.argtypes = (ctypes.c_void_p,)
+        lib.seccomp_release.restype = None
+        _libseccomp = lib
+    return _libseccomp
+
+
+def _check(res: int, what: str) -> None:
+    if res < 0:
+        raise OSError(-res, f"{what}: {os.strerror(-res)}")
+
+
 def load_seccomp() -> None:
     """Allow by default, refuse DENIED_SYSCALLS and new user namespaces with EPERM."""
-    import pyseccomp as seccomp
-
-    flt = seccomp.SyscallFilter(seccomp.ALLOW)
-    for name in DENIED_SYSCALLS:
-        try:
-            flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
-        except (OSError, ValueError, RuntimeError):
-            continue  # not a system call on this architecture
-    # unshare(CLONE_NEWUSER) and clone(CLONE_NEWUSER): refused; other flags pass.
-    for name, arg in (("unshare", 0), ("clone", 0)):
-        flt.add_rule(seccomp.ERRNO(errno.EPERM), name,
-                     seccomp.Arg(arg, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+    lib = _seccomp_lib()
+    flt = lib.seccomp_init(_SCMP_ACT_ALLOW)
+    if not flt:
+        raise OSError(errno.EINVAL, "seccomp_init failed")
     try:
-        flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags live in memory: make libc fall back
-    except (OSError, ValueError, RuntimeError):
-        pass
-    flt.load()
+        def rule(action: int, name: str, *args: _ArgCmp) -> bool:
+            """False when the name is no system call on this architecture."""
+            nr = lib.seccomp_syscall_resolve_name(name.encode())
+            if nr == _NR_SCMP_ERROR:
+                return False
+            _check(lib.seccomp_rule_add_array(flt, action, nr, len(args), (_ArgCmp * len(args))(*args)),
+                   f"seccomp rule for {name}")
+            return True
+
+        for name in DENIED_SYSCALLS:
+            try:
+                rule(_scmp_act_errno(errno.EPERM), name)
+            except OSError:
+                continue
+        # unshare(CLONE_NEWUSER) and clone(CLONE_NEWUSER): refused; other flags pass.
+        for name, arg in (("unshare", 0), ("clone", 0)):
+            if not rule(_scmp_act_errno(errno.EPERM), name,
+                        _ArgCmp(arg, _SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)):
+                raise OSError(errno.EINVAL, f"seccomp: no system call {name}")
+        try:
+            rule(_scmp_act_errno(errno.ENOSYS), "clone3")  # its flags live in memory: make libc fall back
+        except OSError:
+            pass
+        _check(lib.seccomp_load(flt), "seccomp_load")
+    finally:
+        lib.seccomp_release(flt)

@@ -41,10 +41,22 @@ MS_STRICTATIME = 1 << 24
 
 MNT_DETACH = 2
 
-_SYS_PIVOT_ROOT = 155  # x86_64
 # rt_sigaction(2) by machine (the generic table's number unless the arch kept its own).
 _SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 173, "s390x": 174,
                      "i686": 174, "armv7l": 174}.get(os.uname().machine)
+# glibc has no pivot_root() wrapper, so it goes through syscall(2), whose numbers
+# differ per architecture. Unknown machines are refused at the call, not guessed.
+_SYS_PIVOT_ROOT_BY_MACHINE = {"x86_64": 155, "aarch64": 41}
+
+
+def syscall_number(name: str, machine: str | None = None) -> int:
+    machine = machine or os.uname().machine
+    table = {"pivot_root": _SYS_PIVOT_ROOT_BY_MACHINE}[name]
+    if machine not in table:
+        raise OSError(errno.ENOSYS, f"{name}: no syscall number known for architecture {machine!r} "
+                                    f"(known: {', '.join(sorted(table))})")
+    return table[machine]
+
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -86,7 +98,7 @@ def setns(fd: int, nstype: int = 0) -> None:
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
+    _check(_libc.syscall(syscall_number("pivot_root"), _b(new_root), _b(put_old)), "pivot_root")
 
 
 def sethostname(name: str) -> None:

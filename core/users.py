@@ -52,6 +52,16 @@ def lookup_user(user: str, etc: str = "/etc") -> tuple[int, int, list[int]]:
     return uid, gid, sorted({gid, *supplementary})
 
 
+def with_home(env: dict[str, str], uid: int, etc: str = "/etc") -> dict[str, str]:
+    """docker (runc) sets HOME, unless the user set it, to the home directory of the
+    uid in the container's passwd file, and to / when the uid has no entry."""
+    if "HOME" in env:
+        return env
+    entry = next((e for e in _table(os.path.join(etc, "passwd")) if e[2:3] == [str(uid)]), None)
+    home = entry[5] if entry is not None and len(entry) > 5 and entry[5] else "/"
+    return {**env, "HOME": home}
+
+
 def _table(path: str) -> list[list[str]]:
     try:
         with open(path) as f:

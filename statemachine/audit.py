@@ -79,6 +79,8 @@ def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict
         attrs["names"] = images.get(event.stream_id, [])
         if attrs["names"]:
             attrs["name"] = attrs["names"][0]
+        # where a pulled or pushed image came from or went to
+        attrs.update({k: event.payload[k] for k in ("reference", "digest") if k in event.payload})
     else:
         attrs.update({k: v for k, v in event.payload.items() if isinstance(v, (str, int))})
     return attrs

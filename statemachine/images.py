@@ -86,18 +86,19 @@ def ensure_default(ctx: Context) -> ImageView:
         except core_images.ImageError as exc:
             raise CreateFailed(str(exc)) from exc
         layer, diff_id, size = core_images.store_layer(ctx.root, staging)
-        config = core_images.make_config([diff_id], now_iso(), cmd=["sh"])
-        image_id = core_images.image_id(config)
-        event = Event("import", {"tags": [DEFAULT_IMAGE], "config": config, "layers": [layer],
-                                 "size": size, "created": config["created"], "source": "busybox-static"},
-                      actor=ctx.actor())
-        try:
-            append(ctx.conn, "image", image_id, 0, [event])
-        except ConcurrencyError:
-            pass  # the same image was registered by a racing command
-        found = find(ctx.conn, DEFAULT_IMAGE)
-        assert found is not None
-        return found
+        config = core_images.make_config([diff_id], core_images.busybox_created(), cmd=["sh"])
+        # Same bytes, same id: after `rmi busybox` this stream already has events, so
+        # register appends at its version (and a kept, untagged copy only gets the tag).
+        return register(ctx, "import", core_images.image_id(config), config, [layer], size,
+                        [DEFAULT_IMAGE], {"source": "busybox-static"})
+
+
+def default_ever_built(conn: sqlite3.Connection) -> bool:
+    """Whether this root ever had the default image: `images` builds it on a root's
+    first use only, so that after `rmi busybox` it stays gone until a run needs it."""
+    return conn.execute(
+        "SELECT 1 FROM events WHERE stream_type = 'image' AND type = 'import'"
+        " AND json_extract(payload, '$.source') = 'busybox-static' LIMIT 1").fetchone() is not None
 
 
 # --- changing images: every change is an event on the image's stream ---------
@@ -272,7 +273,8 @@ def save(ctx: Context, refs: list[str], out: Any) -> None:
     for ref in refs:
         image = resolve(ctx, ref)
         raw = core_images.config_bytes(ctx.root, image.id, image.config)
-        tags = [normalize(ref)] if normalize(ref) in image.tags else image.tags
+        # docker: saved by name, the archive names it so; saved by id, it names nothing
+        tags = [normalize(ref)] if normalize(ref) in image.tags else []
         items.append(imagearchive.SaveItem(image.id, raw, image.layers, tags))
     try:
         imagearchive.save(ctx.root, items, out)

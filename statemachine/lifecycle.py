@@ -143,7 +143,6 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
     for item in opts.env:
         key, _, value = item.partition("=")
         env[key] = value
-    env.setdefault("HOME", "/root")
     return [f"{k}={v}" for k, v in env.items()]
 
 
@@ -152,6 +151,11 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
 
 def _locked(ctx: Context, ref: str, action: Callable[[Container], Any]) -> Any:
     return aggregates.locked(ctx, ref, action, effects_for(ctx))
+
+
+def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
+    """History on a container's stream (the OCI entry point's): aggregate.append."""
+    aggregates.append(ctx, container_id, events)
 
 
 def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResult | None:

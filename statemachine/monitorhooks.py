@@ -64,8 +64,18 @@ class RecordingHooks:
         aggregate.append(self.ctx, self.id, [Event("start", asdict(info))])
         self.ctx.close()  # nothing to write until the exit, maybe days away
 
+    def exit_command(self) -> list[str]:
+        """What the monitor, once it has become the minimal waiter, runs in its own
+        process when the container exits: this class's exited() again."""
+        import sys
+
+        return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
+
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
+        from mydocker.statemachine.diskspace import before_freeing
+
+        before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
         # pid: the die of this run only, not of a later run someone restarted meanwhile
         try:
             aggregate.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)

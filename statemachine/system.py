@@ -47,6 +47,11 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     root = os.path.abspath(ctx.root)
     with open("/proc/mounts") as f:
         found += [("mount", line.split()[1]) for line in f if line.split()[1].startswith(root + "/")]
+    from mydocker.core import layers
+    from mydocker.statemachine import layer_gc
+
+    found += [("download", str(path)) for path in layers.stale(ctx.root)]  # a killed pull's leftovers
+    found += [("layer", str(path)) for path in layer_gc.unused_layers(ctx)]
     return found + _network_leaks(ctx)
 
 
@@ -104,7 +109,13 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
 
 
 def check(ctx: Context) -> dict[str, Any]:
+    from mydocker.store.db import integrity_problems
+
+    corrupt = integrity_problems(ctx.root)
+    if corrupt:  # nothing read from a damaged log can be trusted: say only that
+        return {"corrupt": corrupt, "running": [], "findings": [], "leaks": []}
     return {
+        "corrupt": [],
         "running": [v.name for v in queries.list_all(ctx.conn, include_stopped=False)],
         "findings": [f"{f.name} ({f.container_id[:12]}): {f.problem}" for f in survey(ctx.conn)],
         "leaks": [f"{kind} {what}" for kind, what in leaks(ctx)],
@@ -112,6 +123,11 @@ def check(ctx: Context) -> dict[str, Any]:
 
 
 def prune(ctx: Context) -> dict[str, Any]:
+    from mydocker.store.db import integrity_problems
+
+    corrupt = integrity_problems(ctx.root)
+    if corrupt:  # a damaged log could name what is not a leak: remove nothing
+        return {"corrupt": corrupt, "running": [], "findings": [], "leaks": []}
     removed = leaks(ctx)
     for kind, what in removed:
         _remove(kind, what)
@@ -129,6 +145,14 @@ def _remove(kind: str, what: str) -> None:
             pass
     elif kind == "directory":
         shutil.rmtree(what, ignore_errors=True)
+    elif kind == "download":
+        from mydocker.core import layers
+
+        layers.remove_stale(Path(what))
+    elif kind == "layer":
+        from mydocker.statemachine import layer_gc
+
+        layer_gc.remove(Path(what))
     elif kind == "mount":
         from mydocker.core import syscalls
 

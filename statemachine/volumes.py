@@ -43,7 +43,11 @@ class VolumeRequest:
 
 def parse(text: str) -> VolumeRequest:
     """docker's -v syntax: HOST:CTR[:MODE], NAME:CTR[:MODE] or CTR. ValueError if bad."""
+    if not text:
+        raise ValueError("invalid empty volume spec")
     parts = text.split(":")
+    if len(parts) > 1 and "" in parts:
+        raise ValueError(f"invalid spec: {text}: empty section between colons")
     if len(parts) == 1:
         source, destination, mode = "", parts[0], ""
     elif len(parts) == 2:

@@ -16,9 +16,12 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.pulling import ensure_image
     from mydocker.statemachine import lifecycle
 
-    view = lifecycle.create(ctx, create_options(args))
+    options = create_options(args)
+    ensure_image(ctx, args.image, args.pull, args.platform)
+    view = lifecycle.create(ctx, options)
     if args.cidfile:
         from mydocker.cli.run_flags import write_cidfile
 

@@ -14,6 +14,7 @@ from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
 
 DEFAULT_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+DIGESTS_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
            "CreatedAt": "CREATED AT", "Size": "SIZE", "Digest": "DIGEST", "Containers": "CONTAINERS",
            "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"}
@@ -100,27 +101,37 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     filters = parse_filters(args.filter)
     if args.reference:
         filters.setdefault("reference", []).append(args.reference)
-    if images.find(ctx.conn, images.DEFAULT_IMAGE) is None:
+    if not images.default_ever_built(ctx.conn):
         images.ensure_default(ctx)
     keep = _select(ctx, filters)
     rows = []
+    digests: dict[str, dict[str, str]] = {}
+    if args.digests or (args.format and "Digest" in args.format):
+        from mydocker.statemachine.image_origins import repo_digests
+
+        digests = repo_digests(ctx)
     for image in images.list_images(ctx.conn):
         short = image.id if args.no_trunc else image.id.split(":", 1)[1][:12]
         created = human_duration(since(image.row["created_at"])) + " ago"
+        known = digests.get(image.id, {})
         tags: list[str | None] = list(image.tags) or [None]
         for tag in tags:
             if not keep(image, tag):
                 continue
             repo, _, name = (tag or "<none>:<none>").rpartition(":")
             size = human_size(image.row["size"])
-            rows.append(template.Struct(
-                ID=short, Repository=repo, Tag=name, Digest="<none>", CreatedSince=created,
-                CreatedAt=created_at(image.row["created_at"]), Size=size, Containers="N/A", SharedSize="N/A",
-                UniqueSize="N/A", VirtualSize=size))
+            # pulled by digest only: docker shows each repository with its digest and tag <none>
+            pairs = list(known.items()) if tag is None and known else [(repo, known.get(repo, "<none>"))]
+            for shown_repo, digest in pairs:
+                rows.append(template.Struct(
+                    ID=short, Repository=shown_repo, Tag=name, Digest=digest, CreatedSince=created,
+                    CreatedAt=created_at(image.row["created_at"]), Size=size, Containers="N/A",
+                    SharedSize="N/A", UniqueSize="N/A", VirtualSize=size))
     if args.quiet:
         sys.stdout.write("".join(f"{s}\n" for s in dict.fromkeys(r["ID"] for r in rows)))
         return 0
     for row in rows:
         row.go_type = "*formatter.imageContext"
-    sys.stdout.write(template.format_list(args.format, rows, DEFAULT_FORMAT, HEADERS))
+    default = DIGESTS_FORMAT if args.digests else DEFAULT_FORMAT
+    sys.stdout.write(template.format_list(args.format, rows, default, HEADERS))
     return 0

@@ -38,7 +38,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue
         image = images.find(ctx.conn, ref) if args.type != "container" else None
         if image is not None:
-            found.append(inspect_image(image))
+            from mydocker.statemachine.image_origins import repo_digests
+
+            found.append(inspect_image(image, repo_digests(ctx).get(image.id)))
             continue
         report(f"No such object: {ref}")
         code = 1

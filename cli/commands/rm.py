@@ -16,6 +16,10 @@ def parser() -> Parser:
     return p
 
 
+def frees_space(args: argparse.Namespace) -> bool:
+    return True
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.each import for_each
     from mydocker.statemachine import lifecycle

@@ -20,12 +20,14 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.pulling import ensure_image
     from mydocker.cli.terminal import raw_mode, wait_monitor
     from mydocker.statemachine import lifecycle
 
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
+    ensure_image(ctx, args.image, args.pull, args.platform)
     view = lifecycle.create(ctx, options)
     if args.cidfile:
         from mydocker.cli.run_flags import write_cidfile

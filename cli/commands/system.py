@@ -45,6 +45,10 @@ def reconciles(args: argparse.Namespace) -> bool:
     return not args.orphans
 
 
+def frees_space(args: argparse.Namespace) -> bool:
+    return args.action in ("prune", "reset") and not args.orphans
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.errors import report
 
@@ -141,6 +145,10 @@ def _check_or_prune(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import system
 
     report = system.check(ctx) if args.action == "check" else system.prune(ctx)
+    if report.get("corrupt"):
+        sys.stderr.write(f"Error: the database {ctx.root}/mydocker.db is corrupt (PRAGMA integrity_check):\n")
+        sys.stderr.write("".join(f"  {line}\n" for line in report["corrupt"]))
+        return 1
     if args.format == "json":
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:

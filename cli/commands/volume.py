@@ -30,6 +30,10 @@ def parser() -> Parser:
     return p
 
 
+def frees_space(args: argparse.Namespace) -> bool:
+    return args.action in ("rm", "remove")
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import volumes
 

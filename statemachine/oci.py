@@ -1,0 +1,600 @@
+"""The OCI runtime's operations (create, start, state, kill, delete, exec, pause,
+resume), on the same core as the CLI and recorded in a mydocker event log.
+
+Two records, each for its readers: the runtime's --root holds state.json per
+container as the spec requires (callers such as conmon and containerd's shim
+read `state`); the event log (ROOT/mydocker.db of the events root) gets every
+create/start/kill/delete as a container stream, with the caller as actor, so
+`mydocker events` and the SQL views show these containers beside the CLI's.
+The container's own process state (alive, waiting on exec.fifo, frozen) is
+the truth for the spec's status; the log's transitions go through the same
+state machine as the CLI's containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mydocker.core import cgroups, locks, ocispec, procinfo
+from mydocker.statemachine.errors import UserError
+
+if TYPE_CHECKING:
+    from mydocker.statemachine.context import Context
+    from mydocker.statemachine.machine import Container
+    from mydocker.statemachine.queries import ContainerView
+    from mydocker.store.events import Event
+
+# Imported where used: `state` and `list`, which callers run often, read
+# state.json only and pay for neither the database, the state machine, the
+# init's code nor subprocess (hooks).
+
+DEFAULT_ROOT = "/run/mydocker-runc"
+ID_RE = re.compile(r"^[\w+\-.]+$")
+
+
+class OciError(UserError):
+    """One line for the caller, exit status 1 (runc's)."""
+
+
+@dataclass
+class Runtime:
+    root: str
+    events_root: str
+    warn: Callable[[str], None] = field(default=lambda message: None)
+    command: str = "mydocker-runc"
+
+    def dir(self, container_id: str) -> Path:
+        if not ID_RE.match(container_id) or container_id in (".", ".."):
+            raise OciError(f"invalid id format: {container_id}")
+        return Path(self.root) / container_id
+
+    def context(self, command: str) -> Context:
+        from mydocker.statemachine.context import Context
+
+        os.makedirs(self.events_root, mode=0o700, exist_ok=True)
+        return Context(self.events_root, f"{self.command} {command}")
+
+
+def actor_of(ctx: Context) -> dict[str, Any]:
+    """Events name who asked: this process, and the caller that ran it (conmon,
+    containerd's shim, a shell) by pid, uid and command line."""
+    return {**ctx.actor(), "via": "oci-runtime", "caller": caller()}
+
+
+def _stamped(ctx: Context, events: list[Event]) -> list[Event]:
+    actor = actor_of(ctx)
+    for event in events:
+        event.actor = event.actor or actor
+    return events
+
+
+def caller() -> dict[str, Any]:
+    ppid = os.getppid()
+    try:
+        with open(f"/proc/{ppid}/cmdline", "rb") as f:
+            cmdline = [part.decode(errors="replace") for part in f.read().split(b"\0") if part]
+        uid = os.stat(f"/proc/{ppid}").st_uid
+    except OSError:
+        cmdline, uid = [], -1
+    return {"pid": ppid, "uid": uid, "cmdline": cmdline}
+
+
+# --- state.json -----------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    id: str
+    bundle: str
+    pid: int
+    pid_start: int
+    created: str
+    annotations: dict[str, str]
+    cgroups: dict[str, str]
+    stream_id: str
+    monitor_pid: int
+    monitor_start: int
+    hooks: dict[str, list[dict[str, Any]]]
+    rootfs: str
+    owner: str = ""
+
+    @classmethod
+    def load(cls, runtime: Runtime, container_id: str) -> "Record":
+        path = runtime.dir(container_id) / "state.json"
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise OciError(f"container does not exist: {container_id}") from None
+        except (OSError, ValueError) as exc:
+            raise OciError(f"cannot read the state of {container_id}: {exc}") from None
+        return cls(**data)
+
+    def save(self, runtime: Runtime) -> None:
+        directory = runtime.dir(self.id)
+        tmp = directory / "state.json.tmp"
+        tmp.write_text(json.dumps(self.__dict__, sort_keys=True))
+        os.replace(tmp, directory / "state.json")
+
+    def status(self, runtime: Runtime) -> str:
+        if not procinfo.is_same_process(self.pid, self.pid_start):
+            return "stopped"
+        if (runtime.dir(self.id) / ocispec.EXEC_FIFO).exists():
+            return "created"
+        if _frozen(self.cgroups):
+            return "paused"
+        return "running"
+
+    def state(self, runtime: Runtime) -> dict[str, Any]:
+        status = self.status(runtime)
+        out = ocispec.state(self.id, status, self.pid if status != "stopped" else 0, self.bundle, self.annotations)
+        out.update(rootfs=self.rootfs, created=self.created, owner=self.owner)
+        return out
+
+
+def _frozen(paths: dict[str, str]) -> bool:
+    try:
+        if "freezer" in paths:
+            return Path(paths["freezer"], "freezer.state").read_text().strip() in ("FROZEN", "FREEZING")
+        if "unified" in paths:
+            return "frozen 1" in Path(paths["unified"], "cgroup.events").read_text().splitlines()
+    except OSError:
+        return False
+    return False
+
+
+@contextmanager
+def _lock(runtime: Runtime, container_id: str) -> Iterator[None]:
+    runtime.dir(container_id)  # checks the id before it names a file
+    Path(runtime.root).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with locks.hold(runtime.root, container_id):
+        yield
+
+
+# --- create ---------------------------------------------------------------------
+
+
+@dataclass
+class CreateOptions:
+    id: str
+    bundle: str
+    pid_file: str | None = None
+    console_socket: str | None = None
+    no_pivot: bool = False
+    # who will reap the init and so knows its end: the caller (conmon, the shim),
+    # or `run` itself as a subreaper
+    monitor: int | None = None
+
+
+def create(runtime: Runtime, opts: CreateOptions) -> Record:
+    from mydocker.core import hooks, ociinit, ociseccomp
+    from mydocker.statemachine import naming
+
+    bundle = os.path.abspath(opts.bundle)
+    config = ocispec.load(bundle)
+    for warning in ocispec.validate(config, bundle):
+        runtime.warn(warning)
+    seccomp = (config.get("linux") or {}).get("seccomp")
+    if seccomp:
+        ociseccomp.compile_rules(seccomp)
+    with _lock(runtime, opts.id):
+        directory = runtime.dir(opts.id)
+        if (directory / "state.json").exists():
+            raise OciError(f"container with id exists: {opts.id}")
+        directory.mkdir(mode=0o711, parents=True, exist_ok=True)
+        os.mkfifo(directory / ocispec.EXEC_FIFO, 0o622)
+        paths = ocispec.cgroup_paths((config.get("linux") or {}).get("cgroupsPath"), opts.id,
+                                     ociinit.own_cgroups(), ociinit.hierarchy_mounts())
+        config_hooks = config.get("hooks") or {}
+        annotations = config.get("annotations") or {}
+
+        def on_namespaces(pid: int) -> None:
+            state = ocispec.state(opts.id, "creating", pid, bundle, annotations)
+            hooks.run(config_hooks.get("prestart") or [], state, "prestart")
+            hooks.run(config_hooks.get("createRuntime") or [], state, "createRuntime")
+
+        try:
+            cgroups.create(paths, ocispec.limits(config))
+            request = ociinit.CreateRequest(opts.id, bundle, config, str(directory), paths, opts.console_socket,
+                                            opts.no_pivot, on_namespaces)
+            pid = ociinit.create(request)
+        except (ociinit.InitError, hooks.HookError, cgroups.CgroupError, ocispec.SpecError, OSError) as exc:
+            _safe_remove(paths)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise OciError(str(exc)) from None
+        monitor = opts.monitor or os.getppid()
+        record = Record(
+            id=opts.id, bundle=bundle, pid=pid, pid_start=procinfo.start_time(pid) or 0,
+            created=_now(), annotations=annotations, cgroups=paths, stream_id=naming.new_id(),
+            monitor_pid=monitor, monitor_start=procinfo.start_time(monitor) or 0,
+            hooks={k: v for k, v in config_hooks.items() if k in ("poststart", "poststop")},
+            rootfs=ocispec.rootfs_path(config, bundle), owner=_owner(),
+        )
+        try:
+            _record_create(runtime, record, config)
+        except Exception as exc:  # noqa: BLE001 - unrecorded, the container must not exist either
+            OciEffects(runtime, record).kill(None)
+            _safe_remove(paths)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise OciError(f"cannot record the container in the event log of {runtime.events_root}: {exc}") from None
+        record.save(runtime)
+        if opts.pid_file:
+            _write_pid_file(opts.pid_file, pid)
+        return record
+
+
+def _safe_remove(paths: dict[str, str]) -> None:
+    try:
+        cgroups.remove(paths)
+    except cgroups.CgroupError:
+        pass
+
+
+def _now() -> str:
+    from mydocker.store.events import now_iso
+
+    return now_iso()
+
+
+def _owner() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def _write_pid_file(path: str, pid: int) -> None:
+    # Written whole and renamed into place: conmon reads it as soon as we exit.
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.replace(tmp, path)
+
+
+def _record_create(runtime: Runtime, record: Record, config: dict[str, Any]) -> None:
+    from mydocker.statemachine import naming
+    from mydocker.store.events import Event, NameConflict, append
+
+    process = config["process"]
+    ctx = runtime.context("create")
+    try:
+        spec = {"id": record.stream_id, "root": os.path.abspath(runtime.events_root), "argv": process["args"],
+                "env": process.get("env") or [], "hostname": config.get("hostname") or "",
+                "workdir": process.get("cwd") or "/", "network": "none",
+                # Empty: these cgroups are the OCI runtime's to remove (its delete),
+                # so the CLI's recovery never releases a container it did not start.
+                "cgroups": {}}
+        payload = {
+            "name": "", "image": record.rootfs, "image_id": "", "command": process["args"],
+            "config": {"spec": spec, "oci": {"id": record.id, "bundle": record.bundle, "runtime_root":
+                       os.path.abspath(runtime.root), "cgroups": record.cgroups,
+                       "annotations": record.annotations}, "directory": "", "autoremove": False,
+                       "network": {"mode": "none"}},
+        }
+        candidates = [record.id, f"{record.id}-{record.stream_id[:8]}"]
+        for name in candidates:
+            payload["name"] = name if naming.NAME_RE.match(name) else f"oci-{record.stream_id[:12]}"
+            try:
+                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, actor_of(ctx))])
+                return
+            except NameConflict:
+                continue
+    finally:
+        ctx.close()
+
+
+# --- the state machine's side effects, the OCI way ----------------------------------
+
+
+class OciEffects:
+    """Effects for Container (statemachine.machine) on an OCI runtime's container."""
+
+    def __init__(self, runtime: Runtime, record: Record, all_processes: bool = False) -> None:
+        self.runtime = runtime
+        self.record = record
+        self.all_processes = all_processes
+
+    def launch(self, view: ContainerView | None, attached: bool) -> dict[str, Any]:
+        """Open exec.fifo's reading end: the waiting init writes a byte and execs."""
+        fifo = self.runtime.dir(self.record.id) / ocispec.EXEC_FIFO
+        try:
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise OciError("cannot start an already running container") from None
+        try:
+            while True:
+                try:
+                    if os.read(fd, 1):
+                        break
+                except BlockingIOError:
+                    pass
+                if not procinfo.is_same_process(self.record.pid, self.record.pid_start):
+                    raise OciError("cannot start a container that has stopped")
+                time.sleep(0.001)
+        finally:
+            os.close(fd)
+            fifo.unlink(missing_ok=True)
+        return {"pid": self.record.pid, "pid_start": self.record.pid_start, "boot_id": procinfo.boot_id(),
+                "monitor_pid": self.record.monitor_pid, "monitor_start": self.record.monitor_start}
+
+    def signal(self, view: ContainerView | None, sig: int) -> None:
+        targets = cgroups.pids(self.record.cgroups) if self.all_processes else set()
+        if procinfo.is_same_process(self.record.pid, self.record.pid_start):
+            targets.add(self.record.pid)
+        for pid in targets:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, view: ContainerView | None, timeout: float) -> dict[str, Any] | None:
+        self.signal(view, signal.SIGTERM)
+        if not procinfo.wait_exit(self.record.pid, timeout):
+            return self.kill(view)
+        return None
+
+    def kill(self, view: ContainerView | None) -> dict[str, Any] | None:
+        self.signal(view, signal.SIGKILL)
+        cgroups.kill_all(self.record.cgroups)
+        procinfo.wait_exit(self.record.pid, 5.0)
+        return {"exit_code": 137, "oom_killed": False, "reason": "killed by the OCI runtime's delete --force"}
+
+    def freeze(self, view: ContainerView | None) -> None:
+        try:
+            if not cgroups.freeze(self.record.cgroups):
+                raise OciError("no freezer cgroup to pause the container with")
+        except cgroups.CgroupError as exc:
+            raise OciError(str(exc)) from None
+
+    def thaw(self, view: ContainerView | None) -> None:
+        cgroups.thaw(self.record.cgroups)
+
+    def update(self, view: ContainerView | None, limits: dict[str, Any]) -> None:
+        raise OciError("mydocker-runc does not update a container's resources")
+
+    def release(self, view: ContainerView | None) -> None:
+        try:
+            cgroups.remove(self.record.cgroups)
+        except cgroups.CgroupError as exc:
+            raise OciError(str(exc)) from None
+
+    def teardown(self, view: ContainerView | None) -> None:
+        if procinfo.is_same_process(self.record.pid, self.record.pid_start):
+            self.signal(view, signal.SIGKILL)  # a created container's init, waiting on the fifo
+            procinfo.wait_exit(self.record.pid, 5.0)
+        self.release(view)
+        shutil.rmtree(self.runtime.dir(self.record.id), ignore_errors=True)
+        from mydocker.core import hooks
+
+        state = self.record.state(self.runtime)
+        state["status"] = "stopped"
+        try:
+            hooks.run(self.record.hooks.get("poststop") or [], state, "poststop")
+        except hooks.HookError as exc:
+            self.runtime.warn(str(exc))
+
+
+def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: str,
+                steps: Callable[[Container | None], Any]) -> Any:
+    """Run steps on the log's aggregate (under its lock), or on none when the log
+    does not know this container (state made before the log moved, say)."""
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine.machine import Container
+
+    ctx = runtime.context(command)
+    try:
+        with locks.hold(ctx.root, record.stream_id):
+            view = queries.by_id(ctx.conn, record.stream_id)
+            if view is None:
+                return steps(None)
+            current = view
+            aggregate = Container(current, effects,  # type: ignore[arg-type]
+                                  record=lambda events: lifecycle.commit(ctx, current.id, _stamped(ctx, events)))
+            try:
+                return steps(aggregate)
+            finally:
+                lifecycle.commit(ctx, current.id, _stamped(ctx, aggregate.pending))
+                if aggregate.state == "removed":
+                    locks.forget(ctx.root, current.id)
+    finally:
+        ctx.close()
+
+
+def _record_death(aggregate: Container, record: Record, exit_code: int | None = None) -> None:
+    """The log says running but the process is gone: its caller reaped it, so the
+    status is the caller's to know (`run` is its own caller); else unknown, 255."""
+    if aggregate.state in ("running", "paused") and not procinfo.is_same_process(record.pid, record.pid_start):
+        reason = "exited" if exit_code is not None else "exited (status reaped by the OCI runtime's caller)"
+        aggregate.handle("die", exit={"exit_code": 255 if exit_code is None else exit_code,
+                                      "oom_killed": cgroups.oom_killed(record.cgroups), "reason": reason})
+
+
+# --- start, kill, delete, pause, resume -----------------------------------------------
+
+
+def start(runtime: Runtime, container_id: str) -> None:
+    from mydocker.store.events import Event
+
+    with _lock(runtime, container_id):
+        record = Record.load(runtime, container_id)
+        status = record.status(runtime)
+        if status == "stopped":
+            raise OciError("cannot start a container that has stopped")
+        if status != "created":
+            raise OciError("cannot start an already running container")
+        effects = OciEffects(runtime, record)
+
+        def steps(aggregate: Container | None) -> None:
+            if aggregate is None:
+                effects.launch(None, False)
+                return
+            info = aggregate.handle("start")
+            aggregate.pending.append(Event("start", info))
+
+        _transition(runtime, record, effects, "start", steps)
+    if record.hooks.get("poststart"):
+        from mydocker.core import hooks
+
+        try:
+            hooks.run(record.hooks["poststart"], record.state(runtime), "poststart")
+        except hooks.HookError as exc:
+            runtime.warn(str(exc))
+
+
+def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = False) -> None:
+    from mydocker.store.events import Event
+
+    with _lock(runtime, container_id):
+        record = Record.load(runtime, container_id)
+        status = record.status(runtime)
+        if status == "stopped" and not all_processes:
+            raise OciError("container not running")
+        effects = OciEffects(runtime, record, all_processes)
+
+        def steps(aggregate: Container | None) -> None:
+            if aggregate is not None:
+                _record_death(aggregate, record)
+            if aggregate is not None and aggregate.state == "running":
+                aggregate.handle("kill", signal=sig)
+                return
+            if aggregate is not None:
+                # created: the init waits on the fifo; the machine has no kill from
+                # created, so the signal is recorded as history beside it
+                aggregate.pending.append(Event("kill", {"signal": sig}))
+            effects.signal(None, sig)
+
+        _transition(runtime, record, effects, "kill", steps)
+
+
+def delete(runtime: Runtime, container_id: str, force: bool = False, exit_code: int | None = None) -> None:
+    with _lock(runtime, container_id):
+        try:
+            record = Record.load(runtime, container_id)
+        except OciError:
+            if force:
+                return  # runc: deleting what is not there, forcibly, is success
+            raise
+        status = record.status(runtime)
+        if status in ("running", "paused") and not force:
+            raise OciError(f"cannot delete container {container_id} that is not stopped: {status}")
+        effects = OciEffects(runtime, record)
+        if status == "paused":
+            cgroups.thaw(record.cgroups)
+
+        def steps(aggregate: Container | None) -> None:
+            if aggregate is None:
+                if status in ("running", "paused"):
+                    effects.kill(None)
+                effects.teardown(None)
+                return
+            _record_death(aggregate, record, exit_code)
+            aggregate.handle("remove", force=True)
+
+        _transition(runtime, record, effects, "delete", steps)
+
+
+def pause(runtime: Runtime, container_id: str) -> None:
+    _freeze(runtime, container_id, True)
+
+
+def resume(runtime: Runtime, container_id: str) -> None:
+    _freeze(runtime, container_id, False)
+
+
+def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
+    with _lock(runtime, container_id):
+        record = Record.load(runtime, container_id)
+        status = record.status(runtime)
+        if frozen and status != "running":
+            raise OciError("container not running" if status != "paused" else "container already paused")
+        if not frozen and status != "paused":
+            raise OciError("container not paused")
+        effects = OciEffects(runtime, record)
+
+        def steps(aggregate: Container | None) -> None:
+            if aggregate is None:
+                (effects.freeze if frozen else effects.thaw)(None)
+            else:
+                aggregate.handle("pause" if frozen else "unpause")
+
+        _transition(runtime, record, effects, "pause" if frozen else "resume", steps)
+
+
+# --- reads: state, list, ps -------------------------------------------------------------
+
+
+def state(runtime: Runtime, container_id: str) -> dict[str, Any]:
+    return Record.load(runtime, container_id).state(runtime)
+
+
+def list_all(runtime: Runtime) -> list[dict[str, Any]]:
+    out = []
+    root = Path(runtime.root)
+    for entry in sorted(root.iterdir()) if root.is_dir() else []:
+        if (entry / "state.json").exists():
+            try:
+                out.append(Record.load(runtime, entry.name).state(runtime))
+            except OciError:
+                continue
+    return out
+
+
+def processes(runtime: Runtime, container_id: str) -> list[int]:
+    record = Record.load(runtime, container_id)
+    return sorted(cgroups.pids(record.cgroups))
+
+
+# --- exec --------------------------------------------------------------------------------
+
+
+@dataclass
+class ExecOptions:
+    id: str
+    process: dict[str, Any]
+    detach: bool = False
+    pid_file: str | None = None
+    console_socket: str | None = None
+
+
+def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
+    """The exit code of the process (0 when detached: it was started)."""
+    from mydocker.core import ociinit, ociseccomp
+    from mydocker.statemachine import lifecycle, queries
+    from mydocker.store.events import Event
+
+    with _lock(runtime, opts.id):
+        record = Record.load(runtime, opts.id)
+        if record.status(runtime) not in ("running", "created"):
+            raise OciError("cannot exec in a stopped container")
+        config = ocispec.load(record.bundle) if os.path.exists(os.path.join(record.bundle, "config.json")) else {}
+    process = opts.process
+    if not process.get("args"):
+        raise OciError("args must not be empty")
+    seccomp_json = (config.get("linux") or {}).get("seccomp")
+    seccomp = ociseccomp.compile_rules(seccomp_json) if seccomp_json else None
+    try:
+        pid, code = ociinit.exec_in(record.pid, record.cgroups, process, opts.detach, opts.console_socket, seccomp)
+    except ociinit.InitError as exc:
+        raise OciError(str(exc)) from None
+    if opts.pid_file:
+        _write_pid_file(opts.pid_file, pid)
+    ctx = runtime.context("exec")
+    try:
+        view = queries.by_id(ctx.conn, record.stream_id)
+        if view is not None:
+            lifecycle.commit(ctx, view.id, _stamped(ctx, [Event("exec_start", {
+                "argv": process["args"], "pid": pid, "detach": opts.detach})]))
+    finally:
+        ctx.close()
+    return 0 if code is None else code

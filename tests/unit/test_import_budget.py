@@ -1,0 +1,150 @@
+"""Every command's import set is a budget (issue 16): start-up is part of every
+command's latency, and a module a command does not need costs it 10-130 ms.
+
+Each command runs for real, in a fresh interpreter, against a root of its own, and
+reports sys.modules as it ends. Read commands may not load the state machine's
+library, sqlite-utils, pyroute2 or a seccomp binding; commands that act on a container
+without a network may not load pyroute2, nor sqlite-utils to append their events.
+
+The containers are made with `create --network none` (no kernel needed); the two that
+must be running get a `start` event naming a real `sleep` and a stand-in monitor
+(its parent), so stop and kill take their real paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mydocker runs as root")
+
+READ_FORBIDDEN = {"transitions", "sqlite_utils", "pyroute2", "pyseccomp"}
+NO_NETWORK_FORBIDDEN = {"pyroute2", "sqlite_utils", "pyseccomp"}
+
+# Runs one command like the `mydocker` script does, then prints what it imported.
+PROBE = """
+import json, sys
+from mydocker.cli.main import main
+try:
+    code = main(sys.argv[2:])
+finally:
+    with open(sys.argv[1], "w") as f:
+        json.dump(sorted(sys.modules), f)
+sys.exit(code)
+"""
+
+# A stand-in monitor: parent of the container's "init", gone when it is.
+MONITOR = """
+import subprocess, sys
+child = subprocess.Popen(["sleep", "3600"])
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def probe(tmp_path: Path, root: Path, *argv: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(out), "--root", str(root), *argv],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"mydocker {' '.join(argv)} -> {proc.returncode}: {proc.stderr}"
+    modules = set(json.loads(out.read_text()))
+    return {m.split(".")[0] for m in modules}, proc
+
+
+def heavy(loaded: set[str], forbidden: set[str]) -> set[str]:
+    return loaded & forbidden
+
+
+class Rig:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.root = tmp_path / "root"
+        self.monitors: list[subprocess.Popen[str]] = []
+
+    def cli(self, *argv: str) -> str:
+        return probe(self.tmp, self.root, *argv)[1].stdout
+
+    def running(self, name: str) -> str:
+        """A created container recorded as started, its init a real sleep."""
+        from mydocker.core import procinfo
+        from mydocker.store.db import connect
+        from mydocker.store.events import Event, append, stream_version
+
+        cid = self.cli("create", "--network", "none", "--name", name, "busybox", "sleep", "3600").strip()
+        monitor = subprocess.Popen([sys.executable, "-c", MONITOR], stdout=subprocess.PIPE, text=True)
+        self.monitors.append(monitor)
+        threading.Thread(target=monitor.wait, daemon=True).start()  # reaped as soon as it ends
+        assert monitor.stdout is not None
+        pid = int(monitor.stdout.readline())
+        conn = connect(self.root)
+        try:
+            append(conn, "container", cid, stream_version(conn, cid), [Event("start", {
+                "pid": pid, "pid_start": procinfo.start_time(pid), "boot_id": procinfo.boot_id(),
+                "monitor_pid": monitor.pid, "monitor_start": procinfo.start_time(monitor.pid)})])
+        finally:
+            conn.close()
+        return cid
+
+    def close(self) -> None:
+        for monitor in self.monitors:
+            if monitor.poll() is None:
+                monitor.kill()
+            monitor.wait()
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    r = Rig(tmp_path)
+    r.cli("images")  # builds busybox in this root
+    cid = r.cli("create", "--network", "none", "--name", "done", "busybox", "echo", "hi").strip()
+    from mydocker.core.logs import LogWriter
+
+    directory = r.root / "containers" / cid  # made by start; create records only where
+    directory.mkdir(parents=True, exist_ok=True)
+    log = LogWriter(directory / "container.log")
+    log.write("stdout", b"hi\n")
+    log.close()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("argv", [
+    ["ps", "-a"],
+    ["ps", "-a", "--format", "{{.ID}} {{.Status}}"],
+    ["images"],
+    ["inspect", "done"],
+    ["inspect", "--format", "{{.State.Status}}", "done"],
+    ["logs", "done"],
+    ["events", "--since", "0", "--until", "UNTIL"],
+])
+def test_read_commands_import_no_heavy_library(rig: Rig, argv: list[str]) -> None:
+    until = "0s"  # now: events streams until --until, as docker's does
+    loaded, proc = probe(rig.tmp, rig.root, *[until if a == "UNTIL" else a for a in argv])
+    assert proc.stdout  # it did its job
+    assert not heavy(loaded, READ_FORBIDDEN), f"{argv[0]} imports {heavy(loaded, READ_FORBIDDEN)}"
+
+
+def test_rm_of_a_container_without_network_imports_no_network_code(rig: Rig) -> None:
+    rig.cli("create", "--network", "none", "--name", "gone", "busybox", "true")
+    loaded, proc = probe(rig.tmp, rig.root, "rm", "gone")
+    assert proc.stdout.strip() == "gone"
+    assert not heavy(loaded, NO_NETWORK_FORBIDDEN), f"rm imports {heavy(loaded, NO_NETWORK_FORBIDDEN)}"
+    assert "transitions" in loaded  # the machine judged it: the probe saw the real path
+
+
+@pytest.mark.parametrize("argv", [["stop", "-t", "5"], ["kill"], ["rm", "-f"]])
+def test_commands_on_a_running_container_without_network_import_no_network_code(rig: Rig, argv: list[str]) -> None:
+    rig.running("busy")
+    loaded, proc = probe(rig.tmp, rig.root, *argv, "busy")
+    assert proc.stdout.strip() == "busy"
+    assert not heavy(loaded, NO_NETWORK_FORBIDDEN), f"{argv[0]} imports {heavy(loaded, NO_NETWORK_FORBIDDEN)}"
+    state = rig.cli("ps", "-a", "--format", "{{.Names}} {{.State}}")
+    assert "busy running" not in state
