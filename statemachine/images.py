@@ -14,7 +14,7 @@ from mydocker.core import images as core_images
 from mydocker.core import locks
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
-from mydocker.store.events import ConcurrencyError, Event, append, now_iso, stream_version
+from mydocker.store.events import Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
 
