@@ -27,6 +27,7 @@ COMMANDS = {
     "network": "Manage networks: create, ls, inspect, rm",
     "exec": "Execute a command in a running container",
     "volume": "Manage volumes (ls, create, rm, inspect)",
+    "build": "Build an image from a Dockerfile",
     "commit": "Create a new image from a container's changes",
     "export": "Export a container's filesystem as a tar archive",
     "import": "Import the contents from a tarball to create a filesystem image",

@@ -70,6 +70,9 @@ def locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: 
     with locks.hold(ctx.root, view.id):
         machine = load(ctx, view.id, effects)
         if machine is None:
+            # Removed while we waited: our open may have made its lock file anew after
+            # rm forgot it (the soak hammer found such files left behind).
+            locks.forget(ctx.root, view.id)
             raise NoSuchContainer(ref)
         result = action(machine)
         append(ctx, view.id, machine.pending)

@@ -74,6 +74,13 @@ def list_images(conn: sqlite3.Connection) -> list[ImageView]:
     return [ImageView(dict(r)) for r in conn.execute("SELECT * FROM images ORDER BY created_at DESC")]
 
 
+def build_parents(conn: sqlite3.Connection) -> set[str]:
+    """Images a build step was built on: docker's intermediate images."""
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT json_extract(payload, '$.parent') FROM events "
+        "WHERE stream_type = 'image' AND type = 'build'") if r[0]}
+
+
 def ensure_default(ctx: Context) -> ImageView:
     """Build busybox:latest from the host's busybox-static once per root."""
     with locks.hold(ctx.root, "image-default"):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from mydocker.core import cgroups, procinfo
+from mydocker.core import cgroups, locks, procinfo
 from mydocker.core.crashpoints import crash
 from mydocker.core.spec import ContainerSpec, container_dir
 from mydocker.statemachine import aggregate as aggregates
@@ -96,7 +96,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         network=network["name"],
         mounts=volumes.plan_mounts(ctx, opts.volumes),
         security=opts.security,
-        user=opts.user,
+        user=opts.user or image_cfg.get("User") or "",
         readonly_rootfs=opts.readonly_rootfs,
         devices=opts.devices,
         init=opts.init,
@@ -226,6 +226,9 @@ def wait(ctx: Context, ref: str) -> int:
     while True:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
+            # Removed while we waited: our open may have made its lock file anew after
+            # rm forgot it (the soak hammer found such files left behind).
+            locks.forget(ctx.root, view.id)
             raise queries.NoSuchContainer(ref)
         if not alive(current):
             code = current.row["exit_code"]

@@ -107,7 +107,7 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
 
 def apply_image(row: Row | None, event: "Event") -> Row | None:
     p = event.payload
-    if event.type in ("import", "load", "commit") or (event.type == "pull" and "config" in p):
+    if event.type in ("import", "load", "commit", "build") or (event.type == "pull" and "config" in p):
         return {
             "id": event.stream_id,
             "version": event.version,

@@ -1,5 +1,5 @@
-"""mydocker history IMAGE: the image's layers, newest first, as docker prints
-them. (A container's whole life is `mydocker container history`.)"""
+"""mydocker history IMAGE: one row per history entry (empty layers too), newest
+first, as docker prints them. (A container's whole life is `mydocker container history`.)"""
 
 from __future__ import annotations
 
@@ -26,34 +26,25 @@ def parser() -> Parser:
     return p
 
 
-def rows(image: Any, root: str, no_trunc: bool, human: bool) -> list[dict[str, str]]:
+def rows(image: Any, ctx: Context, no_trunc: bool, human: bool) -> list[dict[str, str]]:
     from mydocker.cli.humanize import created_at, human_duration, since
     from mydocker.cli.sizes import human_size
-    from mydocker.core import images as core_images
+    from mydocker.statemachine.build import history
 
-    config = image.config
-    layers = image.layers
-    history = [h for h in (config.get("history") or []) if not h.get("empty_layer")]
-    missing = max(len(layers) - len(history), 0)  # layers made before history was kept (import, the base)
-    created = config.get("created") or image.row["created_at"]
-    base = ({"created": history[0].get("created", created), "created_by": "", "comment": ""} if history
-            else {"created": created, "created_by": "", "comment": config.get("comment", "")})
-    entries = [base] * missing + history[-len(layers):] if layers else []
     out = []
-    for i, (layer, entry) in reversed(list(enumerate(zip(layers, entries, strict=False)))):
-        size = core_images.directory_size(core_images.layer_path(root, layer))
-        when = _stamp(entry.get("created") or created)
-        by = entry.get("created_by", "")
+    for entry in history(ctx, image):
+        when = _stamp(entry["CreatedAt"])
+        by = entry["CreatedBy"]
         if not no_trunc and len(by) > 45:
             by = by[:44] + "…"
-        ident = image.id if no_trunc else image.id.split(":")[1][:12]
+        ident = entry["ID"] if no_trunc or entry["ID"] == "<missing>" else entry["ID"].split(":")[1][:12]
         out.append({
-            "ID": ident if i == len(layers) - 1 else "<missing>",
+            "ID": ident,
             "CreatedSince": human_duration(since(when)) + " ago" if human else when,
             "CreatedAt": created_at(when),
             "CreatedBy": by,
-            "Size": human_size(size, 3) if human else str(size),
-            "Comment": entry.get("comment", ""),
+            "Size": human_size(entry["Size"], 3) if human else str(entry["Size"]),
+            "Comment": entry["Comment"],
         })
     return out
 
@@ -77,7 +68,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     image = images.find(ctx.conn, args.image)
     if image is None:
         raise NoSuchImage(images.normalize(args.image))
-    found = rows(image, ctx.root, args.no_trunc, args.human.lower() not in ("false", "0"))
+    found = rows(image, ctx, args.no_trunc, args.human.lower() not in ("false", "0"))
     if args.quiet:
         sys.stdout.write("".join(r["ID"] + "\n" for r in found))
         return 0

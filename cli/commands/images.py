@@ -105,12 +105,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         images.ensure_default(ctx)
     keep = _select(ctx, filters)
     rows = []
+    intermediate = set() if args.all else images.build_parents(ctx.conn)
     digests: dict[str, dict[str, str]] = {}
     if args.digests or (args.format and "Digest" in args.format):
         from mydocker.statemachine.image_origins import repo_digests
 
         digests = repo_digests(ctx)
     for image in images.list_images(ctx.conn):
+        if not image.tags and image.id in intermediate:
+            continue
         short = image.id if args.no_trunc else image.id.split(":", 1)[1][:12]
         created = human_duration(since(image.row["created_at"])) + " ago"
         known = digests.get(image.id, {})
