@@ -18,9 +18,20 @@ def lock_path(root: str | Path, key: str) -> Path:
 def hold(root: str | Path, key: str) -> Iterator[None]:
     path = lock_path(root, key)
     path.parent.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # The holder we waited for may have removed the aggregate and unlinked this
+        # file (forget): our lock is then on an orphan inode that a newcomer would
+        # not see, and two processes would both "hold" the lock. Open the path again.
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         yield
     finally:
         os.close(fd)

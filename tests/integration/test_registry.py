@@ -68,7 +68,8 @@ def test_push_then_pull_runs_and_records_where_it_came_from(md, registry):
     assert digests[0].split()[:3] == ["REPOSITORY", "TAG", "DIGEST"]
     assert any(line.split()[:3] == [f"{registry.host}/me/bb", "1", digest] for line in digests)
     assert md.inspect(name)["RepoDigests"] == [f"{registry.host}/me/bb@{digest}"]
-    events = [json.loads(x) for x in md.ok("events", "--filter", "type=image", "--format", "json").splitlines()]
+    listed = md.ok("events", "--until", "0s", "--filter", "type=image", "--format", "json")
+    events = [json.loads(x) for x in listed.splitlines()]
     pulls = [e for e in events if e["Action"] == "pull"]
     assert pulls and all(e["Actor"]["Attributes"]["digest"] == digest for e in pulls)
     assert pulls[0]["Actor"]["Attributes"]["reference"] == name
