@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mydocker.cli.errors import CliError
 from mydocker.statemachine.errors import UserError
 
 BOOLS = {"true": True, "1": True, "false": False, "0": False}
@@ -18,8 +19,8 @@ def parse(texts: list[str], keys: Iterable[str]) -> dict[str, list[str]]:
     for text in texts:
         key, eq, value = text.partition("=")
         if not eq:
-            raise UserError(f'invalid argument "{text}" for "-f, --filter" flag: '
-                            "bad format of filter (expected name=value)", 125)
+            raise CliError(f'invalid argument "{text}" for "-f, --filter" flag: '
+                           "bad format of filter (expected name=value)", 125)
         if key not in allowed:
             raise UserError(f"Invalid filter '{key}'")
         if key == "dangling" and value.lower() not in BOOLS:

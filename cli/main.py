@@ -9,7 +9,7 @@ import signal
 import sqlite3
 import sys
 
-from mydocker.cli.errors import report
+from mydocker.cli.errors import exit_code, report
 from mydocker.cli.parsing import UsageError
 
 COMMANDS = {
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return 125
     except UserError as exc:
         report(exc)
-        return exc.exit_code
+        return exit_code(exc, name)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

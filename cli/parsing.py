@@ -27,9 +27,9 @@ class Parser(argparse.ArgumentParser):
         if message.startswith("unrecognized arguments: "):
             word = message.split(": ", 1)[1].split(" ")[0]
             if not word.startswith("-"):
-                from mydocker.statemachine.errors import UserError
+                from mydocker.cli.errors import CliError
 
-                raise UserError(unknown_argument(word, self.prog), 1)  # docker: exit 1 for extra arguments
+                raise CliError(unknown_argument(word, self.prog), 1)  # docker: exit 1 for extra arguments
             raise UsageError(unknown_argument(word, self.prog))
         raise UsageError(message)
 

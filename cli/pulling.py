@@ -49,4 +49,6 @@ def ensure_image(ctx: Context, image: str, policy: str, platform: str | None) ->
     try:
         pull_with_progress(ctx, image, platform, sys.stderr)
     except UserError as exc:
-        raise UserError(str(exc), 125) from None
+        from mydocker.cli.errors import CliError
+
+        raise CliError(str(exc), 125) from None  # docker: run's pull failed

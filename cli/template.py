@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mydocker.statemachine.errors import UserError
+from mydocker.cli.errors import CliError
 
 
-class TemplateError(UserError):
+class TemplateError(CliError):
     """A template that does not parse or cannot run: exit 1, as docker."""
 
     def __init__(self, message: str, stage: str) -> None:

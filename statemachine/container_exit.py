@@ -14,7 +14,7 @@ from mydocker.core import exits
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import spec_of
-from mydocker.statemachine.lifecycle import RecordingHooks
+from mydocker.statemachine.monitorhooks import RecordingHooks
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import InvalidArgument, NotFound, UserError
 from mydocker.statemachine.queries import ContainerView
 
 KEYS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network",
@@ -30,8 +30,8 @@ def parse(texts: list[str]) -> dict[str, list[str]]:
         key, eq, value = text.partition("=")
         key = key.strip().lower()
         if not eq:
-            raise FilterError(f'invalid argument "{text}" for "-f, --filter" flag: '
-                              "bad format of filter (expected name=value)", 125)
+            raise InvalidArgument(f'invalid argument "{text}" for "-f, --filter" flag: '
+                                  "bad format of filter (expected name=value)")
         if key not in KEYS:
             raise FilterError(f"Invalid filter '{key}'")
         if key == "status" and value not in STATUSES:
@@ -80,7 +80,7 @@ def _ordering(conn: sqlite3.Connection, key: str, refs: list[str]) -> Callable[[
     for ref in refs:
         found = queries.find(conn, ref)
         if found is None:
-            raise FilterError(f"no such container {ref}", 1)
+            raise NotFound(f"no such container {ref}")
         marks.append((found.row["created_at"], found.id))
     if key == "before":
         return lambda v: all((v.row["created_at"], v.id) < mark for mark in marks)

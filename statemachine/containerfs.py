@@ -16,20 +16,20 @@ from mydocker.core import copy, locks, procinfo
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
-from mydocker.statemachine.machine import ALIVE
+from mydocker.statemachine.machine import alive
 
 
 def with_root(ctx: Context, ref: str, action: Callable[[int], Any]) -> None:
     """action(root_fd) with the container's root; CopyError becomes UserError."""
     view = queries.get(ctx.conn, ref)
     try:
-        if view.state in ALIVE and _run_live(view, action):
+        if alive(view) and _run_live(view, action):
             return
         with locks.hold(ctx.root, view.id):
             current = queries.by_id(ctx.conn, view.id)
             if current is None:
                 raise queries.NoSuchContainer(ref)
-            if current.state in ALIVE and _run_live(current, action):
+            if alive(current) and _run_live(current, action):
                 return
             config = current.config
             directory = config["directory"]

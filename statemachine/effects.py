@@ -45,6 +45,7 @@ class KernelEffects:
         # inherits it cannot open the database safely. Close ours before forking.
         from mydocker.core import monitor
 
+        container_dir(self.root, view.id).mkdir(parents=True, exist_ok=True)
         self.before_fork()
         return monitor.launch(spec_of(view), self.hooks_factory(view), attached)
 
@@ -113,6 +114,24 @@ class KernelEffects:
             cgroups.update(spec_of(view).cgroups, cgroups.Limits(**limits))
         except cgroups.CgroupError as exc:
             raise UserError(f"Cannot update container {view.id}: {exc}") from None
+
+    def adopt(self, view: ContainerView) -> tuple[int, int]:
+        """A stand-in monitor for an orphaned container (see statemachine.watcher):
+        its (pid, start time).
+
+        A fresh interpreter, not a fork: SQLite's per-process state about open
+        database files must not be inherited by a process that opens the database."""
+        import subprocess
+        import sys
+
+        pid, pid_start = view.row["pid"], view.row["pid_start"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mydocker.statemachine.watcher", self.root, view.id, str(pid), str(pid_start)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, cwd="/",
+            env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
+        )
+        return proc.pid, procinfo.start_time(proc.pid) or 0
 
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mydocker.core import nsenter
-from mydocker.statemachine import lifecycle, naming, queries
+from mydocker.statemachine import aggregate, naming, queries
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import ExecFailed, UserError
+from mydocker.statemachine.machine import judge
 from mydocker.store.events import Event
 
 
@@ -35,10 +36,7 @@ def not_running(container_id: str) -> UserError:
 def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     """Run the command in the container; its exit code."""
     view = queries.get(ctx.conn, ref)
-    if view.state == "paused":
-        raise UserError(f"Container {ref} is paused, unpause the container before exec")
-    if view.state != "running":
-        raise not_running(view.id)
+    judge(view, "exec", ref=ref)
     spec = view.config["spec"]
     try:
         namespaces = nsenter.open_namespaces(view.row["pid"], view.row["pid_start"])
@@ -62,7 +60,7 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     )
     exec_id = naming.new_id()
     try:
-        lifecycle.commit(ctx, view.id, [Event("exec_start", {
+        aggregate.append(ctx, view.id, [Event("exec_start", {
             "exec_id": exec_id, "argv": opts.argv, "user": opts.user, "workdir": exec_spec.workdir,
             "tty": opts.tty, "interactive": opts.interactive, "env": opts.env,
             "pid": view.row["pid"], "pid_start": view.row["pid_start"]})])
@@ -72,10 +70,10 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     # SQLite must not be carried across fork; the connection reopens for exec_die.
     ctx.close()
     result = nsenter.run(exec_spec, namespaces)  # closes the namespace fds
-    lifecycle.commit(ctx, view.id, [Event("exec_die", {
+    aggregate.append(ctx, view.id, [Event("exec_die", {
         "exec_id": exec_id, "exit_code": result.exit_code,
         **({"error": result.message} if result.message else {})})])
     if result.message:
-        raise UserError(f"OCI runtime exec failed: {result.message}", result.exit_code)
+        raise ExecFailed(f"OCI runtime exec failed: {result.message}", result.exit_code)
     return result.exit_code
 

@@ -13,7 +13,7 @@ from typing import Any
 from mydocker.core import images as core_images
 from mydocker.core import locks
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import NoSuchImage, UserError
+from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
 from mydocker.store.events import Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
@@ -91,7 +91,7 @@ def ensure_default(ctx: Context) -> ImageView:
         try:
             core_images.build_busybox_layer(staging)
         except core_images.ImageError as exc:
-            raise UserError(str(exc), 125) from exc
+            raise CreateFailed(str(exc)) from exc
         layer, diff_id, size = core_images.store_layer(ctx.root, staging)
         config = core_images.make_config([diff_id], core_images.busybox_created(), cmd=["sh"])
         # Same bytes, same id: after `rmi busybox` this stream already has events, so
@@ -121,7 +121,7 @@ def check_tag(ref: str) -> str:
     name = normalize(ref)
     repo, _, tag = name.rpartition(":")
     if not _REPO.match(repo) or not _TAG.match(tag):
-        raise UserError(f"invalid reference format: {ref}", 125)
+        raise InvalidArgument(f"invalid reference format: {ref}")
     return name
 
 
@@ -203,15 +203,15 @@ def remove(ctx: Context, ref: str, force: bool = False) -> list[str]:
             _append(ctx, image.id, [Event("untag", {"name": normalize(ref)})])
             return [f"Untagged: {normalize(ref)}"]
         if not by_name and len(image.tags) > 1 and not force:
-            raise UserError(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
-                            "image is referenced in multiple repositories", 1)
+            raise Conflict(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
+                           "image is referenced in multiple repositories")
         holders = users(ctx.conn, image.id)
         lines = [f"Untagged: {t}" for t in image.tags]
         if holders:
             if not force:
                 what = f'repository reference "{ref}"' if by_name else image.id.split(":")[1][:12]
-                raise UserError(f"conflict: unable to remove {what} (must force) - container "
-                                f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}", 1)
+                raise Conflict(f"conflict: unable to remove {what} (must force) - container "
+                               f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}")
             # docker -f: the name goes, the image stays for the containers that run it.
             _append(ctx, image.id, [Event("untag", {"name": t}) for t in image.tags])
             return lines
@@ -298,7 +298,8 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     A running container is frozen (freezer cgroup) while its upper dir is copied,
     as docker pauses it, so the layer is one consistent moment."""
     from mydocker.core import cgroups
-    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine import aggregate, queries
+    from mydocker.statemachine.machine import may
 
     tags = [check_tag(target)] if target else []
     view = queries.get(ctx.conn, ref)
@@ -308,7 +309,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     base_layers = [os.path.basename(p) for p in spec.get("layers", [])]
     upper = os.path.join(view.config["directory"], "upper")
     frozen = False
-    if view.state == "running" and pause:
+    if pause and may(view, "pause"):  # a paused one is frozen already
         frozen = cgroups.freeze(spec["cgroups"])
     try:
         layer, diff, size = core_images.commit_layer(ctx.root, Path(upper))
@@ -339,7 +340,7 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     image_id = core_images.store_config(ctx.root, core_images.canonical_json(config))
     image = register(ctx, "commit", image_id, config, layers, total, tags,
                      {"container": view.id, "comment": message, "author": author})
-    lifecycle.commit(ctx, view.id, [Event("commit", {"image": image_id, "tags": tags, "comment": message,
+    aggregate.append(ctx, view.id, [Event("commit", {"image": image_id, "tags": tags, "comment": message,
                                                      "author": author, "layer": layer, "paused": frozen})])
     return image
 

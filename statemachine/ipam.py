@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import Conflict, InvalidArgument
 
 Net = ipaddress.IPv4Network
 
@@ -19,16 +19,16 @@ def parse_subnet(text: str) -> Net:
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
-        raise UserError(f"invalid subnet {text}: not an IPv4 CIDR", 125) from None
+        raise InvalidArgument(f"invalid subnet {text}: not an IPv4 CIDR") from None
     if not isinstance(net, ipaddress.IPv4Network):
-        raise UserError(f"invalid subnet {text}: only IPv4 is supported", 125)
+        raise InvalidArgument(f"invalid subnet {text}: only IPv4 is supported")
     if str(net) != text.strip():
-        raise UserError(f"invalid subnet {text}: it should be {net}", 125)
+        raise InvalidArgument(f"invalid subnet {text}: it should be {net}")
     if net.is_loopback or net.is_multicast or net.is_link_local or net.is_reserved or net.is_unspecified:
-        raise UserError(f"invalid subnet {text}: loopback, link-local, multicast and reserved ranges cannot be used",
-                        125)
+        raise InvalidArgument(f"invalid subnet {text}: loopback, link-local, multicast and reserved ranges "
+                              "cannot be used")
     if net.prefixlen > 30:
-        raise UserError(f"invalid subnet {text}: too small, at most /30", 125)
+        raise InvalidArgument(f"invalid subnet {text}: too small, at most /30")
     return net
 
 
@@ -39,9 +39,9 @@ def parse_gateway(net: Net, text: str | None) -> str:
     try:
         gateway = ipaddress.IPv4Address(text.strip())
     except ValueError:
-        raise UserError(f"invalid gateway {text}: not an IPv4 address", 125) from None
+        raise InvalidArgument(f"invalid gateway {text}: not an IPv4 address") from None
     if gateway not in net or gateway in (net.network_address, net.broadcast_address):
-        raise UserError(f"invalid gateway {text}: not a host address of subnet {net}", 125)
+        raise InvalidArgument(f"invalid gateway {text}: not a host address of subnet {net}")
     return str(gateway)
 
 
@@ -58,11 +58,11 @@ def check_requested(net: Net, gateway: str, text: str) -> str:
     try:
         ip = ipaddress.IPv4Address(text.strip())
     except ValueError:
-        raise UserError(f"invalid IP address {text}", 125) from None
+        raise InvalidArgument(f"invalid IP address {text}") from None
     if ip not in net:
-        raise UserError(f"requested IP {ip} is not in the network's subnet {net}", 125)
+        raise InvalidArgument(f"requested IP {ip} is not in the network's subnet {net}")
     if ip in (net.network_address, net.broadcast_address) or str(ip) == gateway:
-        raise UserError(f"requested IP {ip} is the network, broadcast or gateway address of {net}", 125)
+        raise InvalidArgument(f"requested IP {ip} is the network, broadcast or gateway address of {net}")
     return str(ip)
 
 
@@ -76,13 +76,13 @@ def pick(net: Net, gateway: str, taken: Iterable[str], requested: str | None = N
     if requested is not None:
         ip = check_requested(net, gateway, requested)
         if ip in used:
-            raise UserError(f"Address already in use: {ip} on network {label}", 125)
+            raise Conflict(f"Address already in use: {ip} on network {label}")
         return ip
     for host in net.hosts():  # a generator: a /8 is not materialised
         candidate = str(host)
         if candidate != gateway and candidate not in used:
             return candidate
-    raise UserError(f"no available IPv4 addresses on network {label} (subnet {net}): all are allocated", 125)
+    raise Conflict(f"no available IPv4 addresses on network {label} (subnet {net}): all are allocated")
 
 
 def mac_for(ip: str) -> str:

@@ -11,19 +11,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mydocker.core import cgroups, locks, procinfo
 from mydocker.core.crashpoints import crash
 from mydocker.core.spec import ContainerSpec, container_dir
+from mydocker.statemachine import aggregate as aggregates
 from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.effects import KernelEffects, has_network
-from mydocker.statemachine.errors import NoSuchImage, UserError
-from mydocker.statemachine.machine import ALIVE, Container
+from mydocker.statemachine.errors import Conflict, InvalidArgument, NoSuchImage, NotFound
+from mydocker.statemachine.machine import Container, alive
+from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.queries import ContainerView
-from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.store.events import Event, NameConflict, append
 
 if TYPE_CHECKING:
     from mydocker.core import monitor
@@ -69,14 +70,14 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
     try:
         image = images.resolve(ctx, opts.image)
     except NoSuchImage:
-        raise UserError(f"Unable to find image '{images.normalize(opts.image)}' locally", 125) from None
+        raise NotFound(f"Unable to find image '{images.normalize(opts.image)}' locally") from None
     image_cfg = image.config.get("config", {})
     name = naming.check_name(opts.name) if opts.name else None
     entrypoint = opts.entrypoint if opts.entrypoint is not None else (image_cfg.get("Entrypoint") or [])
     cmd = opts.command or ([] if opts.entrypoint is not None else (image_cfg.get("Cmd") or []))
     argv = list(entrypoint) + list(cmd)
     if not argv:
-        raise UserError("No command specified", 125)
+        raise InvalidArgument("No command specified")
     cid = naming.new_id()
     network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
     hostname = opts.hostname or cid[:12]
@@ -121,12 +122,12 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         except NameConflict:
             if name:
                 holder = queries.get(ctx.conn, name)
-                raise UserError(
+                raise Conflict(
                     f'Conflict. The container name "/{name}" is already in use by container "{holder.id}". '
-                    "You have to remove (or rename) that container to be able to reuse that name.", 125
+                    "You have to remove (or rename) that container to be able to reuse that name."
                 ) from None
     else:
-        raise UserError("could not find a free random name", 125)
+        raise Conflict("could not find a free random name")
     view = queries.by_id(ctx.conn, cid)
     assert view is not None
     return view
@@ -148,62 +149,18 @@ def _environment(image_env: list[str], hostname: str, opts: CreateOptions) -> li
 # --- commands on an existing container --------------------------------------
 
 
-def effects_for(ctx: Context) -> KernelEffects:
-    return KernelEffects(ctx.root, lambda view: _hooks_factory(ctx.root, view), ctx.close, ctx)
-
-
-def _locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: Any = None) -> Any:
-    """Resolve ref, lock the container, reload it under the lock, run action."""
-    view = queries.get(ctx.conn, ref)
-    with locks.hold(ctx.root, view.id):
-        current = queries.by_id(ctx.conn, view.id)
-        if current is None:
-            # Removed while we waited: our open may have made its lock file anew after
-            # rm forgot it (the soak hammer found such files left behind).
-            locks.forget(ctx.root, view.id)
-            raise queries.NoSuchContainer(ref)
-        aggregate = Container(current, effects or effects_for(ctx),
-                              record=lambda events: commit(ctx, current.id, events))
-        result = action(aggregate)
-        commit(ctx, current.id, aggregate.pending)
-        if aggregate.state == "removed":
-            locks.forget(ctx.root, current.id)
-        return result
+def _locked(ctx: Context, ref: str, action: Callable[[Container], Any]) -> Any:
+    return aggregates.locked(ctx, ref, action, effects_for(ctx))
 
 
 def commit(ctx: Context, container_id: str, events: list[Event]) -> None:
-    """Append events at the stream's current version.
-
-    The lock keeps other commands out; only the monitor can append meanwhile,
-    and only start or die. A die is recorded once: if the log already shows the
-    container stopped (the monitor saw the real status first), ours is dropped.
-    """
-    for _ in range(50):
-        current = queries.by_id(ctx.conn, container_id)
-        if current is None:
-            return
-        todo = [e for e in events if not (e.type == "die" and current.state not in ALIVE)]
-        for event in todo:
-            event.actor = event.actor or ctx.actor()
-        if not todo:
-            return
-        try:
-            append(ctx.conn, "container", container_id, current.version, todo)
-            return
-        except ConcurrencyError:
-            time.sleep(0.001)
-    raise UserError(f"container {container_id} is changing too fast to record {events[0].type}")
+    """History on a container's stream (the OCI entry point's): aggregate.append."""
+    aggregates.append(ctx, container_id, events)
 
 
 def start(ctx: Context, ref: str, attached: bool = False) -> monitor.LaunchResult | None:
     """None when the container was running already (docker: nothing to do)."""
-    def action(agg: Container) -> monitor.LaunchResult | None:
-        if agg.state == "running":
-            return None
-        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
-        return agg.handle("start", attached=attached)
-
-    return _locked(ctx, ref, action)
+    return _locked(ctx, ref, lambda agg: agg.handle("start", attached=attached))
 
 
 def stop(ctx: Context, ref: str, timeout: float | None = None) -> ContainerView:
@@ -226,35 +183,22 @@ def unpause(ctx: Context, ref: str) -> None:
 def restart(ctx: Context, ref: str, timeout: float = 10.0) -> monitor.LaunchResult:
     """docker restart: stop if alive (paused too), then start, under one lock so
     no other command slips in between; a `restart` event closes the pair."""
-    def action(agg: Container) -> monitor.LaunchResult:
-        if agg.state in ALIVE:
-            agg.handle("stop", timeout=timeout)
-            commit(ctx, agg.view.id, agg.pending)
-            agg.pending = []
-            stopped = queries.by_id(ctx.conn, agg.view.id)
-            assert stopped is not None
-            agg = Container(stopped, agg.effects, record=agg.record)
-        container_dir(ctx.root, agg.view.id).mkdir(parents=True, exist_ok=True)
-        result = agg.handle("start", attached=False)
-        commit(ctx, agg.view.id, [*agg.pending, Event("restart", {"timeout": timeout})])
-        return result
-
-    return _locked(ctx, ref, action)
+    return _locked(ctx, ref, lambda agg: agg.handle("restart", timeout=timeout))
 
 
 def rename(ctx: Context, ref: str, new_name: str) -> None:
     view = queries.get(ctx.conn, ref)
     try:
         name = naming.check_name(new_name)
-    except UserError as exc:
-        raise UserError(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
+    except InvalidArgument as exc:
+        raise Conflict(f"Error when allocating new name: {exc}") from None  # docker: exit 1, not 125
     if name == view.name:
-        raise UserError("Renaming a container with the same name as its current name")
+        raise Conflict("Renaming a container with the same name as its current name")
     try:
         _locked(ctx, view.id, lambda agg: agg.handle("rename", name=name))
     except NameConflict:
         holder = queries.get(ctx.conn, name)
-        raise UserError(f'Error when allocating new name: Conflict. The container name "/{name}" is already in use '
+        raise Conflict(f'Error when allocating new name: Conflict. The container name "/{name}" is already in use '
                         f'by container "{holder.id}". You have to remove (or rename) that container '
                         "to be able to reuse that name.") from None
 
@@ -286,7 +230,7 @@ def wait(ctx: Context, ref: str) -> int:
             # rm forgot it (the soak hammer found such files left behind).
             locks.forget(ctx.root, view.id)
             raise queries.NoSuchContainer(ref)
-        if current.state not in ALIVE:
+        if not alive(current):
             code = current.row["exit_code"]
             return 0 if code is None else code
         mpid, mstart = current.row["monitor_pid"], current.row["monitor_start"]
@@ -298,85 +242,3 @@ def wait(ctx: Context, ref: str) -> int:
 
             reconcile(ctx.root, ctx.conn)
             time.sleep(0.05)
-
-
-# --- what the monitor records ------------------------------------------------
-
-
-class RecordingHooks:
-    """Run inside the monitor process, with a connection of its own."""
-
-    def __init__(self, root: str, view: ContainerView) -> None:
-        self.ctx = Context(root, "monitor")
-        self.id = view.id
-        self.view = view
-        self.autoremove = bool(view.config.get("autoremove"))
-        self.pid: int | None = None
-
-    def prepare(self, pid: int) -> None:
-        """The container's network, while its init waits for "G": veth, address,
-        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
-        from mydocker.core import etcfiles
-        from mydocker.statemachine import networks
-
-        config = self.view.config
-        spec = config["spec"]
-        network = config.get("network") or {"mode": spec.get("network", "none")}
-        endpoint = None
-        if network["mode"] == "bridge":
-            self.ctx.command = "monitor connect"
-            endpoint = networks.connect(self.ctx, self.id, network, pid)
-        try:
-            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
-                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
-                           etc=config.get("etc"))
-            if endpoint:
-                from mydocker.statemachine import name_resolution
-
-                name_resolution.refresh(self.ctx, endpoint["network_id"])
-        except OSError:
-            if endpoint:
-                networks.disconnect(self.ctx, self.id, only_pid=pid)
-            raise
-
-    def started(self, info: monitor.Started) -> None:
-        self.pid = info.pid
-        commit(self.ctx, self.id, [Event("start", asdict(info))])
-        self.ctx.close()  # nothing to write until the exit, maybe days away
-
-    def exit_command(self) -> list[str]:
-        """What the monitor, once it has become the minimal waiter, runs in its own
-        process when the container exits: this class's exited() again."""
-        import sys
-
-        return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
-
-    def exited(self, info: monitor.Exited) -> None:
-        crash("monitor.before-die")
-        from mydocker.statemachine.diskspace import before_freeing
-
-        before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
-        current = queries.by_id(self.ctx.conn, self.id)
-        if current is not None and current.state in ALIVE and current.row["pid"] == self.pid:
-            aggregate = Container(current, effects_for(self.ctx),
-                                  record=lambda events: commit(self.ctx, self.id, events))
-            aggregate.handle("die", exit=asdict(info))
-            commit(self.ctx, self.id, aggregate.pending)
-        if self.pid is not None and has_network(self.view):
-            from mydocker.statemachine import networks
-
-            # The netns died with the init and took eth0 and its veth peer along;
-            # what is left is ours to undo: rules, the address, the record.
-            self.ctx.command = "monitor disconnect"
-            networks.disconnect(self.ctx, self.id, only_pid=self.pid)
-        if self.autoremove:
-            try:
-                self.ctx.command = "monitor --rm"
-                remove(self.ctx, self.id, force=False, remove_volumes=True)
-            except UserError:
-                pass  # removed already, or restarted by someone else
-        self.ctx.close()
-
-
-def _hooks_factory(root: str, view: ContainerView) -> Callable[[], monitor.Hooks]:
-    return lambda: RecordingHooks(root, view)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mydocker.core.crashpoints import crash
 from mydocker.statemachine.errors import IllegalTransition
@@ -20,21 +20,47 @@ from transitions import EventData, Machine, MachineError
 
 STATES = ["created", "running", "paused", "stopped", "removed"]
 ALIVE = ("running", "paused")  # states with a live init (docker: State.Running is true for both)
+NOT_ALIVE = ("created", "stopped", "removed")
+LIVE_OR_NOT = ["created", "running", "paused", "stopped"]  # every state a container still has
 
+# Rows are tried in order: for one trigger and source the first whose conditions
+# hold wins. `dest: None` keeps the state; `_ignore` rows are explicit no-ops.
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": ["created", "stopped"], "dest": "running", "before": "_launch"},
-    {"trigger": "die", "source": ALIVE, "dest": "stopped", "before": ["_record_die", "_release"]},
+    # docker: starting a running container is nothing to do, and succeeds
+    {"trigger": "start", "source": "running", "dest": None, "before": "_ignore"},
+    # the exit of this run (a `pid` names the run that died) ...
+    {"trigger": "die", "source": ALIVE, "dest": "stopped", "conditions": "_same_run",
+     "before": ["_record_die", "_release"]},
+    # ... or of an earlier run, or one the log has already: recorded once, by whoever saw it first
+    {"trigger": "die", "source": ALIVE, "dest": None, "before": "_ignore"},
+    {"trigger": "die", "source": NOT_ALIVE, "dest": None, "before": "_ignore"},
     {"trigger": "stop", "source": ALIVE, "dest": "stopped", "before": "_stop"},
     # docker: a signal to a paused container is delivered, then the container resumes
     {"trigger": "kill", "source": "running", "dest": None, "before": "_kill"},
     {"trigger": "kill", "source": "paused", "dest": "running", "before": ["_kill", "_thaw"]},
     {"trigger": "pause", "source": "running", "dest": "paused", "before": "_pause"},
     {"trigger": "unpause", "source": "paused", "dest": "running", "before": "_unpause"},
-    {"trigger": "update", "source": ["created", "running", "paused", "stopped"], "dest": None, "before": "_update"},
-    {"trigger": "rename", "source": ["created", "running", "paused", "stopped"], "dest": None, "before": "_rename"},
+    {"trigger": "restart", "source": ALIVE, "dest": "running", "before": ["_stop", "_flush", "_launch", "_restarted"]},
+    {"trigger": "restart", "source": ["created", "stopped"], "dest": "running", "before": ["_launch", "_restarted"]},
+    # commands that only look or join, asking the machine first: a process joins
+    # the namespaces of a running init (exec records its own events), top lists
+    # the processes of a live one, attach follows a running one's output
+    {"trigger": "exec", "source": "running", "dest": None},
+    {"trigger": "top", "source": ALIVE, "dest": None},
+    {"trigger": "attach", "source": "running", "dest": None},
+    {"trigger": "update", "source": LIVE_OR_NOT, "dest": None, "before": "_update"},
+    {"trigger": "rename", "source": LIVE_OR_NOT, "dest": None, "before": "_rename"},
     {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
     {"trigger": "remove", "source": ALIVE, "dest": "removed", "conditions": "_forced",
      "before": ["_kill_for_removal", "_teardown"]},
+    # recovery (statemachine.reconcile): a watcher takes over from a lost monitor ...
+    {"trigger": "adopt", "source": ALIVE, "dest": None, "before": "_adopt"},
+    # ... a start that crashed before its init ran gives back its cgroups ...
+    {"trigger": "abort_start", "source": "created", "dest": None, "before": "_abort_start"},
+    # ... and an rm that logged `destroying` and crashed is finished
+    {"trigger": "finish_removal", "source": LIVE_OR_NOT, "dest": "removed", "conditions": "_removal_begun",
+     "before": "_finish_teardown"},
 ]
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
 
@@ -60,6 +86,8 @@ class Effects(Protocol):
 
     def update(self, view: ContainerView, limits: dict[str, Any]) -> None: ...
 
+    def adopt(self, view: ContainerView) -> tuple[int, int]: ...
+
 
 class Container:
     """One container's state machine; `state` is set by transitions."""
@@ -67,8 +95,9 @@ class Container:
     state: str
 
     def __init__(self, view: ContainerView, effects: Effects,
-                 record: Callable[[list[Event]], None] | None = None) -> None:
+                 record: Callable[[list[Event]], None] | None = None, last_event: str | None = None) -> None:
         self.view = view
+        self.last_event = last_event  # the stream's newest event type: a `destroying` means rm began
         self.effects = effects
         self.record = record
         self.pending: list[Event] = []
@@ -81,14 +110,24 @@ class Container:
         try:
             done = self.trigger(trigger, **kwargs)  # type: ignore[attr-defined]
         except MachineError:
-            raise IllegalTransition(refusal(trigger, self.view)) from None
+            raise IllegalTransition(refusal(trigger, self.view, kwargs)) from None
         if not done:
-            raise IllegalTransition(refusal(trigger, self.view))
+            raise IllegalTransition(refusal(trigger, self.view, kwargs))
         return self.result
 
     # conditions
     def _forced(self, event: EventData) -> bool:
         return bool(event.kwargs.get("force"))
+
+    def _same_run(self, event: EventData) -> bool:
+        return "pid" not in event.kwargs or event.kwargs["pid"] == self.view.row["pid"]
+
+    def _removal_begun(self, event: EventData) -> bool:
+        return self.last_event == "destroying"
+
+    # no-op rows
+    def _ignore(self, event: EventData) -> None:
+        self.result = None
 
     # side effects
     def _launch(self, event: EventData) -> None:
@@ -152,6 +191,31 @@ class Container:
     def _rename(self, event: EventData) -> None:
         self.pending.append(Event("rename", {"name": event.kwargs["name"], "old_name": self.view.name}))
 
+    def _flush(self, event: EventData) -> None:
+        """What is pending goes to the log now: restart's stop must be there before
+        the new run's monitor records its start."""
+        if self.record is not None and self.pending:
+            self.record(self.pending)
+            self.pending = []
+
+    def _restarted(self, event: EventData) -> None:
+        from mydocker.statemachine.stopping import stop_timeout
+
+        self.pending.append(Event("restart", {"timeout": stop_timeout(self.view.config, event.kwargs.get("timeout"))}))
+
+    def _adopt(self, event: EventData) -> None:
+        pid, start = self.effects.adopt(self.view)
+        self.pending.append(Event("adopt", {"monitor_pid": pid, "monitor_start": start,
+                                            "reason": event.kwargs.get("reason", "monitor lost")}))
+
+    def _abort_start(self, event: EventData) -> None:
+        self.effects.release(self.view)
+        self.pending.append(Event("start_aborted", {"reason": event.kwargs.get("reason", "start did not finish")}))
+
+    def _finish_teardown(self, event: EventData) -> None:
+        self.effects.teardown(self.view)
+        self.pending.append(Event("destroy", self._undo()))
+
     def _kill_for_removal(self, event: EventData) -> None:
         self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
         crash("rm.after-kill-event")
@@ -160,9 +224,12 @@ class Container:
         if died is not None:
             self.pending.append(Event("die", died))
 
-    def _teardown(self, event: EventData) -> None:
+    def _undo(self) -> dict[str, Any]:
         config = self.view.config
-        undo = {"cgroups": config.get("spec", {}).get("cgroups", {}), "directory": config.get("directory", "")}
+        return {"cgroups": config.get("spec", {}).get("cgroups", {}), "directory": config.get("directory", "")}
+
+    def _teardown(self, event: EventData) -> None:
+        undo = self._undo()
         # The intent goes first: if we die halfway, recovery sees `destroying`
         # without `destroy` and finishes the same idempotent teardown.
         self._record_now(Event("destroying", undo))
@@ -171,9 +238,43 @@ class Container:
         self.pending.append(Event("destroy", undo))
 
 
-def refusal(trigger: str, view: ContainerView) -> str:
+def may(view: ContainerView, trigger: str, last_event: str | None = None, **kwargs: Any) -> bool:
+    """Would the table accept this trigger now? Conditions are evaluated, no
+    callback runs: nothing is changed and no effect is asked for."""
+    machine = Container(view, cast(Effects, None), last_event=last_event)
+    return bool(getattr(machine, f"may_{trigger}")(**kwargs))
+
+
+def judge(view: ContainerView, trigger: str, **kwargs: Any) -> None:
+    """The verdict alone, for commands whose row asks for no effect (exec, top,
+    attach): IllegalTransition with docker's words if the table refuses."""
+    if not may(view, trigger, **kwargs):
+        raise IllegalTransition(refusal(trigger, view, kwargs))
+
+
+def alive(view: ContainerView) -> bool:
+    """Has the container a live init (running or paused)?"""
+    return view.state in ALIVE
+
+
+def still_due(event: Event, view: ContainerView) -> bool:
+    """An event judged at one version and appended at a later one: is it still
+    news? An observed exit is not once the log shows the container not alive
+    (the monitor's `die`, with the true status, got there first)."""
+    return not (event.type == "die" and not alive(view))
+
+
+def refusal(trigger: str, view: ContainerView, kwargs: dict[str, Any] | None = None) -> str:
     """What docker says when this command does not fit the container's state."""
     ident = view.id
+    if trigger == "exec":
+        if view.state == "paused":
+            return f"Container {(kwargs or {}).get('ref', ident)} is paused, unpause the container before exec"
+        return f"container {ident} is not running"
+    if trigger == "attach":
+        if view.state == "paused":
+            return "You cannot attach to a paused container, unpause it first"
+        return "You cannot attach to a stopped container, start it first"
     if view.state == "paused":
         if trigger == "start":
             return "cannot start a paused container, try unpause instead"
@@ -184,7 +285,7 @@ def refusal(trigger: str, view: ContainerView) -> str:
             return f"Container {ident} is already paused"
     if trigger == "unpause":
         return f"Container {ident} is not paused"
-    if trigger == "pause":
+    if trigger in ("pause", "top"):
         return f"Container {ident} is not running"
     if trigger == "remove" and view.state == "running":
         return (f"You cannot remove a running container {ident}. "

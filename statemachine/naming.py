@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import InvalidArgument
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -51,7 +51,5 @@ def random_name() -> str:
 def check_name(name: str) -> str:
     """Docker's rule; returns the name without a leading '/'."""
     if not NAME_RE.match(name):
-        raise UserError(
-            f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', 125
-        )
+        raise InvalidArgument(f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
     return name.lstrip("/")

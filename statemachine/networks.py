@@ -27,7 +27,7 @@ from mydocker.core import iptables, locks, roottags
 from mydocker.core import network as net
 from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NotFound, UserError
 from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 
 DEFAULT_NETWORK = "bridge"
@@ -142,16 +142,16 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     Without a subnet, the first of pools' (pool, prefix length) subnets that no
     network of this root, host route or other root's bridge overlaps."""
     if driver != "bridge":
-        raise UserError(f"plugin \"{driver}\" not found: only the bridge driver is supported", 1)
+        raise NotFound(f"plugin \"{driver}\" not found: only the bridge driver is supported")
     if not NAME_RE.match(name):
-        raise UserError(f"invalid network name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", 1)
+        raise InvalidArgument(f"invalid network name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
     if name in PREDEFINED and not default:
-        raise UserError(f"network with name {name} already exists", 1)
+        raise Conflict(f"network with name {name} already exists")
     if gateway is not None and subnet is None:
-        raise UserError("a gateway needs a --subnet to go with it", 1)
-    parsed = _user_input(lambda: ipam.parse_subnet(subnet)) if subnet else None
+        raise InvalidArgument("a gateway needs a --subnet to go with it")
+    parsed = ipam.parse_subnet(subnet) if subnet else None
     if parsed is not None:
-        gateway = _user_input(lambda: ipam.parse_gateway(parsed, gateway))
+        gateway = ipam.parse_gateway(parsed, gateway)
     network_id = naming.new_id()
     if bridge is not None:
         check_bridge_name(bridge)
@@ -161,7 +161,7 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     # both take the same one (each sees the other's bridge only once it exists).
     with locks.hold(ctx.root, "networks"), locks.hold(roottags.host_dir(), "networks"):
         if find(ctx.conn, name) is not None:
-            raise UserError(f"network with name {name} already exists", 1)
+            raise Conflict(f"network with name {name} already exists")
         if bridge is None:
             bridge = _free_bridge_name(ctx.tag, network_id, default)
         others = [(n.row["subnet"], f"network {n.name}") for n in list_all(ctx.conn)]
@@ -171,8 +171,8 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
             gateway = ipam.parse_gateway(parsed, None)
         clash = ipam.overlapping(parsed, others)
         if clash:
-            raise UserError(f"Pool overlaps with other one on this address space: {parsed} overlaps "
-                            f"{clash[0]} ({clash[1]})", 1)
+            raise Conflict(f"Pool overlaps with other one on this address space: {parsed} overlaps "
+                           f"{clash[0]} ({clash[1]})")
         assert gateway is not None
         rules = iptables.network_rules(network_id, bridge, str(parsed), ctx.tag)
         payload = {"name": name, "driver": driver, "subnet": str(parsed), "gateway": gateway, "bridge": bridge,
@@ -180,7 +180,7 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
         try:
             append(ctx.conn, "network", network_id, 0, [Event("create", payload, ctx.actor())])
         except NameConflict:
-            raise UserError(f"network with name {name} already exists", 1) from None
+            raise Conflict(f"network with name {name} already exists") from None
         view = by_id(ctx.conn, network_id)
         assert view is not None
         try:
@@ -189,13 +189,13 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
             _unbuild(view)
             append(ctx.conn, "network", network_id, view.row["version"],
                    [Event("destroy", {"bridge": bridge, "reason": str(exc)}, ctx.actor())])
-            raise UserError(f"cannot create network {name}: {exc}", 1) from None
+            raise UserError(f"cannot create network {name}: {exc}") from None
     return view
 
 
 def check_bridge_name(bridge: str) -> None:
     if len(bridge) > net.IFNAMSIZ or not BRIDGE_RE.match(bridge):
-        raise UserError(f"invalid bridge name {bridge!r}: ours are mdbr-* or mydocker*, at most 15 characters", 1)
+        raise InvalidArgument(f"invalid bridge name {bridge!r}: ours are mdbr-* or mydocker*, at most 15 characters")
 
 
 def _free_bridge_name(root_tag: str, network_id: str, default: bool) -> str:
@@ -206,20 +206,13 @@ def _free_bridge_name(root_tag: str, network_id: str, default: bool) -> str:
     return f"mdbr-{network_id[:10]}"
 
 
-def _user_input(parse: Any) -> Any:
-    try:
-        return parse()
-    except UserError as exc:
-        raise UserError(str(exc), 1) from None
-
-
 def _free_subnet(others: list[tuple[str, str]], pools: tuple[tuple[str, int], ...]) -> ipam.Net:
     for pool, prefixlen in pools:
         for candidate in ipam.parse_subnet(pool).subnets(new_prefix=prefixlen):
             if ipam.overlapping(candidate, others) is None:
                 return candidate
     where = ", ".join(pool for pool, _ in pools)
-    raise UserError(f"could not find an available, non-overlapping address pool in {where}", 1)
+    raise Conflict(f"could not find an available, non-overlapping address pool in {where}")
 
 
 def _build(view: NetworkView) -> None:
@@ -246,16 +239,16 @@ def ensure_default(ctx: Context) -> NetworkView:
         found = find(ctx.conn, DEFAULT_NETWORK)
         if found is not None:  # a racing command made it first
             return found
-        raise UserError(f"default network: {exc}", 125) from None
+        raise CreateFailed(f"default network: {exc}") from None
 
 
 def remove(ctx: Context, ref: str, allow_predefined: bool = False) -> str:
     """Refused while any container is configured on it; idempotent underneath."""
     if ref in PREDEFINED and not allow_predefined:
-        raise UserError(f"{ref} is a pre-defined network and cannot be removed", 1)
+        raise Conflict(f"{ref} is a pre-defined network and cannot be removed")
     view = get(ctx.conn, ref)
     if view.name in PREDEFINED and not allow_predefined:
-        raise UserError(f"{view.name} is a pre-defined network and cannot be removed", 1)
+        raise Conflict(f"{view.name} is a pre-defined network and cannot be removed")
     with locks.hold(ctx.root, "networks"), locks.hold(ctx.root, f"network-{view.id}"):
         current = by_id(ctx.conn, view.id)
         if current is None:
@@ -263,8 +256,8 @@ def remove(ctx: Context, ref: str, allow_predefined: bool = False) -> str:
         users = containers_on(ctx.conn, current.id)
         if users:
             names = ", ".join(n for _, n in users)
-            raise UserError(f"error while removing network: network {current.name} id {current.id} has active "
-                            f"endpoints ({names})", 1)
+            raise Conflict(f"error while removing network: network {current.name} id {current.id} has active "
+                           f"endpoints ({names})")
         # Addresses still allocated belong to containers that are gone (a crash
         # between their rm and the release): undo what the log says was made.
         for ip, endpoint in current.allocations.items():
@@ -292,15 +285,15 @@ def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
     record: {"mode", "id", "name", "ip", "ports"}. Nothing is allocated yet."""
     if mode in ("none", "host"):
         if requested_ip:
-            raise UserError(f"--ip cannot be used with --network {mode}", 125)
+            raise InvalidArgument(f"--ip cannot be used with --network {mode}")
         if ports and mode == "none":
-            raise UserError("published ports need a bridge network, not --network none", 125)
+            raise InvalidArgument("published ports need a bridge network, not --network none")
         # docker ignores -p with host networking (the ports are the host's already)
         return {"mode": mode, "id": None, "name": mode, "ip": None, "ports": []}
     try:
         view = ensure_default(ctx) if mode == DEFAULT_NETWORK else get(ctx.conn, mode)
     except NoSuchNetwork:
-        raise UserError(f"network {mode} not found", 125) from None
+        raise NotFound(f"network {mode} not found") from None
     ip = None
     if requested_ip:
         ip = ipam.check_requested(view.subnet, view.gateway, requested_ip)
@@ -316,7 +309,7 @@ def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container
     for p in ports:
         key = (p["proto"], p["host_port"])
         if key in seen:
-            raise UserError(f"port {p['host_port']}/{p['proto']} is published twice", 125)
+            raise InvalidArgument(f"port {p['host_port']}/{p['proto']} is published twice")
         seen.add(key)
     taken: dict[tuple[str, int], str] = {}
     for view in list_all(conn):
@@ -329,7 +322,7 @@ def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container
         key = (p["proto"], p["host_port"])
         where = f"{p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"
         if key in taken or key in in_rules or not _bindable(p):
-            raise UserError(f"Bind for {where} failed: port is already allocated", 125)
+            raise Conflict(f"Bind for {where} failed: port is already allocated")
 
 
 def _bindable(p: dict[str, Any]) -> bool:
@@ -359,7 +352,7 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
         held.enter_context(locks.hold(ctx.root, f"network-{config['id']}"))
         view = by_id(ctx.conn, config["id"])
         if view is None:
-            raise UserError(f"network {config['name']} not found", 125)
+            raise CreateFailed(f"network {config['name']} not found")
         if config.get("ports"):
             check_ports(ctx.conn, config["ports"], container_id)
         endpoint = _allocate(ctx, view, container_id, config, pid)
@@ -375,7 +368,7 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
     except BaseException as exc:
         disconnect(ctx, container_id)
         if isinstance(exc, (net.NetworkError, iptables.IptablesError, OSError)):
-            raise UserError(f"cannot connect to network {view.name}: {exc}", 125) from None
+            raise CreateFailed(f"cannot connect to network {view.name}: {exc}") from None
         raise
     return endpoint
 
@@ -387,30 +380,24 @@ def _rebuild(ctx: Context, view: NetworkView) -> None:
     with locks.hold(roottags.host_dir(), "networks"):
         clash = ipam.overlapping(view.subnet, net.host_routes(exclude_dev=view.bridge))
         if clash:
-            raise UserError(f"network {view.name}: its subnet {view.row['subnet']} overlaps {clash[0]} on "
-                            f"{clash[1]}, taken while its bridge was down: remove one of them", 125)
+            raise CreateFailed(f"network {view.name}: its subnet {view.row['subnet']} overlaps {clash[0]} on "
+                            f"{clash[1]}, taken while its bridge was down: remove one of them")
         net.ensure_bridge(view.bridge_spec())
         iptables.add(view.rules)
 
 
 def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid: int | None = None) -> None:
-    """connect/disconnect on the container's stream. Other writers (the monitor's
-    start and die, a command under the container's lock) may append meanwhile:
-    retry at the new version, as lifecycle.commit does."""
-    for _ in range(50):
-        row = ctx.conn.execute("SELECT version, endpoint FROM containers WHERE id = ?", (container_id,)).fetchone()
-        if row is None:
-            return
-        if event.type == "disconnect":
-            endpoint = json.loads(row["endpoint"]) if row["endpoint"] else None
-            if endpoint is None or (only_pid is not None and endpoint.get("pid") != only_pid):
-                return
-        try:
-            append(ctx.conn, "container", container_id, row["version"], [event])
-            return
-        except ConcurrencyError:
-            continue
-    raise UserError(f"container {container_id} is changing too fast to record {event.type}")
+    """connect/disconnect on the container's stream, through the one writer
+    (aggregate.append retries when the monitor or a command wrote first)."""
+    from mydocker.statemachine import aggregate
+
+    def keep(view: Any) -> bool:
+        if event.type != "disconnect":
+            return True
+        endpoint = json.loads(view.row["endpoint"]) if view.row["endpoint"] else None
+        return endpoint is not None and (only_pid is None or endpoint.get("pid") == only_pid)
+
+    aggregate.append(ctx, container_id, [event], keep=keep)
 
 
 def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[str, Any],
@@ -433,7 +420,7 @@ def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[s
             return endpoint
         except ConcurrencyError:
             view = by_id(ctx.conn, view.id) or view  # someone else allocated: look again
-    raise UserError(f"network {view.name} is changing too fast to allocate an address", 125)
+    raise Conflict(f"network {view.name} is changing too fast to allocate an address")
 
 
 def _endpoint_spec(endpoint: dict[str, Any]) -> net.EndpointSpec:

@@ -38,11 +38,11 @@ class PullResult:
     up_to_date: bool  # the name already named this image and nothing was downloaded
 
 
-def parse_reference(text: str, exit_code: int = 1) -> registry_names.Reference:
+def parse_reference(text: str) -> registry_names.Reference:
     try:
         return registry_names.parse(text)
     except registry_names.BadReference as exc:
-        raise UserError(str(exc), exit_code) from None
+        raise UserError(str(exc)) from None
 
 
 def client_for(ref: registry_names.Reference, actions: str) -> rc.Client:

@@ -79,11 +79,10 @@ def reconcile(root: str, conn: sqlite3.Connection) -> list[Finding]:
 
 
 def _repair(root: str, finding: Finding) -> bool:
-    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine import aggregate, queries
     from mydocker.statemachine.context import Context
     from mydocker.statemachine.effects import spec_of
-    from mydocker.statemachine.machine import Container
-    from mydocker.store.events import Event
+    from mydocker.statemachine.monitorhooks import effects_for
 
     path = locks.lock_path(root, finding.container_id)
     path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -101,8 +100,7 @@ def _repair(root: str, finding: Finding) -> bool:
             still = [f for f in survey(ctx.conn) if f.container_id == finding.container_id]
             if not still or still[0].problem != finding.problem:
                 return False  # fixed meanwhile
-            effects = lifecycle.effects_for(ctx)
-            aggregate = Container(current, effects, record=lambda evs: lifecycle.commit(ctx, current.id, evs))
+            effects = effects_for(ctx)
             if finding.problem in ("reboot", "dead"):
                 reason = "host reboot" if finding.problem == "reboot" else "monitor lost"
                 if finding.problem == "dead":
@@ -111,42 +109,17 @@ def _repair(root: str, finding: Finding) -> bool:
                     oom = cgroups.oom_killed(spec_of(current).cgroups)
                 else:
                     oom = False
-                aggregate.handle("die", exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom, "reason": reason})
+                aggregate.transact(ctx, current.id, "die", effects,
+                                   exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom, "reason": reason})
             elif finding.problem == "orphaned":
-                watcher = _spawn_watcher(root, current.id, current.row["pid"], current.row["pid_start"])
-                aggregate.pending.append(Event("adopt", {"monitor_pid": watcher[0], "monitor_start": watcher[1],
-                                                         "reason": "monitor lost"}))
+                aggregate.transact(ctx, current.id, "adopt", effects, reason="monitor lost")
             elif finding.problem == "half-started":
-                effects.release(current)
-                aggregate.pending.append(Event("start_aborted", {"reason": "start did not finish"}))
+                aggregate.transact(ctx, current.id, "abort_start", effects, reason="start did not finish")
             elif finding.problem == "half-removed":
-                effects.teardown(current)
-                config = current.config
-                aggregate.pending.append(Event("destroy", {"cgroups": config["spec"]["cgroups"],
-                                                           "directory": config.get("directory", "")}))
-            lifecycle.commit(ctx, current.id, aggregate.pending)
-            if finding.problem == "half-removed":
+                aggregate.transact(ctx, current.id, "finish_removal", effects)
                 locks.forget(root, current.id)
             return True
         finally:
             ctx.close()
     finally:
         os.close(fd)
-
-
-
-def _spawn_watcher(root: str, container_id: str, pid: int, pid_start: int) -> tuple[int, int]:
-    """A stand-in monitor for an orphaned container (see statemachine.watcher).
-
-    A fresh interpreter, not a fork: SQLite's per-process state about open
-    database files must not be inherited by a process that opens the database."""
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mydocker.statemachine.watcher", root, container_id, str(pid), str(pid_start)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True, cwd="/",
-        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
-    )
-    return proc.pid, procinfo.start_time(proc.pid) or 0

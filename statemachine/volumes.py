@@ -18,14 +18,14 @@ from mydocker.core import locks
 from mydocker.core import volumes as core_volumes
 from mydocker.statemachine import naming
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import InvalidArgument, NotFound, UserError
 from mydocker.store.events import ConcurrencyError, Event, append, stream_version
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 MODES = {"ro", "rw", "z", "Z", "rprivate", "private", "nocopy"}
 
 
-class NoSuchVolume(UserError):
+class NoSuchVolume(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"get {name}: no such volume")
 
@@ -77,7 +77,7 @@ def plan_mounts(ctx: Context, requests: list[VolumeRequest]) -> list[dict[str, A
     seen: set[str] = set()
     for request in requests:
         if request.destination in seen:
-            raise UserError(f"Duplicate mount point: {request.destination}", 125)
+            raise InvalidArgument(f"Duplicate mount point: {request.destination}")
         seen.add(request.destination)
     mounts = []
     for request in requests:
@@ -119,8 +119,8 @@ def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, s
            ) -> dict[str, Any]:
     """The volume `name`, created (directory, then `create` event) if missing."""
     if not NAME_RE.match(name):
-        raise UserError(f'"{name}" includes invalid characters for a local volume name, '
-                        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", 125)
+        raise InvalidArgument(f'"{name}" includes invalid characters for a local volume name, '
+                        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
     with locks.hold(ctx.root, f"volume-{name}"):
         found = find(ctx.conn, name)
         if found:

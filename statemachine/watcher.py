@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 
 from mydocker.core import cgroups, procinfo
-from mydocker.statemachine import lifecycle, queries
+from mydocker.statemachine import aggregate, queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import spec_of
-from mydocker.statemachine.machine import Container
+from mydocker.statemachine.errors import NoSuchContainer
+from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.reconcile import UNKNOWN_EXIT
 
 
@@ -23,14 +24,15 @@ def watch(root: str, container_id: str, pid: int, pid_start: int) -> None:
     ctx = Context(root, "watcher")
     try:
         current = queries.by_id(ctx.conn, container_id)
-        if current is None or current.state not in ("running", "paused") or current.row["pid"] != pid:
+        if current is None:
             return
         oom = cgroups.oom_killed(spec_of(current).cgroups)
-        aggregate = Container(current, lifecycle.effects_for(ctx),
-                              record=lambda events: lifecycle.commit(ctx, container_id, events))
-        aggregate.handle("die", exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom,
-                                      "reason": "exited while unmonitored (status unknown)"})
-        lifecycle.commit(ctx, container_id, aggregate.pending)
+        # pid: only the run it watched; a die already recorded is the machine's no-op
+        aggregate.transact(ctx, container_id, "die", effects_for(ctx), pid=pid,
+                           exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom,
+                                 "reason": "exited while unmonitored (status unknown)"})
+    except NoSuchContainer:
+        pass  # removed meanwhile
     finally:
         ctx.close()
 

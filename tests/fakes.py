@@ -146,6 +146,9 @@ class FakeOS:
 # --- statemachine.machine.Effects -------------------------------------------------
 
 
+WATCHER = (5151, 654321)  # (pid, start time) of the stand-in monitor adopt spawns
+
+
 class FakeEffects:
     """Records the side effects the machine asks for; returns what the test set."""
 
@@ -185,6 +188,10 @@ class FakeEffects:
 
     def update(self, view: Any, limits: dict[str, Any]) -> None:
         self.calls.append(Call("update", (view.id, limits)))
+
+    def adopt(self, view: Any) -> tuple[int, int]:
+        self.calls.append(Call("adopt", (view.id,)))
+        return WATCHER
 
 
 # --- rows and events shaped like the real ones --------------------------------------

@@ -43,13 +43,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.core.logs import parse_lines
     from mydocker.statemachine import lifecycle, queries
     from mydocker.statemachine.errors import UserError
-    from mydocker.statemachine.machine import ALIVE
+    from mydocker.statemachine.machine import alive, judge
 
     view = queries.get(ctx.conn, args.container)
-    if view.state == "paused":
-        raise UserError("You cannot attach to a paused container, unpause it first")
-    if view.state not in ALIVE:
-        raise UserError("You cannot attach to a stopped container, start it first")
+    judge(view, "attach")
     received: list[int] = []
     if args.sig_proxy and not view.config["spec"].get("tty"):
         for signum in PROXIED:
@@ -65,9 +62,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 except UserError:
                     pass  # it stopped meanwhile: the loop sees it next
         current = queries.by_id(ctx.conn, view.id)
-        alive = current is not None and current.state in ALIVE
+        running = current is not None and alive(current)
         position = _copy_new(path, position, parse_lines)
-        if not alive:
+        if not running:
             code = current.row["exit_code"] if current is not None else 0
             return int(code or 0)
         ctx.close()  # no connection held between looks

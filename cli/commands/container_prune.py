@@ -22,6 +22,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.sizes import human_size
     from mydocker.statemachine import lifecycle, queries
     from mydocker.statemachine.errors import UserError
+    from mydocker.statemachine.machine import may
 
     match = matcher(args.filter)
     if not confirm("This will remove all stopped containers.", args.force):
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     deleted, reclaimed = [], 0
     for view in queries.list_all(ctx.conn, include_stopped=True):
-        if view.state not in ("created", "stopped"):
+        if not may(view, "remove"):
             continue
         if not match(view.row["created_at"], view.config.get("labels") or {}):
             continue

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from mydocker.cli.errors import CliError
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
@@ -38,8 +39,8 @@ def parse_filters(texts: list[str]) -> dict[str, list[str]]:
     for text in texts:
         key, eq, value = text.partition("=")
         if not eq:
-            raise UserError(f'invalid argument "{text}" for "-f, --filter" flag: '
-                            "bad format of filter (expected name=value)", 125)
+            raise CliError(f'invalid argument "{text}" for "-f, --filter" flag: '
+                           "bad format of filter (expected name=value)", 125)
         if key not in FILTER_KEYS:
             raise UserError(f"Invalid filter '{key}'")
         if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):

@@ -70,9 +70,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         position = f.tell()
     if not args.follow:
         return 0
+    from mydocker.statemachine.machine import alive
+
     while True:
         current = queries.by_id(ctx.conn, view.id)
-        running = current is not None and current.state in ("running", "paused")
+        running = current is not None and alive(current)
         if f is None and os.path.exists(path):
             f = open(path, encoding="utf-8", errors="replace")
         if f is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mydocker.cli.errors import report
+from mydocker.cli.errors import exit_code, report
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 
@@ -102,5 +102,5 @@ def _rm(args: argparse.Namespace, ctx: Context) -> int:
             print(ref)
         except UserError as exc:
             report(exc)
-            code = exc.exit_code or 1
+            code = exit_code(exc, "network")
     return code

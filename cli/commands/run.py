@@ -7,10 +7,9 @@ import os
 from typing import Any
 
 from mydocker.cli.container_flags import add_create_flags, create_options
-from mydocker.cli.errors import report
+from mydocker.cli.errors import CliError, report
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
 
 
 def parser() -> Parser:
@@ -26,7 +25,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import lifecycle
 
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
-        raise UserError("the input device is not a TTY", 1)
+        raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
     ensure_image(ctx, args.image, args.pull, args.platform)
     view = lifecycle.create(ctx, options)

@@ -74,9 +74,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _sample(view: Any) -> Any:
     from mydocker.core import stats
-    from mydocker.statemachine.machine import ALIVE
+    from mydocker.statemachine.machine import alive
 
-    if view.state not in ALIVE:
+    if not alive(view):
         return None
     spec = view.config["spec"]
     own_netns = spec.get("network") != "host"

@@ -21,11 +21,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.core.proctable import ProcTableError, ps_table
     from mydocker.statemachine import queries
     from mydocker.statemachine.errors import UserError
-    from mydocker.statemachine.machine import ALIVE
+    from mydocker.statemachine.machine import judge
 
     view = queries.get(ctx.conn, args.container)
-    if view.state not in ALIVE:
-        raise UserError(f"Container {view.id} is not running")
+    judge(view, "top")
     members = cgroups.pids(view.config["spec"]["cgroups"])
     try:
         titles, rows = ps_table(args.ps_args or ["-ef"], members)

@@ -113,7 +113,9 @@ def view(name: str, state: str = "running", labels: dict[str, str] | None = None
 def test_filter_parse_errors(texts: list[str], words: str, code: int) -> None:
     with pytest.raises(UserError) as caught:
         container_filters.parse(texts)
-    assert words in str(caught.value) and caught.value.exit_code == code
+    from mydocker.cli.errors import exit_code
+
+    assert words in str(caught.value) and exit_code(caught.value, "ps") == code
 
 
 def test_same_key_ors_labels_and_different_keys_and() -> None:

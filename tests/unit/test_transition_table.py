@@ -1,8 +1,10 @@
 """The whole lifecycle table: every state x every trigger, legal or not.
 
 Legal: the resulting state, the side effects asked for (through a fake Effects)
-and the events left in `pending`. Illegal: IllegalTransition with docker's words,
-no side effect, nothing pending, state unchanged.
+and the events left in `pending`; folding those events (and the `start` the
+monitor records for a launch) through store.projections lands in that state.
+Illegal: IllegalTransition with docker's words, no side effect, nothing
+pending, state unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from mydocker.statemachine.errors import IllegalTransition, UserError
 from mydocker.statemachine.machine import STATES, TRIGGERS, Container
 from mydocker.statemachine.queries import ContainerView
 
-from tests.fakes import CONTAINER_ID, FakeEffects, container_config, container_row, die_payload
+from tests.fakes import CONTAINER_ID, WATCHER, FakeEffects, container_config, container_row, die_payload
 
 NAME = "happy_turing"
 EXIT = die_payload(exit_code=3, reason=None)
@@ -28,10 +30,20 @@ DESTROYING = ("destroying", UNDO)  # the intent, logged before the teardown
 DESTROY = ("destroy", UNDO)
 KILL9 = ("kill", {"signal": int(signal.SIGKILL)})
 
-# Every trigger as the lifecycle service calls it. remove appears twice.
+# Every trigger as its caller calls it (lifecycle, the monitor, reconcile, the
+# watcher, exec). remove, die and finish_removal appear twice.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "start": ("start", {"attached": True}),
     "die": ("die", {"exit": EXIT}),
+    "die of another run": ("die", {"exit": EXIT, "pid": 999}),  # the monitor of an earlier run
+    "restart": ("restart", {"timeout": 7}),
+    "exec": ("exec", {"ref": "happy"}),
+    "top": ("top", {}),
+    "attach": ("attach", {}),
+    "adopt": ("adopt", {"reason": "monitor lost"}),
+    "abort_start": ("abort_start", {"reason": "start did not finish"}),
+    "finish_removal": ("finish_removal", {}),  # the stream ends in `destroying` (SETUP)
+    "finish_removal, rm not begun": ("finish_removal", {}),
     "stop": ("stop", {"timeout": 7}),
     "kill": ("kill", {"signal": int(signal.SIGTERM)}),
     "remove": ("remove", {}),
@@ -41,6 +53,8 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "update": ("update", {"limits": {"memory": 1 << 26}}),
     "rename": ("rename", {"name": "new_name"}),
 }
+# How the machine is loaded for a call, beyond the row.
+SETUP: dict[str, dict[str, Any]] = {"finish_removal": {"last_event": "destroying"}}
 LIMITS = {"memory": 1 << 26}
 UPDATE = ("update", {"limits": LIMITS})
 RENAME = ("rename", {"name": "new_name", "old_name": NAME})
@@ -52,6 +66,7 @@ class Legal:
     effects: list[tuple[Any, ...]]
     events: list[tuple[str, dict[str, Any]]]
     result_is_launch: bool = False
+    observed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what the launched monitor records
 
 
 @dataclass
@@ -76,10 +91,65 @@ RM_PAUSED = (rf"You cannot remove a paused container {CONTAINER_ID}\. "
              r"Unpause and then stop the container before attempting removal or force remove")
 
 
+STARTED = [("start", {"pid": 77, "pid_start": 7, "boot_id": "boot-2", "monitor_pid": 76, "monitor_start": 6})]
+RESTART = ("restart", {"timeout": 7.0})
+STOP_EVENTS = [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]
+ADOPTED = ("adopt", {"monitor_pid": WATCHER[0], "monitor_start": WATCHER[1], "reason": "monitor lost"})
+ABORTED = ("start_aborted", {"reason": "start did not finish"})
+NOTHING = Legal  # a no-op row: legal, no effect, no event, same state
+
+
+def cannot(trigger: str, state: str) -> str:
+    return rf"Cannot {trigger} container {NAME} in state {state}"
+
+
+EXEC_NOT_RUNNING = rf"container {CONTAINER_ID} is not running"
+ATTACH_STOPPED = r"You cannot attach to a stopped container, start it first"
+
+
+def recovery_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
+    """The triggers of statemachine.reconcile and watcher, for one state."""
+    alive = state in ("running", "paused")
+    rows: dict[tuple[str, str], Legal | Illegal] = {
+        (state, "adopt"): Legal(state, [("adopt", CONTAINER_ID)], [ADOPTED]) if alive else Illegal(
+            cannot("adopt", state)),
+        (state, "abort_start"): Legal(state, [("release", CONTAINER_ID)], [ABORTED]) if state == "created"
+        else Illegal(cannot("abort_start", state)),
+        (state, "finish_removal"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROY]) if state != "removed"
+        else Illegal(cannot("finish_removal", state)),
+        (state, "finish_removal, rm not begun"): Illegal(cannot("finish_removal", state)),
+        (state, "die of another run"): NOTHING(state, [], []),
+    }
+    return rows
+
+
 TABLE: dict[tuple[str, str], Legal | Illegal] = {
+    **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in recovery_rows(s).items()},
+    ("created", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
+    ("created", "exec"): Illegal(EXEC_NOT_RUNNING),
+    ("created", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("created", "attach"): Illegal(ATTACH_STOPPED),
+    ("running", "top"): Legal("running", [], []),
+    ("running", "attach"): Legal("running", [], []),
+    ("paused", "top"): Legal("paused", [], []),
+    ("paused", "attach"): Illegal(r"You cannot attach to a paused container, unpause it first"),
+    ("stopped", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("stopped", "attach"): Illegal(ATTACH_STOPPED),
+    ("removed", "top"): Illegal(PAUSE_NOT_RUNNING),
+    ("removed", "attach"): Illegal(ATTACH_STOPPED),
+    ("running", "restart"): Legal("running", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID),
+                                              ("launch", CONTAINER_ID, False)], [*STOP_EVENTS, RESTART], True, STARTED),
+    ("running", "exec"): Legal("running", [], []),
+    ("paused", "restart"): Legal("running", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID),
+                                             ("launch", CONTAINER_ID, False)], [*STOP_EVENTS, RESTART], True, STARTED),
+    ("paused", "exec"): Illegal(r"Container happy is paused, unpause the container before exec"),
+    ("stopped", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
+    ("stopped", "exec"): Illegal(EXEC_NOT_RUNNING),
+    ("removed", "restart"): Illegal(cannot("restart", "removed")),
+    ("removed", "exec"): Illegal(EXEC_NOT_RUNNING),
     # created
-    ("created", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
-    ("created", "die"): Illegal(NOT_RUNNING),
+    ("created", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], True, STARTED),
+    ("created", "die"): NOTHING("created", [], []),  # a monitor whose start never got recorded
     ("created", "stop"): Illegal(NOT_RUNNING),
     ("created", "kill"): Illegal(KILL_REFUSED),
     ("created", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
@@ -89,10 +159,11 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("created", "update"): Legal("created", [], [UPDATE]),  # recorded, applied at start
     ("created", "rename"): Legal("created", [], [RENAME]),
     # running
-    ("running", "start"): Illegal(cannot_start("running")),
+    ("running", "start"): NOTHING("running", [], []),  # docker: nothing to do, and success
     ("running", "die"): Legal("stopped", [("release", CONTAINER_ID)], [("die", EXIT)]),
     ("running", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID)],
-                               [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]),
+                               [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})],
+                               observed=[("die", EXIT)]),  # the monitor's, which effects.stop waited for
     ("running", "kill"): Legal("running", [("signal", CONTAINER_ID, int(signal.SIGTERM))],
                                [("kill", {"signal": int(signal.SIGTERM)})]),
     ("running", "remove"): Illegal(RM_RUNNING),
@@ -107,7 +178,8 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("paused", "start"): Illegal(r"cannot start a paused container, try unpause instead"),
     ("paused", "die"): Legal("stopped", [("release", CONTAINER_ID)], [("die", EXIT)]),
     ("paused", "stop"): Legal("stopped", [("stop", CONTAINER_ID, 7.0), ("release", CONTAINER_ID)],
-                              [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})]),
+                              [("kill", {"signal": int(signal.SIGTERM), "timeout": 7.0}), ("stop", {"timeout": 7.0})],
+                               observed=[("die", EXIT)]),  # the monitor's, which effects.stop waited for
     ("paused", "kill"): Legal("running", [("signal", CONTAINER_ID, int(signal.SIGTERM)), ("thaw", CONTAINER_ID)],
                               [("kill", {"signal": int(signal.SIGTERM)}), ("unpause", {})]),
     ("paused", "remove"): Illegal(RM_PAUSED),
@@ -119,8 +191,8 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("paused", "update"): Legal("paused", [("update", CONTAINER_ID, LIMITS)], [UPDATE]),
     ("paused", "rename"): Legal("paused", [], [RENAME]),
     # stopped
-    ("stopped", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], result_is_launch=True),
-    ("stopped", "die"): Illegal(NOT_RUNNING),
+    ("stopped", "start"): Legal("running", [("launch", CONTAINER_ID, True)], [], True, STARTED),
+    ("stopped", "die"): NOTHING("stopped", [], []),  # the exit is in the log already: recorded once
     ("stopped", "stop"): Illegal(NOT_RUNNING),
     ("stopped", "kill"): Illegal(KILL_REFUSED),
     ("stopped", "remove"): Legal("removed", [("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
@@ -131,7 +203,7 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
     ("stopped", "rename"): Legal("stopped", [], [RENAME]),
     # removed: the end, nothing goes
     ("removed", "start"): Illegal(cannot_start("removed")),
-    ("removed", "die"): Illegal(NOT_RUNNING),
+    ("removed", "die"): NOTHING("removed", [], []),
     ("removed", "stop"): Illegal(NOT_RUNNING),
     ("removed", "kill"): Illegal(KILL_REFUSED),
     ("removed", "remove"): Illegal(rf"Cannot remove container {NAME} in state removed"),
@@ -145,20 +217,22 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
 
 def test_table_covers_every_state_and_trigger() -> None:
     assert set(STATES) == {"created", "running", "paused", "stopped", "removed"}
-    assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename"}
+    assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename",
+                             "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal"}
+    assert {trigger for trigger, _ in CALLS.values()} == set(TRIGGERS)
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 
 
-def make(state: str, effects: FakeEffects | None = None) -> tuple[Container, FakeEffects]:
+def make(state: str, effects: FakeEffects | None = None, call: str = "") -> tuple[Container, FakeEffects]:
     effects = effects or FakeEffects()
-    return Container(ContainerView(container_row(state, name=NAME)), effects), effects
+    return Container(ContainerView(container_row(state, name=NAME)), effects, **SETUP.get(call, {})), effects
 
 
 @pytest.mark.parametrize(("state", "call"), sorted(TABLE), ids=[f"{s}-{c}" for s, c in sorted(TABLE)])
 def test_transition(state: str, call: str) -> None:
     expected = TABLE[(state, call)]
     trigger, kwargs = CALLS[call]
-    container, effects = make(state)
+    container, effects = make(state, call=call)
     assert container.state == state
 
     if isinstance(expected, Illegal):
@@ -177,6 +251,60 @@ def test_transition(state: str, call: str) -> None:
     assert [(e.type, e.payload) for e in container.pending] == expected.events
     if expected.result_is_launch:
         assert result is effects.launched
+    elif not expected.events and not expected.effects:
+        assert result is None
+
+
+@pytest.mark.parametrize(("state", "call"), sorted(k for k, v in TABLE.items() if isinstance(v, Legal)),
+                         ids=[f"{s}-{c}" for s, c in sorted(k for k, v in TABLE.items() if isinstance(v, Legal))])
+def test_the_fold_of_a_legal_rows_events_lands_in_its_dest(state: str, call: str) -> None:
+    """The machine and the projection can never disagree: the events the row
+    records (through `record` and `pending`, in log order, and the start its
+    launched monitor records) folded over the row give the row's dest."""
+    expected = TABLE[(state, call)]
+    assert isinstance(expected, Legal)
+    trigger, kwargs = CALLS[call]
+    batches: list[Any] = []
+    row = container_row(state, name=NAME)
+    container = Container(ContainerView(row), FakeEffects(), record=batches.extend, **SETUP.get(call, {}))
+    container.handle(trigger, **kwargs)
+    events = [(e.type, e.payload) for e in [*batches, *container.pending]]
+    if state == "removed":  # no row is left to fold over: nothing may have been recorded
+        assert events == []
+        return
+    folded = _fold(row, [*events, *expected.observed])
+    assert (folded["state"] if folded else "removed") == expected.dest == container.state
+
+
+@pytest.mark.parametrize(("state", "call"), sorted(TABLE), ids=[f"{s}-{c}" for s, c in sorted(TABLE)])
+def test_may_and_judge_agree_with_the_table_and_change_nothing(state: str, call: str) -> None:
+    """The verdict alone (prune, commit's freeze, exec, top, attach ask only
+    this): the same answer and words as handle(), no effect asked for."""
+    from mydocker.statemachine.machine import judge, may
+
+    expected = TABLE[(state, call)]
+    trigger, kwargs = CALLS[call]
+    view = ContainerView(container_row(state, name=NAME))
+    assert may(view, trigger, **SETUP.get(call, {}), **kwargs) == isinstance(expected, Legal)
+    if isinstance(expected, Illegal) and not SETUP.get(call):
+        with pytest.raises(IllegalTransition) as info:
+            judge(view, trigger, **kwargs)
+        assert re.fullmatch(expected.message, str(info.value)), str(info.value)
+    assert view.state == state
+
+
+@pytest.mark.parametrize(("state", "due"), [("running", True), ("paused", True), ("created", False),
+                                            ("stopped", False)])
+def test_a_die_judged_earlier_is_appended_only_while_the_log_shows_the_container_alive(state: str,
+                                                                                    due: bool) -> None:
+    """stop and rm -f carry a `die` for a lost monitor; if the monitor's own die
+    got into the log first, aggregate.append drops ours (recorded once)."""
+    from mydocker.statemachine.machine import still_due
+    from mydocker.store.events import Event
+
+    view = ContainerView(container_row(state, name=NAME))
+    assert still_due(Event("die", EXIT), view) is due
+    assert still_due(Event("stop", {"timeout": 1.0}), view)
 
 
 # --- details the table cannot show ---------------------------------------------------

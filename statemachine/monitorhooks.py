@@ -1,0 +1,103 @@
+"""What the monitor records: the network before the init execs, `start`, `die`
+and the cleanup after it (statemachine.effects forks the monitor with these hooks).
+
+Its own module so that lifecycle, reconcile and the watcher all reach the real
+effects without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from mydocker.core.crashpoints import crash
+from mydocker.core.spec import container_dir
+from mydocker.statemachine import aggregate, volumes
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.effects import KernelEffects, has_network
+from mydocker.statemachine.errors import NoSuchContainer, UserError
+from mydocker.statemachine.queries import ContainerView
+from mydocker.store.events import Event
+
+if TYPE_CHECKING:
+    from mydocker.core import monitor
+
+
+class RecordingHooks:
+    """Run inside the monitor process, with a connection of its own."""
+
+    def __init__(self, root: str, view: ContainerView) -> None:
+        self.ctx = Context(root, "monitor")
+        self.id = view.id
+        self.view = view
+        self.autoremove = bool(view.config.get("autoremove"))
+        self.pid: int | None = None
+
+    def prepare(self, pid: int) -> None:
+        """The container's network, while its init waits for "G": veth, address,
+        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
+        from mydocker.core import etcfiles
+        from mydocker.statemachine import networks
+
+        config = self.view.config
+        spec = config["spec"]
+        network = config.get("network") or {"mode": spec.get("network", "none")}
+        endpoint = None
+        if network["mode"] == "bridge":
+            self.ctx.command = "monitor connect"
+            endpoint = networks.connect(self.ctx, self.id, network, pid)
+        try:
+            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
+                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
+                           etc=config.get("etc"))
+            if endpoint:
+                from mydocker.statemachine import name_resolution
+
+                name_resolution.refresh(self.ctx, endpoint["network_id"])
+        except OSError:
+            if endpoint:
+                networks.disconnect(self.ctx, self.id, only_pid=pid)
+            raise
+
+    def started(self, info: monitor.Started) -> None:
+        self.pid = info.pid
+        aggregate.append(self.ctx, self.id, [Event("start", asdict(info))])
+        self.ctx.close()  # nothing to write until the exit, maybe days away
+
+    def exit_command(self) -> list[str]:
+        """What the monitor, once it has become the minimal waiter, runs in its own
+        process when the container exits: this class's exited() again."""
+        import sys
+
+        return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
+
+    def exited(self, info: monitor.Exited) -> None:
+        crash("monitor.before-die")
+        from mydocker.statemachine.diskspace import before_freeing
+
+        before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
+        # pid: the die of this run only, not of a later run someone restarted meanwhile
+        try:
+            aggregate.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)
+        except NoSuchContainer:
+            pass  # removed meanwhile (rm -f): its destroy says all there is
+        if self.pid is not None and has_network(self.view):
+            from mydocker.statemachine import networks
+
+            # The netns died with the init and took eth0 and its veth peer along;
+            # what is left is ours to undo: rules, the address, the record.
+            self.ctx.command = "monitor disconnect"
+            networks.disconnect(self.ctx, self.id, only_pid=self.pid)
+        if self.autoremove:
+            try:
+                self.ctx.command = "monitor --rm"
+                aggregate.locked(self.ctx, self.id, lambda agg: agg.handle("remove"), effects_for(self.ctx))
+                volumes.remove_anonymous(self.ctx, self.view.config["spec"].get("mounts", []))
+            except UserError:
+                pass  # removed already, or restarted by someone else
+        self.ctx.close()
+
+
+def effects_for(ctx: Context) -> KernelEffects:
+    """The kernel's effects; a launch forks a monitor that records through RecordingHooks."""
+    return KernelEffects(ctx.root, lambda view: lambda: RecordingHooks(ctx.root, view), ctx.close, ctx)
