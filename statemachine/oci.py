@@ -414,7 +414,9 @@ def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: 
 def _record_death(aggregate: Container, record: Record, exit_code: int | None = None) -> None:
     """The log says running but the process is gone: its caller reaped it, so the
     status is the caller's to know (`run` is its own caller); else unknown, 255."""
-    if aggregate.state in ("running", "paused") and not procinfo.is_same_process(record.pid, record.pid_start):
+    from mydocker.statemachine.machine import alive
+
+    if alive(aggregate.view) and not procinfo.is_same_process(record.pid, record.pid_start):
         reason = "exited" if exit_code is not None else "exited (status reaped by the OCI runtime's caller)"
         aggregate.handle("die", exit={"exit_code": 255 if exit_code is None else exit_code,
                                       "oom_killed": cgroups.oom_killed(record.cgroups), "reason": reason})
@@ -465,7 +467,7 @@ def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = Fa
         def steps(aggregate: Container | None) -> None:
             if aggregate is not None:
                 _record_death(aggregate, record)
-            if aggregate is not None and aggregate.state == "running":
+            if aggregate is not None and aggregate.may_kill(signal=sig):  # type: ignore[attr-defined]
                 aggregate.handle("kill", signal=sig)
                 return
             if aggregate is not None:
