@@ -61,15 +61,9 @@ def _mount_name(mount: dict[str, Any], truncate: bool) -> str:
 
 def writable_size(view: ContainerView) -> int:
     """Bytes in the container's writable layer (docker's SizeRw)."""
-    upper = os.path.join(view.config.get("directory", ""), "upper")
-    total = 0
-    for directory, _dirs, files in os.walk(upper):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except OSError:
-                pass
-    return total
+    from mydocker.core.images import directory_size
+
+    return directory_size(os.path.join(view.config.get("directory", ""), "upper"))
 
 
 def container_size(view: ContainerView, image_size: int) -> str:

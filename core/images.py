@@ -110,13 +110,15 @@ def _walk(directory: Path) -> list[str]:
     return out
 
 
-def directory_size(directory: Path) -> int:
+def directory_size(directory: str | Path) -> int:
+    """Bytes of the files under directory (links not followed); what vanishes
+    meanwhile counts as nothing. Layers, writable layers and volumes alike."""
     total = 0
     for dirpath, _, filenames in os.walk(directory):
         for name in filenames:
             try:
                 total += os.lstat(os.path.join(dirpath, name)).st_size
-            except FileNotFoundError:
+            except OSError:
                 pass
     return total
 

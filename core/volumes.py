@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -31,12 +30,3 @@ def remove(root: str | Path, name: str) -> None:
     shutil.rmtree(volumes_dir(root) / name, ignore_errors=True)
 
 
-def size(root: str | Path, name: str) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(data_dir(root, name)):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass
-    return total

@@ -50,11 +50,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _upper_size(directory: str) -> int:
     import os
 
-    total = 0
-    for dirpath, _dirs, files in os.walk(os.path.join(directory, "upper")):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total
+    from mydocker.core.images import directory_size
+
+    return directory_size(os.path.join(directory, "upper"))

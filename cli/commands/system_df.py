@@ -20,16 +20,6 @@ def parser() -> Parser:
     return p
 
 
-def tree_size(path: str) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total
-
 
 def usage(ctx: Context) -> list[dict[str, str]]:
     from mydocker.cli.sizes import human_size
@@ -51,10 +41,10 @@ def usage(ctx: Context) -> list[dict[str, str]]:
     images_total = sum(layer_sizes.values())  # shared layers count once, as docker's
     used_layers = {layer for image in all_images if image.id in used_images for layer in image.layers}
     images_reclaim = images_total - sum(layer_sizes[x] for x in used_layers)
-    sizes = {c.id: tree_size(os.path.join(c.config.get("directory", ""), "upper")) for c in containers}
+    sizes = {c.id: core_images.directory_size(os.path.join(c.config.get("directory", ""), "upper")) for c in containers}
     active = [c for c in containers if c.state in ALIVE]
     vols = volumes.list_all(ctx.conn)
-    vol_sizes = {v["id"]: tree_size(v["mountpoint"]) for v in vols}
+    vol_sizes = {v["id"]: core_images.directory_size(v["mountpoint"]) for v in vols}
     vol_active = {v["id"] for v in vols if volumes.users(ctx.conn, v["id"])}
     containers_total = sum(sizes.values())
     vols_total = sum(vol_sizes.values())
