@@ -28,6 +28,7 @@ def with_root(ctx: Context, ref: str, action: Callable[[int], Any]) -> None:
         with locks.hold(ctx.root, view.id):
             current = queries.by_id(ctx.conn, view.id)
             if current is None:
+                locks.forget(ctx.root, view.id)  # our open may have made its lock file anew
                 raise queries.NoSuchContainer(ref)
             if alive(current) and _run_live(current, action):
                 return

@@ -96,6 +96,8 @@ def _repair(root: str, finding: Finding) -> bool:
         try:
             current = queries.by_id(ctx.conn, finding.container_id)
             if current is None:
+                # removed since survey(): our open may have made its lock file anew
+                locks.forget(root, finding.container_id)
                 return False
             still = [f for f in survey(ctx.conn) if f.container_id == finding.container_id]
             if not still or still[0].problem != finding.problem:
