@@ -48,7 +48,7 @@ def detect_mode(root: Path = CGROUP_ROOT) -> str:
     return "v1"
 
 
-def _own_paths(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
+def own_paths(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
     """{controller or 'unified': path} of the calling process."""
     out: dict[str, str] = {}
     with open(proc_cgroup) as f:
@@ -78,7 +78,7 @@ def plan(container_id: str, parent: str | None = None, root: Path = CGROUP_ROOT,
     another root's cgroups for leaks.
     """
     name = cgroup_name(container_id, tag)
-    own = _own_paths()
+    own = own_paths()
     mode = detect_mode(root)
     paths: dict[str, str] = {}
 

@@ -74,16 +74,7 @@ def hierarchy_mounts(root: Path = cgroups.CGROUP_ROOT) -> dict[str, Path]:
 
 
 def own_cgroups() -> dict[str, str]:
-    out: dict[str, str] = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            if controllers == "":
-                out["unified"] = path
-            for c in controllers.split(","):
-                if c and not c.startswith("name="):
-                    out[c] = path
-    return out
+    return cgroups.own_paths()
 
 
 def _send(fd: int, message: dict[str, Any]) -> None:

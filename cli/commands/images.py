@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from mydocker.cli.errors import CliError
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
@@ -35,18 +34,9 @@ def parser() -> Parser:
 
 
 def parse_filters(texts: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for text in texts:
-        key, eq, value = text.partition("=")
-        if not eq:
-            raise CliError(f'invalid argument "{text}" for "-f, --filter" flag: '
-                           "bad format of filter (expected name=value)", 125)
-        if key not in FILTER_KEYS:
-            raise UserError(f"Invalid filter '{key}'")
-        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
-            raise UserError(f"Invalid filter 'dangling=[{value}]'")
-        out.setdefault(key, []).append(value)
-    return out
+    from mydocker.cli import list_filters
+
+    return list_filters.parse(texts, FILTER_KEYS)
 
 
 def _matches_reference(tag: str, pattern: str) -> bool:
