@@ -11,7 +11,7 @@ HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp
 	docker-registry skopeo apache2-utils podman conmon containerd
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test soak unit lint typecheck bench clean
+.PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale clean
 
 all: install
 
@@ -79,6 +79,10 @@ typecheck: install
 
 bench: install
 	$(BIN)/python bench/latency.py --eventlog
+
+# issue 16's scale rows: a 10,000-container log, 500 running containers (~30 min)
+bench-scale: install
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
