@@ -38,9 +38,12 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     """What is inconsistent, without changing anything."""
     findings: list[Finding] = []
     boot: str | None = None
+    # CROSS JOIN keeps the containers table (live containers only) as the outer loop: with
+    # the OR below, SQLite would otherwise scan the whole events table, which grows with
+    # every container that ever lived (a 10,000-container log made each command 80 ms slower).
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
-        " c.config, e.type FROM containers c JOIN events e ON e.stream_id = c.id AND e.version = c.version"
+        " c.config, e.type FROM containers c CROSS JOIN events e ON e.stream_id = c.id AND e.version = c.version"
         " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:
