@@ -50,7 +50,10 @@ def client_for(ref: registry_names.Reference, actions: str) -> rc.Client:
         creds = registry_creds.get(ref.auth_key)
     except registry_creds.CredentialsError as exc:
         raise UserError(str(exc)) from None
-    return rc.Client(ref.api_host, ref.path, creds, actions)
+    try:
+        return rc.Client(ref.api_host, ref.path, creds, actions)
+    except rc.RegistryError as exc:  # certs.d is unreadable or incomplete
+        raise UserError(str(exc)) from None
 
 
 def user_error(ref: registry_names.Reference, exc: Exception, verb: str = "pull") -> UserError:

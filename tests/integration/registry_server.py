@@ -30,7 +30,9 @@ def free_port() -> int:
 
 
 class Registry:
-    def __init__(self, tmp: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, users: dict[str, str] | None = None,
+                 tls: tuple[Path, Path, Path | None] | None = None) -> None:
+        """tls: (server certificate, its key, CA whose client certificates it demands or None)."""
         tmp.mkdir(parents=True, exist_ok=True)
         self.storage = tmp / "storage"
         self.port = free_port()
@@ -38,6 +40,10 @@ class Registry:
         lines = ["version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
                  f"    rootdirectory: {self.storage}", "  delete:", "    enabled: true",
                  "http:", f"  addr: {self.host}"]
+        if tls:
+            lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+            if tls[2]:
+                lines += ["    clientcas:", f"      - {tls[2]}"]
         if users:
             htpasswd = tmp / "htpasswd"
             htpasswd.write_text("".join(
