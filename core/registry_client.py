@@ -25,14 +25,10 @@ from urllib.parse import urljoin
 
 import requests
 from mydocker.core import registry_names, registry_tls
+from mydocker.core.mediatypes import ACCEPT, MANIFEST_LIST, MANIFEST_V2, OCI_INDEX, OCI_MANIFEST, SCHEMA1
 
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
-           "application/vnd.docker.distribution.manifest.v1+prettyjws")
-ACCEPT = ", ".join([OCI_INDEX, MANIFEST_LIST, OCI_MANIFEST, MANIFEST_V2, *SCHEMA1])
+__all__ = ["ACCEPT", "MANIFEST_LIST", "MANIFEST_V2", "OCI_INDEX", "OCI_MANIFEST", "SCHEMA1"]
+
 CHUNK = 1 << 20
 MANIFEST_LIMIT = 4 << 20
 TIMEOUT = (10, 60)  # connect, and between two reads of a body
@@ -257,6 +253,22 @@ class Client:
         if body_type:
             media_type = body_type
         return Manifest(raw, media_type, digest)
+
+    def tags(self) -> list[str]:
+        """Every tag of the repository (tags/list, following the Link pages)."""
+        url: str | None = f"{self.base}{self.repository}/tags/list"
+        found: list[str] = []
+        while url:
+            response = self._send("GET", url)
+            if response.status_code != 200:
+                raise self._fail(response)
+            try:
+                found += [str(t) for t in response.json().get("tags") or []]
+            except (ValueError, AttributeError):
+                raise RegistryError(f"invalid tag list for {self.repository}") from None
+            following = response.links.get("next", {}).get("url")
+            url = urljoin(self.base, following) if following else None
+        return found
 
     def blob_bytes(self, digest: str, limit: int = 64 << 20) -> bytes:
         """A small blob (a config), verified."""

@@ -108,6 +108,7 @@ class Front:
         self.delay = 0.0  # seconds per 64 KiB of blob
         self.token_requests: list[dict[str, str]] = []
         self.blob_gets: list[tuple[str, str]] = []  # (path, Range header)
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.tokens: dict[str, str] = {}  # token -> scope granted
         self.lock = threading.Lock()
         front = self
@@ -144,6 +145,8 @@ class Front:
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlparse(h.path)
+        with self.lock:
+            self.requests.append((h.command, url.path))
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         if url.path == "/token":
