@@ -23,7 +23,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import push
     from mydocker.statemachine.pull import parse_reference
 
-    announced = []
+    announced: list[str] = []
 
     def announce(line: str) -> None:
         if not announced:  # once for the repository, however many tags go
