@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mydocker.core import buildcontext, dockerfile, dockerignore
+from mydocker.core import buildcontext, copyhash, dockerfile, dockerignore
 from mydocker.core import images as core_images
 from mydocker.statemachine import images
 from mydocker.statemachine.context import Context
@@ -246,7 +246,36 @@ class Builder:
         config = json.loads(json.dumps(state.config))
         config.setdefault("config", {})
         change(config["config"])
+        cid = self._config_container(state, created_by)
         self._commit(state, config, created_by, None, empty=True)
+        self._config_container_done(state, cid)
+
+    def _config_container(self, state: StageState, created_by: str) -> str | None:
+        """The container docker's classic builder makes for a step that changes only
+        the config (its Cmd the step's `#(nop)` text): created, never started,
+        committed, then removed unless --rm=false. None on scratch: nothing to run it from."""
+        from mydocker.statemachine import lifecycle
+
+        if state.image_id is None:
+            return None
+        shell = self._shell(state)
+        options = lifecycle.CreateOptions(image=state.image_id, command=[*shell, created_by[len(" ".join(shell)) + 1:]],
+                                          entrypoint=[], network="none")
+        view = lifecycle.create(self.ctx, options)
+        self.containers.append(view.id)
+        self.out(f" ---> Running in {view.id[:12]}")
+        return view.id
+
+    def _config_container_done(self, state: StageState, cid: str | None) -> None:
+        from mydocker.statemachine import lifecycle
+
+        if cid is None:
+            return
+        lifecycle.commit(self.ctx, cid, [_event("commit", {"image": state.image_id, "layer": None})])
+        if self.opts.remove:
+            lifecycle.remove(self.ctx, cid, force=True)
+            self.out(f"Removing intermediate container {cid[:12]}")
+        self.containers.remove(cid)
 
     def _do_arg(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         env = self._env(state)
@@ -381,12 +410,14 @@ class Builder:
             return
         config = json.loads(json.dumps(state.config))
         config.setdefault("config", {})["WorkingDir"] = workdir
+        cid = self._config_container(state, created_by)
         if _lookup(self.ctx.root, state.layers, workdir) is None:
             staging = core_images.new_staging(self.ctx.root)
             buildcontext._make_dirs(staging, workdir)
             self._commit(state, config, created_by, staging, empty=False)
         else:
             self._commit(state, config, created_by, None, empty=True)
+        self._config_container_done(state, cid)
 
     # --- RUN ----------------------------------------------------------------
 
@@ -487,14 +518,15 @@ class Builder:
         except dockerignore.PatternError as exc:
             raise BuildError(f"COPY failed: {exc}") from None
         patterns = self.patterns if base else []
-        digest = buildcontext.checksum(sources, patterns, base)
-        kind = "dir" if len(sources) == 1 and os.path.isdir(sources[0].path) else \
-            "file" if len(sources) == 1 else "multi"
+        assert context.root is not None
+        source_hash = copyhash.checksum([s.rel for s in sources], context.root, patterns, base is not None)
         workdir = state.config.get("config", {}).get("WorkingDir") or "/"
         target = dest if dest.startswith("/") else os.path.join(workdir, dest)
-        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} {kind}:{digest} in {dest} "
         chown = ins.flag("chown")
-        if self._cached(state, created_by + (chown or "")):
+        # docker's own text, its missing space after --chown included
+        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} " \
+                     f"{f'--chown={chown}' if chown else ''}{source_hash} in {dest} "
+        if self._cached(state, created_by):
             return
         owner = self._owner(chown, state) if chown else None
         dest_is_dir = dest.endswith("/") or len(sources) > 1 or \
@@ -513,7 +545,7 @@ class Builder:
                 raise BuildError(f"{ins.cmd} failed: {exc}") from None
             raise
         config = json.loads(json.dumps(state.config))
-        self._commit(state, config, created_by, staging, empty=False, key_extra=chown or "")
+        self._commit(state, config, created_by, staging, empty=False)
 
     def _owner(self, chown: str, state: StageState) -> tuple[int, int]:
         from mydocker.core import users
@@ -586,8 +618,8 @@ class Builder:
         return True
 
     def _commit(self, state: StageState, config: dict[str, Any], created_by: str, staging: Path | None,
-                empty: bool, stored: tuple[str, str] | None = None, key_extra: str = "") -> None:
-        key = self._key(state, created_by + key_extra)
+                empty: bool, stored: tuple[str, str] | None = None) -> None:
+        key = self._key(state, created_by)
         layers = list(state.layers)
         size = state.size
         if staging is not None:
