@@ -49,6 +49,8 @@ class BuildOptions:
     remove: bool = True
     quiet: bool = False
     network: str = "bridge"
+    labels: dict[str, str] = field(default_factory=dict)
+    pull: bool = False
 
 
 @dataclass
@@ -117,6 +119,9 @@ class Builder:
             if index is None:
                 raise BuildError(f"failed to reach build target {self.opts.target} in Dockerfile")
             stages = stages[:index + 1]
+        # docker: each --label is one more LABEL step at the end of the last stage, sorted
+        stages[-1].instructions += [dockerfile.Instruction("LABEL", [], [k, v], f"LABEL {k}={v}", 0, literal=True)
+                                    for k, v in sorted(self.opts.labels.items())]
         total = len(meta) + sum(len(s.instructions) for s in stages)
         step = len(meta)
         done: dict[str, StageState] = {}
@@ -174,7 +179,7 @@ class Builder:
                 pass
         for image_id in reversed(self.created):
             try:
-                images.remove(self.ctx, image_id, force=False)
+                images.remove(self.ctx, image_id, force=False, prune=False)
             except UserError:
                 pass
 
@@ -194,17 +199,43 @@ class Builder:
             config["config"]["Env"] = None
             config["history"] = []
             return StageState(None, config, [], 0, {})
+        if self.opts.pull:
+            self._pull(base)
         try:
             image = images.resolve(self.ctx, base)
         except NoSuchImage:
-            raise BuildError(f"pull access denied for {base.split(':')[0]}, repository does not exist or may "
-                             "require 'docker login': no such image here and no registry to pull it from") from None
+            self._pull(base)  # docker: a base image that is not here is pulled
+            image = images.resolve(self.ctx, base)
         config = json.loads(json.dumps(image.config))
         if not config.get("history"):  # an imported image: one entry for each of its layers, as docker shows
             config["history"] = [{"created": config.get("created", ""), "created_by": "",
                                   **({"comment": config["comment"]} if config.get("comment") else {})}
                                  for _ in image.layers]
         return StageState(image.id, config, list(image.layers), image.row["size"], {})
+
+    def _pull(self, base: str) -> None:
+        """The base image from its registry, with docker's pull lines in the build's output."""
+        from mydocker.statemachine import pull_uptodate
+
+        warm = pull_uptodate.check(self.ctx, base, None)
+        if warm is not None:
+            ref, digest, fresh = warm.ref, warm.digest, True
+        else:
+            from mydocker.statemachine import pull
+
+            ref = pull.parse_reference(base)
+
+            def layer(short: str, status: str, _current: int | None, _total: int | None) -> None:
+                if status not in ("Downloading", "Extracting", "Pushing"):
+                    self.out(f"{short}: {status}")
+
+            result = pull.pull(self.ctx, base, None, layer,
+                               lambda: self.out(f"{ref.tag or ref.digest}: Pulling from {ref.path}"))
+            digest, fresh = result.digest, result.up_to_date
+        if warm is not None:
+            self.out(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
+        self.out(f"Digest: {digest}")
+        self.out(f"Status: {'Image is up to date for' if fresh else 'Downloaded newer image for'} {ref.familiar}")
 
     def _onbuild(self, state: StageState, done: dict[str, StageState]) -> None:
         triggers = state.config.get("config", {}).get("OnBuild") or []
@@ -424,9 +455,7 @@ class Builder:
     def _do_run(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         from mydocker.statemachine import lifecycle
 
-        if ins.heredocs:
-            raise BuildError(f"dockerfile parse error line {ins.line}: heredocs are not supported")
-        argv = self._command(ins, state)
+        argv = self._run_argv(ins, state)
         build_env = {k: v for k, v in state.args.items() if k not in self._image_env_keys(state)}
         prefix = f"|{len(build_env)} " + " ".join(f"{k}={v}" for k, v in sorted(build_env.items())) + " " \
             if build_env else ""
@@ -454,6 +483,50 @@ class Builder:
             lifecycle.remove(self.ctx, view.id, force=True)
             self.out(f"Removing intermediate container {view.id[:12]}")
         self.containers.remove(view.id)
+
+    def _run_argv(self, ins: dockerfile.Instruction, state: StageState) -> list[str]:
+        """RUN's command; with heredocs as buildkit runs them: `RUN <<EOF` alone runs the
+        heredoc's text as the shell's script, any other form goes to the shell whole,
+        heredocs written back in, for the shell to read."""
+        if not ins.heredocs:
+            return self._command(ins, state)
+        if ins.json:
+            raise BuildError(f"dockerfile parse error line {ins.line}: a heredoc needs RUN's shell form")
+        shell = self._shell(state)
+        script = " ".join(ins.value)
+        word = dockerfile.heredoc_word(script)
+        if word is None or len(ins.heredocs) != 1:
+            return [*shell, script + "".join(f"\n{content}{name}" for name, content in ins.heredocs)]
+        word.expand = False  # the shell expands what it runs
+        content = dockerfile.heredoc_content(ins.heredocs[0][1], word, {}, self.escape)
+        if content.startswith("#!"):
+            raise BuildError(f"dockerfile parse error line {ins.line}: a RUN heredoc with a #! line is not "
+                             "supported here: write the script with COPY <<EOF and RUN it")
+        return [*shell, content]
+
+    def _heredoc_context(self, ins: dockerfile.Instruction, state: StageState) -> tuple[buildcontext.Context,
+                                                                                         list[str]]:
+        """COPY/ADD <<EOF: the heredocs as files of a context of their own (named as
+        the heredocs, mode 0644), and the source names in it."""
+        words = [dockerfile.heredoc_word(w) for w in ins.value[:-1]]
+        if not all(words) or len(words) != len(ins.heredocs):
+            raise BuildError(f"dockerfile parse error line {ins.line}: {ins.cmd} of heredocs and context files "
+                             "in one instruction is not supported here: use two instructions")
+        work = tempfile.mkdtemp(prefix=".heredoc-", dir=core_images.layers_dir(self.ctx.root))
+        self.scratch_dirs.append(work)
+        env = self._env(state)
+        names = []
+        for word, (name, content) in zip(words, ins.heredocs, strict=True):
+            assert word is not None
+            if "/" in name or name in (".", ".."):
+                raise BuildError(f"dockerfile parse error line {ins.line}: invalid heredoc name {name!r}")
+            path = os.path.join(work, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(dockerfile.heredoc_content(content, word, env, self.escape))
+            os.chmod(path, 0o644)
+            names.append(name)
+        return buildcontext.Context(work), names
 
     def _image_env_keys(self, state: StageState) -> set[str]:
         return {e.partition("=")[0] for e in state.config.get("config", {}).get("Env") or []}
@@ -493,8 +566,6 @@ class Builder:
         self._copy(ins, state, done, add=True)
 
     def _copy(self, ins: dockerfile.Instruction, state: StageState, done: dict[str, StageState], add: bool) -> None:
-        if ins.heredocs:
-            raise BuildError(f"dockerfile parse error line {ins.line}: heredocs are not supported")
         words = self._words(ins, state)
         if len(words) < 2:
             raise BuildError(f"{ins.cmd} requires at least two arguments, but only one was provided. "
@@ -506,7 +577,10 @@ class Builder:
         source_from = ins.flag("from")
         context = self.context
         base: str | None = self.context.root
-        if source_from is not None:
+        if ins.heredocs:
+            context, names = self._heredoc_context(ins, state)
+            srcs, base = names, None
+        elif source_from is not None:
             if add:
                 raise BuildError("ADD does not support the --from flag")
             context = buildcontext.Context(self._flatten(source_from, done))
