@@ -288,12 +288,13 @@ def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "
                     {"source": source, "message": message})
 
 
-def load(ctx: Context, fileobj: Any) -> list[tuple[ImageView, list[str]]]:
-    """Every image in the archive; (image, its names in the archive)."""
+def load(ctx: Context, fileobj: Any, progress: Any = None) -> list[tuple[ImageView, list[str]]]:
+    """Every image in the archive; (image, its names in the archive). progress:
+    imagearchive.LayerProgress, for each layer unpacked."""
     from mydocker.core import imagearchive, safetar
 
     try:
-        loaded = imagearchive.load(ctx.root, fileobj)
+        loaded = imagearchive.load(ctx.root, fileobj, progress)
     except (safetar.UnsafeArchive, core_images.ImageError) as exc:
         raise UserError(str(exc)) from None
     out = []
