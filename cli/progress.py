@@ -82,7 +82,8 @@ class Meter:
         now = time.monotonic()
         if self.on and now - self.drawn >= 0.1:
             self.drawn = now
-            self.out.write(f"\r\x1b[2K{self.label} {bar(min(self.done, self.total), self.total)}")
+            done = min(self.done, self.total) if self.total > 0 else self.done  # no total: bytes alone
+            self.out.write(f"\r\x1b[2K{self.label} {bar(done, self.total)}")
             self.out.flush()
 
     def close(self) -> None:

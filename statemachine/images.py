@@ -329,8 +329,9 @@ def save(ctx: Context, refs: list[str], out: Any) -> None:
 
 
 def commit_container(ctx: Context, ref: str, target: str | None, message: str = "", author: str = "",
-                     pause: bool = True) -> ImageView:
+                     pause: bool = True, progress: Any = None) -> ImageView:
     """The container's upper dir as a new top layer on its image's layers.
+    progress: called with (bytes written, bytes in the upper dir) while it is copied.
 
     A running container is frozen (freezer cgroup) while its upper dir is copied,
     as docker pauses it, so the layer is one consistent moment."""
@@ -349,7 +350,14 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     if pause and may(view, "pause"):  # a paused one is frozen already
         frozen = cgroups.freeze(spec["cgroups"])
     try:
-        layer, diff, size = core_images.commit_layer(ctx.root, Path(upper))
+        report = None
+        if progress is not None:
+            total = core_images.directory_size(Path(upper))
+
+            def report(done: int) -> None:
+                progress(done, total)
+
+        layer, diff, size = core_images.commit_layer(ctx.root, Path(upper), report)
     finally:
         if frozen:
             cgroups.thaw(spec["cgroups"])

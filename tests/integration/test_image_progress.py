@@ -45,3 +45,24 @@ def test_load_save_import_progress_only_on_a_terminal(md, md2, tmp_path: Path) -
     assert shown == md2.inspect("again:1")["Id"].encode()
     md2.ok("rmi", "again:1")
     md.ok("rmi", "big:1")
+
+
+def test_commit_and_export_progress_on_a_terminal(md, tmp_path: Path) -> None:
+    md.ok("run", "--name", "filled", "--network", "none", "busybox", "sh", "-c",
+          "dd if=/dev/urandom of=/blob bs=1M count=4 2>/dev/null")
+    session = PtySession(md.root, "commit", "filled", "filled:1")
+    session.read_until(b"sha256:")
+    assert session.exit_code() == 0
+    assert b"Committing [" in session.output
+    shown = _ESCAPES.sub(b"", session.output.rsplit(b"\x1b[2K", 1)[-1]).strip()
+    assert shown == md.inspect("filled:1")["Id"].encode()
+
+    exported = tmp_path / "filled.tar"
+    session = PtySession(md.root, "export", "-o", str(exported), "filled")
+    session.read_until(b"Exporting ")
+    assert session.exit_code() == 0
+    quiet = tmp_path / "quiet.tar"
+    md.ok("export", "-o", str(quiet), "filled")
+    assert exported.stat().st_size == quiet.stat().st_size > 4 << 20  # the same tar through the pipe
+    md.ok("rm", "filled")
+    md.ok("rmi", "filled:1")
