@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mydocker.statemachine.context import Context
 
+if TYPE_CHECKING:
+    from mydocker.core.registry_names import Reference
+
 
 def _pull_one(ctx: Context, name: str, platform: str | None, out: TextIO, quiet: bool,
-              default_tag_line: bool) -> tuple[str, str, bool]:
-    """One reference with docker's lines up to `Digest:`; (full name, digest, up to date)."""
+              default_tag_line: bool) -> tuple[Reference, str, bool]:
+    """One reference with docker's lines up to `Digest:`; (reference, digest, up to date)."""
     from mydocker.cli.progress import Printer
     from mydocker.core import registry_names
     from mydocker.statemachine import pull_uptodate
@@ -41,17 +44,15 @@ def _pull_one(ctx: Context, name: str, platform: str | None, out: TextIO, quiet:
         digest, up_to_date = result.digest, result.up_to_date
     if not quiet:
         out.write(f"Digest: {digest}\n")
-    return ref.full, digest, up_to_date
+    return ref, digest, up_to_date
 
 
 def pull_with_progress(ctx: Context, name: str, platform: str | None, out: TextIO, quiet: bool = False) -> str:
     """docker's pull output on `out` (or nothing but the name, quiet); returns the full reference."""
-    full, _, up_to_date = _pull_one(ctx, name, platform, out, quiet, True)
+    ref, _, up_to_date = _pull_one(ctx, name, platform, out, quiet, True)
     if not quiet:
-        from mydocker.statemachine.pull import parse_reference
-
-        _status(out, up_to_date, parse_reference(name).familiar)
-    return full
+        _status(out, up_to_date, ref.familiar)
+    return ref.full
 
 
 def pull_all_tags(ctx: Context, name: str, platform: str | None, out: TextIO, quiet: bool = False) -> str:

@@ -53,9 +53,14 @@ def test_warm_pull_is_one_head_and_a_moved_tag_is_pulled_again(md, registry) -> 
     out = md.ok("pull", name).splitlines()
     assert out[-2] == f"Status: Image is up to date for {name}"
     assert front.requests == [("HEAD", "/v2/warm/bb/manifests/1")]
+    # and without loading the HTTP stack a full pull needs (its import is most of a warm pull's time)
+    timed = md("pull", name, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert timed.code == 0 and "Image is up to date" in timed.out
+    imported = {line.split("|")[-1].strip() for line in timed.err.splitlines() if line.startswith("import time:")}
+    assert "mydocker.statemachine.pull_uptodate" in imported and "requests" not in imported
     pulls = md.ok("events", "--until", "0s", "--filter", "type=image", "--filter", "event=pull", "--format",
                   "{{.Actor.Attributes.digest}}").split()
-    assert len(pulls) == 2 and len(set(pulls)) == 1  # the warm pull is an event too
+    assert len(pulls) == 3 and len(set(pulls)) == 1  # a warm pull is an event too
 
     # the tag now names another image: the HEAD's digest differs, the pull downloads it
     layout = Layout(base / "warm-layout")
