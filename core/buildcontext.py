@@ -7,7 +7,6 @@ symlinks, never followed. .dockerignore'd paths do not exist for COPY.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -78,22 +77,6 @@ class Context:
         if not kept:
             raise ContextError(f"COPY failed: no source files were specified: {pattern}")
         return [Source(r, self.resolve(r)) for r in kept]
-
-
-def checksum(sources: list[Source], patterns: list[dockerignore.Pattern], base: str | None) -> str:
-    """What the cache keys a COPY on: names, modes, targets and contents."""
-    digest = hashlib.sha256()
-    for src in sources:
-        for rel, path in _tree(src.path, src.rel, patterns, base):
-            st = os.lstat(path)
-            digest.update(f"{rel}\0{st.st_mode:o}\0".encode())
-            if stat.S_ISLNK(st.st_mode):
-                digest.update(os.readlink(path).encode())
-            elif stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
-    return digest.hexdigest()
 
 
 def _tree(path: str, rel: str, patterns: list[dockerignore.Pattern], base: str | None) -> list[tuple[str, str]]:

@@ -8,11 +8,13 @@ is refused, as current docker and containerd refuse it.
 from __future__ import annotations
 
 import json
-import platform as _platform
 from dataclasses import dataclass
 from typing import Any
 
 from mydocker.core import registry_client as rc
+from mydocker.core.platforms import _ARCH, DistributionError, Platform, host_platform, parse_platform
+
+__all__ = ["DistributionError", "Platform", "host_platform", "parse_platform"]
 
 LAYER_TYPES = {
     "application/vnd.docker.image.rootfs.diff.tar.gzip",
@@ -23,45 +25,9 @@ LAYER_TYPES = {
     "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
     "application/vnd.oci.image.layer.nondistributable.v1.tar",
 }
+DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+GZIP_TYPES = {DOCKER_GZIP, "application/vnd.oci.image.layer.v1.tar+gzip"}
 FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
-         "armv6l": "arm", "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x",
-         "riscv64": "riscv64"}
-
-
-class DistributionError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str = ""
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-
-def host_platform() -> Platform:
-    machine = _platform.machine()
-    arch = _ARCH.get(machine, machine)
-    variant = {"armv7l": "v7", "armv6l": "v6", "aarch64": "v8"}.get(machine, "")
-    return Platform("linux", arch, variant)
-
-
-def parse_platform(text: str) -> Platform:
-    """`linux/arm64[/v8]` (or just `arm64`, as docker accepts)."""
-    parts = [p.strip().lower() for p in text.split("/")]
-    if not all(parts) or len(parts) > 3:
-        raise DistributionError(f'"{text}": unknown operating system or architecture: invalid argument')
-    if len(parts) == 1:
-        parts = ["linux", *parts]
-    os_name, arch = parts[0], _ARCH.get(parts[1], parts[1])
-    variant = parts[2] if len(parts) == 3 else ("v8" if arch == "arm64" else "")
-    return Platform(os_name, arch, variant)
-
-
 def _matches(wanted: Platform, entry: dict[str, Any]) -> bool:
     p = entry.get("platform") or {}
     if p.get("os") != wanted.os or _ARCH.get(p.get("architecture", ""), p.get("architecture")) != wanted.architecture:
@@ -131,6 +97,20 @@ def diff_ids(config: dict[str, Any], count: int) -> list[str]:
         if algo != "sha256" or len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
             raise DistributionError(f"invalid diff_id {d!r}")
     return ids
+
+
+def docker_manifest(config_raw: bytes, config_digest: str, layers: list[dict[str, Any]]) -> bytes:
+    """Docker schema 2 as docker 20.10 pushes it: its media types, its key order,
+    and Go's MarshalIndent with three spaces, so the same image gets the same digest."""
+    def descriptor(media_type: str, size: int, digest: str) -> dict[str, Any]:
+        return {"mediaType": media_type, "size": size, "digest": digest}
+
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": rc.MANIFEST_V2,
+        "config": descriptor("application/vnd.docker.container.image.v1+json", len(config_raw), config_digest),
+        "layers": [descriptor(DOCKER_GZIP, x["size"], x["digest"]) for x in layers],
+    }, indent=3).encode()
 
 
 def oci_manifest(config_raw: bytes, config_digest: str, layers: list[dict[str, Any]]) -> bytes:

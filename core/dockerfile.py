@@ -9,6 +9,7 @@ docker's quote removal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 KNOWN = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
@@ -29,7 +30,8 @@ class Instruction:
     original: str
     line: int
     json: bool = False
-    heredocs: list[str] = field(default_factory=list)
+    heredocs: list[tuple[str, str]] = field(default_factory=list)  # (name, content), in order
+    literal: bool = False  # made by the builder (build --label): nothing in it is expanded
 
     def flag(self, name: str) -> str | None:
         for item in self.flags:
@@ -61,7 +63,7 @@ def parse(text: str) -> list[Instruction]:
         if cmd not in KNOWN:
             raise DockerfileError(f"dockerfile parse error line {c.start_line}: unknown instruction: {c.cmd.upper()}")
         out.append(Instruction(cmd, list(c.flags), list(c.value), c.original, c.start_line, c.json,
-                               [h.content for h in c.heredocs]))
+                               [(h.name, h.content) for h in c.heredocs]))
     if not out:
         raise DockerfileError("the Dockerfile cannot be empty")
     return out
@@ -90,6 +92,45 @@ def stages(instructions: list[Instruction]) -> tuple[list[Instruction], list[Sta
     if not result:
         raise DockerfileError("no build stage in current context")
     return meta, result
+
+
+_HEREDOC = re.compile(r"""^<<(-?)\s*(["']?)([^"'\s]+)\2$""")
+
+
+@dataclass
+class HeredocWord:
+    name: str
+    chomp: bool  # <<-: leading tabs are stripped from every line
+    expand: bool  # an unquoted name: $VAR in the content is expanded
+
+
+def heredoc_word(word: str) -> HeredocWord | None:
+    """`<<EOF`, `<<-EOF`, `<<"EOF"` as a whole word (buildkit's ParseHeredoc), else None."""
+    m = _HEREDOC.match(word)
+    return HeredocWord(m.group(3), m.group(1) == "-", not m.group(2)) if m else None
+
+
+def heredoc_content(content: str, word: HeredocWord, env: dict[str, str], escape: str = "\\") -> str:
+    """A heredoc's text as buildkit hands it on: chomped, and with variables
+    expanded when its name was not quoted (quotes in it stay: raw quotes)."""
+    if word.chomp:
+        content = "".join(line.lstrip("\t") for line in content.splitlines(keepends=True))
+    if not word.expand:
+        return content
+    out: list[str] = []
+    i = 0
+    while i < len(content):
+        ch = content[i]
+        if ch == escape and i + 1 < len(content) and content[i + 1] == "$":
+            out.append("$")
+            i += 2
+        elif ch == "$":
+            value, i = _variable(content, i + 1, env, escape)
+            out.append(value)
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 def _lookup(name: str, env: dict[str, str]) -> str | None:
@@ -184,4 +225,6 @@ def pairs(ins: Instruction, env: dict[str, str], escape: str) -> list[tuple[str,
         return out
     if len(words) % 2:
         raise DockerfileError(f"dockerfile parse error line {ins.line}: {ins.cmd} names can not be blank")
+    if ins.literal:
+        return [(words[k], words[k + 1]) for k in range(0, len(words), 2)]
     return [(expand(words[k], env, escape), expand(words[k + 1], env, escape)) for k in range(0, len(words), 2)]

@@ -17,6 +17,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,7 +45,11 @@ class SaveItem:
     tags: list[str]
 
 
-def load(root: str | Path, fileobj: BinaryIO) -> list[LoadedImage]:
+# (layer short id, bytes read, bytes in all): what `load` shows as docker's "Loading layer" bar
+LayerProgress = Callable[[str, int, int], None]
+
+
+def load(root: str | Path, fileobj: BinaryIO, progress: LayerProgress | None = None) -> list[LoadedImage]:
     images.layers_dir(root).mkdir(mode=0o700, parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".load-", dir=images.layers_dir(root)))
     try:
@@ -55,7 +60,7 @@ def load(root: str | Path, fileobj: BinaryIO) -> list[LoadedImage]:
             entries = _oci_entries(work)
         else:
             raise images.ImageError("invalid image archive: neither manifest.json nor index.json found")
-        return [_load_one(root, work, *entry) for entry in entries]
+        return [_load_one(root, work, *entry, progress=progress) for entry in entries]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -146,7 +151,7 @@ def _oci_name(annotations: dict[str, str]) -> str:
 
 
 def _load_one(root: str | Path, work: Path, config_raw: bytes, layer_names: list[str],
-              tags: list[str]) -> LoadedImage:
+              tags: list[str], progress: LayerProgress | None = None) -> LoadedImage:
     try:
         config = json.loads(config_raw)
         diff_ids = list(config["rootfs"]["diff_ids"])
@@ -161,20 +166,25 @@ def _load_one(root: str | Path, work: Path, config_raw: bytes, layer_names: list
         if algo != "sha256" or not _HEX.match(hexpart):
             raise images.ImageError(f"invalid diff_id {diff!r}")
         if not images.layer_path(root, hexpart).exists():
-            _store_loaded_layer(root, work, name, diff, hexpart)
+            _store_loaded_layer(root, work, name, diff, hexpart, progress)
         layers.append(hexpart)
         size += images.directory_size(images.layer_path(root, hexpart))
     image_id = images.store_config(root, config_raw)
     return LoadedImage(image_id, config, layers, size, tags)
 
 
-def _store_loaded_layer(root: str | Path, work: Path, name: str, diff: str, hexpart: str) -> None:
+def _store_loaded_layer(root: str | Path, work: Path, name: str, diff: str, hexpart: str,
+                        progress: LayerProgress | None = None) -> None:
     staging = images.new_staging(root)
     raw_tar = images.layers_dir(root) / f".{hexpart}.tar.tmp"
     try:
         # Keep the uncompressed bytes as we extract, in case our canonical tar of
         # the result differs from them (then save must emit these instead).
-        with open(raw_tar, "wb") as keep, _open(work, name) as source:
+        with open(raw_tar, "wb") as keep, _open(work, name) as opened:
+            source: Any = opened
+            if progress is not None:
+                source = _Counting(opened, os.fstat(opened.fileno()).st_size,
+                                   lambda done, total: progress(hexpart[:12], done, total))
             tee = _Tee(safetar.decompressed(source), keep)
             got = safetar.extract(tee, staging, whiteouts="overlay")  # type: ignore[arg-type]
         if got != diff:
@@ -188,6 +198,29 @@ def _store_loaded_layer(root: str | Path, work: Path, name: str, diff: str, hexp
     finally:
         if raw_tar.exists():
             raw_tar.unlink()
+
+
+class _Counting:
+    """A file read through, reporting how far."""
+
+    def __init__(self, f: BinaryIO, total: int, report: Callable[[int, int], None]) -> None:
+        self.f, self.total, self.report, self.done = f, total, report, 0
+        report(0, total)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.done += len(data)
+        self.report(self.done, self.total)
+        return data
+
+    def peek(self, n: int = 0) -> bytes:  # for gzip's magic: the file is a BufferedReader
+        return self.f.peek(n)  # type: ignore[attr-defined,no-any-return]
+
+    def seek(self, *args: Any) -> int:
+        return self.f.seek(*args)
+
+    def tell(self) -> int:
+        return self.f.tell()
 
 
 class _Tee:

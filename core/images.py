@@ -295,9 +295,20 @@ def import_layer(root: str | Path, fileobj: Any) -> tuple[str, str, int]:
     return store_layer(root, staging)
 
 
-def commit_layer(root: str | Path, upper: Path) -> tuple[str, str, int]:
+class _CountingWriter:
+    def __init__(self, f: Any, report: Any) -> None:
+        self.f, self.report, self.done = f, report, 0
+
+    def write(self, data: bytes) -> int:
+        self.done += len(data)
+        self.report(self.done)
+        return self.f.write(data)
+
+
+def commit_layer(root: str | Path, upper: Path, progress: Any = None) -> tuple[str, str, int]:
     """A container's upper dir as a new layer: through our tar writer and the safe
-    extractor, so deletions stay whiteouts and only what a layer may hold lands."""
+    extractor, so deletions stay whiteouts and only what a layer may hold lands.
+    progress: called with the bytes of tar written so far."""
     import shutil
     import tempfile
 
@@ -306,7 +317,7 @@ def commit_layer(root: str | Path, upper: Path) -> tuple[str, str, int]:
     staging = new_staging(root)
     try:
         with tempfile.TemporaryFile(dir=layers_dir(root)) as tmp:
-            write_tree(upper, tmp, canonical=True)
+            write_tree(upper, _CountingWriter(tmp, progress) if progress else tmp, canonical=True)
             tmp.seek(0)
             safetar.extract(tmp, staging, whiteouts="overlay")
     except BaseException:

@@ -24,15 +24,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from mydocker.core import registry_names
+from mydocker.core import registry_names, registry_tls
+from mydocker.core.mediatypes import ACCEPT, MANIFEST_LIST, MANIFEST_V2, OCI_INDEX, OCI_MANIFEST, SCHEMA1
 
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
-           "application/vnd.docker.distribution.manifest.v1+prettyjws")
-ACCEPT = ", ".join([OCI_INDEX, MANIFEST_LIST, OCI_MANIFEST, MANIFEST_V2, *SCHEMA1])
+__all__ = ["ACCEPT", "MANIFEST_LIST", "MANIFEST_V2", "OCI_INDEX", "OCI_MANIFEST", "SCHEMA1"]
+
 CHUNK = 1 << 20
 MANIFEST_LIMIT = 4 << 20
 TIMEOUT = (10, 60)  # connect, and between two reads of a body
@@ -87,7 +83,10 @@ def _error_text(response: requests.Response) -> tuple[str, str]:
 
 def _network_error(method: str, url: str, exc: Exception) -> RegistryError:
     text = str(exc)
-    for needle, short in (("Connection refused", "connect: connection refused"),
+    for needle, short in (("CERTIFICATE_VERIFY_FAILED", "x509: certificate signed by unknown authority"),
+                          ("ALERT_BAD_CERTIFICATE", "remote error: tls: bad certificate"),
+                          ("ALERT_CERTIFICATE_REQUIRED", "remote error: tls: certificate required"),
+                          ("Connection refused", "connect: connection refused"),
                           ("Name or service not known", "no such host"),
                           ("Temporary failure in name resolution", "no such host"),
                           ("timed out", "i/o timeout"), ("Network is unreachable", "connect: network is unreachable")):
@@ -99,18 +98,39 @@ def _network_error(method: str, url: str, exc: Exception) -> RegistryError:
     return RegistryError(f'{method.capitalize()} "{url}": {text}')
 
 
+class _TLSAdapter(requests.adapters.HTTPAdapter):
+    """HTTPS with the registry's own CAs and client certificate (certs.d)."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
 class Client:
     """One repository on one registry, for pull or push."""
 
     def __init__(self, host: str, repository: str, creds: tuple[str, str] | None, actions: str = "pull") -> None:
-        scheme = "http" if registry_names.is_plain_http(host) else "https"
-        self.base = f"{scheme}://{host}/v2/"
+        try:
+            tls = registry_tls.settings(host)
+        except registry_tls.TLSConfigError as exc:
+            raise RegistryError(str(exc)) from None
+        plain = registry_names.is_plain_http(host) and not tls.ca_files
+        self.base = f"{'http' if plain else 'https'}://{host}/v2/"
         self.host = host
         self.repository = repository  # the path: library/alpine
         self.creds = creds
         self.scope = f"repository:{repository}:{actions}" if repository else ""  # login: no scope
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "mydocker/0.1 (python-requests)"
+        if not plain:
+            try:
+                self.session.mount(f"https://{host}/", _TLSAdapter(registry_tls.context(tls)))
+            except registry_tls.TLSConfigError as exc:
+                raise RegistryError(str(exc)) from None
         self._authorization: str | None = None
         self._challenge: tuple[str, dict[str, str]] | None = None
         self._pinged = False
@@ -233,6 +253,22 @@ class Client:
         if body_type:
             media_type = body_type
         return Manifest(raw, media_type, digest)
+
+    def tags(self) -> list[str]:
+        """Every tag of the repository (tags/list, following the Link pages)."""
+        url: str | None = f"{self.base}{self.repository}/tags/list"
+        found: list[str] = []
+        while url:
+            response = self._send("GET", url)
+            if response.status_code != 200:
+                raise self._fail(response)
+            try:
+                found += [str(t) for t in response.json().get("tags") or []]
+            except (ValueError, AttributeError):
+                raise RegistryError(f"invalid tag list for {self.repository}") from None
+            following = response.links.get("next", {}).get("url")
+            url = urljoin(self.base, following) if following else None
+        return found
 
     def blob_bytes(self, digest: str, limit: int = 64 << 20) -> bytes:
         """A small blob (a config), verified."""

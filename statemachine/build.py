@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mydocker.core import buildcontext, dockerfile, dockerignore
+from mydocker.core import buildcontext, copyhash, dockerfile, dockerignore
 from mydocker.core import images as core_images
 from mydocker.statemachine import images
 from mydocker.statemachine.context import Context
@@ -49,6 +49,8 @@ class BuildOptions:
     remove: bool = True
     quiet: bool = False
     network: str = "bridge"
+    labels: dict[str, str] = field(default_factory=dict)
+    pull: bool = False
 
 
 @dataclass
@@ -117,6 +119,9 @@ class Builder:
             if index is None:
                 raise BuildError(f"failed to reach build target {self.opts.target} in Dockerfile")
             stages = stages[:index + 1]
+        # docker: each --label is one more LABEL step at the end of the last stage, sorted
+        stages[-1].instructions += [dockerfile.Instruction("LABEL", [], [k, v], f"LABEL {k}={v}", 0, literal=True)
+                                    for k, v in sorted(self.opts.labels.items())]
         total = len(meta) + sum(len(s.instructions) for s in stages)
         step = len(meta)
         done: dict[str, StageState] = {}
@@ -174,7 +179,7 @@ class Builder:
                 pass
         for image_id in reversed(self.created):
             try:
-                images.remove(self.ctx, image_id, force=False)
+                images.remove(self.ctx, image_id, force=False, prune=False)
             except UserError:
                 pass
 
@@ -194,17 +199,43 @@ class Builder:
             config["config"]["Env"] = None
             config["history"] = []
             return StageState(None, config, [], 0, {})
+        if self.opts.pull:
+            self._pull(base)
         try:
             image = images.resolve(self.ctx, base)
         except NoSuchImage:
-            raise BuildError(f"pull access denied for {base.split(':')[0]}, repository does not exist or may "
-                             "require 'docker login': no such image here and no registry to pull it from") from None
+            self._pull(base)  # docker: a base image that is not here is pulled
+            image = images.resolve(self.ctx, base)
         config = json.loads(json.dumps(image.config))
         if not config.get("history"):  # an imported image: one entry for each of its layers, as docker shows
             config["history"] = [{"created": config.get("created", ""), "created_by": "",
                                   **({"comment": config["comment"]} if config.get("comment") else {})}
                                  for _ in image.layers]
         return StageState(image.id, config, list(image.layers), image.row["size"], {})
+
+    def _pull(self, base: str) -> None:
+        """The base image from its registry, with docker's pull lines in the build's output."""
+        from mydocker.statemachine import pull_uptodate
+
+        warm = pull_uptodate.check(self.ctx, base, None)
+        if warm is not None:
+            ref, digest, fresh = warm.ref, warm.digest, True
+        else:
+            from mydocker.statemachine import pull
+
+            ref = pull.parse_reference(base)
+
+            def layer(short: str, status: str, _current: int | None, _total: int | None) -> None:
+                if status not in ("Downloading", "Extracting", "Pushing"):
+                    self.out(f"{short}: {status}")
+
+            result = pull.pull(self.ctx, base, None, layer,
+                               lambda: self.out(f"{ref.tag or ref.digest}: Pulling from {ref.path}"))
+            digest, fresh = result.digest, result.up_to_date
+        if warm is not None:
+            self.out(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
+        self.out(f"Digest: {digest}")
+        self.out(f"Status: {'Image is up to date for' if fresh else 'Downloaded newer image for'} {ref.familiar}")
 
     def _onbuild(self, state: StageState, done: dict[str, StageState]) -> None:
         triggers = state.config.get("config", {}).get("OnBuild") or []
@@ -246,7 +277,36 @@ class Builder:
         config = json.loads(json.dumps(state.config))
         config.setdefault("config", {})
         change(config["config"])
+        cid = self._config_container(state, created_by)
         self._commit(state, config, created_by, None, empty=True)
+        self._config_container_done(state, cid)
+
+    def _config_container(self, state: StageState, created_by: str) -> str | None:
+        """The container docker's classic builder makes for a step that changes only
+        the config (its Cmd the step's `#(nop)` text): created, never started,
+        committed, then removed unless --rm=false. None on scratch: nothing to run it from."""
+        from mydocker.statemachine import lifecycle
+
+        if state.image_id is None:
+            return None
+        shell = self._shell(state)
+        options = lifecycle.CreateOptions(image=state.image_id, command=[*shell, created_by[len(" ".join(shell)) + 1:]],
+                                          entrypoint=[], network="none")
+        view = lifecycle.create(self.ctx, options)
+        self.containers.append(view.id)
+        self.out(f" ---> Running in {view.id[:12]}")
+        return view.id
+
+    def _config_container_done(self, state: StageState, cid: str | None) -> None:
+        from mydocker.statemachine import lifecycle
+
+        if cid is None:
+            return
+        lifecycle.commit(self.ctx, cid, [_event("commit", {"image": state.image_id, "layer": None})])
+        if self.opts.remove:
+            lifecycle.remove(self.ctx, cid, force=True)
+            self.out(f"Removing intermediate container {cid[:12]}")
+        self.containers.remove(cid)
 
     def _do_arg(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         env = self._env(state)
@@ -381,21 +441,21 @@ class Builder:
             return
         config = json.loads(json.dumps(state.config))
         config.setdefault("config", {})["WorkingDir"] = workdir
+        cid = self._config_container(state, created_by)
         if _lookup(self.ctx.root, state.layers, workdir) is None:
             staging = core_images.new_staging(self.ctx.root)
             buildcontext._make_dirs(staging, workdir)
             self._commit(state, config, created_by, staging, empty=False)
         else:
             self._commit(state, config, created_by, None, empty=True)
+        self._config_container_done(state, cid)
 
     # --- RUN ----------------------------------------------------------------
 
     def _do_run(self, ins: dockerfile.Instruction, state: StageState, _done: Any) -> None:
         from mydocker.statemachine import lifecycle
 
-        if ins.heredocs:
-            raise BuildError(f"dockerfile parse error line {ins.line}: heredocs are not supported")
-        argv = self._command(ins, state)
+        argv = self._run_argv(ins, state)
         build_env = {k: v for k, v in state.args.items() if k not in self._image_env_keys(state)}
         prefix = f"|{len(build_env)} " + " ".join(f"{k}={v}" for k, v in sorted(build_env.items())) + " " \
             if build_env else ""
@@ -423,6 +483,50 @@ class Builder:
             lifecycle.remove(self.ctx, view.id, force=True)
             self.out(f"Removing intermediate container {view.id[:12]}")
         self.containers.remove(view.id)
+
+    def _run_argv(self, ins: dockerfile.Instruction, state: StageState) -> list[str]:
+        """RUN's command; with heredocs as buildkit runs them: `RUN <<EOF` alone runs the
+        heredoc's text as the shell's script, any other form goes to the shell whole,
+        heredocs written back in, for the shell to read."""
+        if not ins.heredocs:
+            return self._command(ins, state)
+        if ins.json:
+            raise BuildError(f"dockerfile parse error line {ins.line}: a heredoc needs RUN's shell form")
+        shell = self._shell(state)
+        script = " ".join(ins.value)
+        word = dockerfile.heredoc_word(script)
+        if word is None or len(ins.heredocs) != 1:
+            return [*shell, script + "".join(f"\n{content}{name}" for name, content in ins.heredocs)]
+        word.expand = False  # the shell expands what it runs
+        content = dockerfile.heredoc_content(ins.heredocs[0][1], word, {}, self.escape)
+        if content.startswith("#!"):
+            raise BuildError(f"dockerfile parse error line {ins.line}: a RUN heredoc with a #! line is not "
+                             "supported here: write the script with COPY <<EOF and RUN it")
+        return [*shell, content]
+
+    def _heredoc_context(self, ins: dockerfile.Instruction, state: StageState) -> tuple[buildcontext.Context,
+                                                                                         list[str]]:
+        """COPY/ADD <<EOF: the heredocs as files of a context of their own (named as
+        the heredocs, mode 0644), and the source names in it."""
+        words = [dockerfile.heredoc_word(w) for w in ins.value[:-1]]
+        if not all(words) or len(words) != len(ins.heredocs):
+            raise BuildError(f"dockerfile parse error line {ins.line}: {ins.cmd} of heredocs and context files "
+                             "in one instruction is not supported here: use two instructions")
+        work = tempfile.mkdtemp(prefix=".heredoc-", dir=core_images.layers_dir(self.ctx.root))
+        self.scratch_dirs.append(work)
+        env = self._env(state)
+        names = []
+        for word, (name, content) in zip(words, ins.heredocs, strict=True):
+            assert word is not None
+            if "/" in name or name in (".", ".."):
+                raise BuildError(f"dockerfile parse error line {ins.line}: invalid heredoc name {name!r}")
+            path = os.path.join(work, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(dockerfile.heredoc_content(content, word, env, self.escape))
+            os.chmod(path, 0o644)
+            names.append(name)
+        return buildcontext.Context(work), names
 
     def _image_env_keys(self, state: StageState) -> set[str]:
         return {e.partition("=")[0] for e in state.config.get("config", {}).get("Env") or []}
@@ -462,8 +566,6 @@ class Builder:
         self._copy(ins, state, done, add=True)
 
     def _copy(self, ins: dockerfile.Instruction, state: StageState, done: dict[str, StageState], add: bool) -> None:
-        if ins.heredocs:
-            raise BuildError(f"dockerfile parse error line {ins.line}: heredocs are not supported")
         words = self._words(ins, state)
         if len(words) < 2:
             raise BuildError(f"{ins.cmd} requires at least two arguments, but only one was provided. "
@@ -475,7 +577,10 @@ class Builder:
         source_from = ins.flag("from")
         context = self.context
         base: str | None = self.context.root
-        if source_from is not None:
+        if ins.heredocs:
+            context, names = self._heredoc_context(ins, state)
+            srcs, base = names, None
+        elif source_from is not None:
             if add:
                 raise BuildError("ADD does not support the --from flag")
             context = buildcontext.Context(self._flatten(source_from, done))
@@ -487,14 +592,15 @@ class Builder:
         except dockerignore.PatternError as exc:
             raise BuildError(f"COPY failed: {exc}") from None
         patterns = self.patterns if base else []
-        digest = buildcontext.checksum(sources, patterns, base)
-        kind = "dir" if len(sources) == 1 and os.path.isdir(sources[0].path) else \
-            "file" if len(sources) == 1 else "multi"
+        assert context.root is not None
+        source_hash = copyhash.checksum([s.rel for s in sources], context.root, patterns, base is not None)
         workdir = state.config.get("config", {}).get("WorkingDir") or "/"
         target = dest if dest.startswith("/") else os.path.join(workdir, dest)
-        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} {kind}:{digest} in {dest} "
         chown = ins.flag("chown")
-        if self._cached(state, created_by + (chown or "")):
+        # docker's own text, its missing space after --chown included
+        created_by = f"{' '.join(self._shell(state))} #(nop) {ins.cmd} " \
+                     f"{f'--chown={chown}' if chown else ''}{source_hash} in {dest} "
+        if self._cached(state, created_by):
             return
         owner = self._owner(chown, state) if chown else None
         dest_is_dir = dest.endswith("/") or len(sources) > 1 or \
@@ -513,7 +619,7 @@ class Builder:
                 raise BuildError(f"{ins.cmd} failed: {exc}") from None
             raise
         config = json.loads(json.dumps(state.config))
-        self._commit(state, config, created_by, staging, empty=False, key_extra=chown or "")
+        self._commit(state, config, created_by, staging, empty=False)
 
     def _owner(self, chown: str, state: StageState) -> tuple[int, int]:
         from mydocker.core import users
@@ -586,8 +692,8 @@ class Builder:
         return True
 
     def _commit(self, state: StageState, config: dict[str, Any], created_by: str, staging: Path | None,
-                empty: bool, stored: tuple[str, str] | None = None, key_extra: str = "") -> None:
-        key = self._key(state, created_by + key_extra)
+                empty: bool, stored: tuple[str, str] | None = None) -> None:
+        key = self._key(state, created_by)
         layers = list(state.layers)
         size = state.size
         if staging is not None:

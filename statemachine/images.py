@@ -191,34 +191,70 @@ def users(conn: sqlite3.Connection, image_id: str) -> list[str]:
     return [r[0] for r in conn.execute("SELECT id FROM containers WHERE image_id = ? ORDER BY id", (image_id,))]
 
 
-def remove(ctx: Context, ref: str, force: bool = False) -> list[str]:
+def remove(ctx: Context, ref: str, force: bool = False, prune: bool = True) -> list[str]:
     """docker rmi: a name of a multi-tagged image only untags; otherwise the image
-    goes, refused while a container uses it (with -f it is only untagged then)."""
+    goes, refused while a container uses it (with -f it is only untagged then).
+    prune: its untagged build parents go too, as docker's do (not --no-prune)."""
     with locks.hold(ctx.root, "images"):
-        image = find(ctx.conn, ref)
-        if image is None:
-            raise NoSuchImage(ref)
-        by_name = normalize(ref) in image.tags
-        if by_name and len(image.tags) > 1:
-            _append(ctx, image.id, [Event("untag", {"name": normalize(ref)})])
-            return [f"Untagged: {normalize(ref)}"]
-        if not by_name and len(image.tags) > 1 and not force:
-            raise Conflict(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
-                           "image is referenced in multiple repositories")
-        holders = users(ctx.conn, image.id)
-        lines = [f"Untagged: {t}" for t in image.tags]
-        if holders:
-            if not force:
-                what = f'repository reference "{ref}"' if by_name else image.id.split(":")[1][:12]
-                raise Conflict(f"conflict: unable to remove {what} (must force) - container "
-                               f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}")
-            # docker -f: the name goes, the image stays for the containers that run it.
-            _append(ctx, image.id, [Event("untag", {"name": t}) for t in image.tags])
-            return lines
-        _append(ctx, image.id, [Event("delete", {"tags": image.tags, "layers": image.layers})])
+        lines = _remove(ctx, ref, force)
+        if prune and lines and lines[-1].startswith("Deleted: "):
+            lines += _prune_parents(ctx, lines[-1].removeprefix("Deleted: "))
+        return lines
+
+
+def _build_parent(conn: sqlite3.Connection, image_id: str) -> str | None:
+    row = conn.execute("SELECT json_extract(payload, '$.parent') FROM events WHERE stream_type = 'image' "
+                       "AND stream_id = ? AND type = 'build' ORDER BY seq LIMIT 1", (image_id,)).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def _prune_parents(ctx: Context, removed: str) -> list[str]:
+    """Each build parent that is left untagged, unused and childless, up the chain."""
+    lines: list[str] = []
+    parent = _build_parent(ctx.conn, removed)
+    while parent is not None:
+        image = find_by_id(ctx.conn, parent)
+        if image is None or image.tags or users(ctx.conn, parent):
+            break
+        children = {r[0] for r in ctx.conn.execute(
+            "SELECT DISTINCT events.stream_id FROM events JOIN images ON images.id = events.stream_id "
+            "WHERE events.stream_type = 'image' AND events.type = 'build' "
+            "AND json_extract(events.payload, '$.parent') = ?", (parent,))}
+        if children:
+            break
+        _append(ctx, parent, [Event("delete", {"tags": [], "layers": image.layers})])
         _collect_layers(ctx, image.layers)
-        core_images.remove_config(ctx.root, image.id)
-        return [*lines, f"Deleted: {image.id}"]
+        core_images.remove_config(ctx.root, parent)
+        lines.append(f"Deleted: {parent}")
+        parent = _build_parent(ctx.conn, parent)
+    return lines
+
+
+def _remove(ctx: Context, ref: str, force: bool) -> list[str]:
+    image = find(ctx.conn, ref)
+    if image is None:
+        raise NoSuchImage(ref)
+    by_name = normalize(ref) in image.tags
+    if by_name and len(image.tags) > 1:
+        _append(ctx, image.id, [Event("untag", {"name": normalize(ref)})])
+        return [f"Untagged: {normalize(ref)}"]
+    if not by_name and len(image.tags) > 1 and not force:
+        raise Conflict(f"conflict: unable to delete {image.id.split(':')[1][:12]} (must be forced) - "
+                       "image is referenced in multiple repositories")
+    holders = users(ctx.conn, image.id)
+    lines = [f"Untagged: {t}" for t in image.tags]
+    if holders:
+        if not force:
+            what = f'repository reference "{ref}"' if by_name else image.id.split(":")[1][:12]
+            raise Conflict(f"conflict: unable to remove {what} (must force) - container "
+                           f"{holders[0][:12]} is using its referenced image {image.id.split(':')[1][:12]}")
+        # docker -f: the name goes, the image stays for the containers that run it.
+        _append(ctx, image.id, [Event("untag", {"name": t}) for t in image.tags])
+        return lines
+    _append(ctx, image.id, [Event("delete", {"tags": image.tags, "layers": image.layers})])
+    _collect_layers(ctx, image.layers)
+    core_images.remove_config(ctx.root, image.id)
+    return [*lines, f"Deleted: {image.id}"]
 
 
 def _collect_layers(ctx: Context, candidates: list[str]) -> None:
@@ -252,12 +288,13 @@ def import_tarball(ctx: Context, fileobj: Any, ref: str | None, message: str = "
                     {"source": source, "message": message})
 
 
-def load(ctx: Context, fileobj: Any) -> list[tuple[ImageView, list[str]]]:
-    """Every image in the archive; (image, its names in the archive)."""
+def load(ctx: Context, fileobj: Any, progress: Any = None) -> list[tuple[ImageView, list[str]]]:
+    """Every image in the archive; (image, its names in the archive). progress:
+    imagearchive.LayerProgress, for each layer unpacked."""
     from mydocker.core import imagearchive, safetar
 
     try:
-        loaded = imagearchive.load(ctx.root, fileobj)
+        loaded = imagearchive.load(ctx.root, fileobj, progress)
     except (safetar.UnsafeArchive, core_images.ImageError) as exc:
         raise UserError(str(exc)) from None
     out = []
@@ -292,8 +329,9 @@ def save(ctx: Context, refs: list[str], out: Any) -> None:
 
 
 def commit_container(ctx: Context, ref: str, target: str | None, message: str = "", author: str = "",
-                     pause: bool = True) -> ImageView:
+                     pause: bool = True, progress: Any = None) -> ImageView:
     """The container's upper dir as a new top layer on its image's layers.
+    progress: called with (bytes written, bytes in the upper dir) while it is copied.
 
     A running container is frozen (freezer cgroup) while its upper dir is copied,
     as docker pauses it, so the layer is one consistent moment."""
@@ -312,7 +350,14 @@ def commit_container(ctx: Context, ref: str, target: str | None, message: str = 
     if pause and may(view, "pause"):  # a paused one is frozen already
         frozen = cgroups.freeze(spec["cgroups"])
     try:
-        layer, diff, size = core_images.commit_layer(ctx.root, Path(upper))
+        report = None
+        if progress is not None:
+            total = core_images.directory_size(Path(upper))
+
+            def report(done: int) -> None:
+                progress(done, total)
+
+        layer, diff, size = core_images.commit_layer(ctx.root, Path(upper), report)
     finally:
         if frozen:
             cgroups.thaw(spec["cgroups"])

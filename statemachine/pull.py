@@ -50,7 +50,10 @@ def client_for(ref: registry_names.Reference, actions: str) -> rc.Client:
         creds = registry_creds.get(ref.auth_key)
     except registry_creds.CredentialsError as exc:
         raise UserError(str(exc)) from None
-    return rc.Client(ref.api_host, ref.path, creds, actions)
+    try:
+        return rc.Client(ref.api_host, ref.path, creds, actions)
+    except rc.RegistryError as exc:  # certs.d is unreadable or incomplete
+        raise UserError(str(exc)) from None
 
 
 def user_error(ref: registry_names.Reference, exc: Exception, verb: str = "pull") -> UserError:
@@ -62,6 +65,23 @@ def user_error(ref: registry_names.Reference, exc: Exception, verb: str = "pull"
         if verb == "pull" and exc.code in ("MANIFEST_UNKNOWN", "NOT_FOUND"):
             return UserError(f"manifest for {ref.familiar} not found: {exc}")
     return UserError(str(exc))
+
+
+def list_tags(text: str) -> tuple[registry_names.Reference, list[str]]:
+    """`pull -a`: the repository (no tag or digest may be given) and its tags, sorted as docker."""
+    try:
+        ref = registry_names.parse(text, default_tag=False)
+    except registry_names.BadReference as exc:
+        raise UserError(str(exc)) from None
+    if ref.tag or ref.digest:
+        raise UserError("tag can't be used with --all-tags/-a")
+    client = client_for(ref, "pull")
+    try:
+        return ref, sorted(set(client.tags()))
+    except rc.RegistryError as exc:
+        raise user_error(ref, exc) from None
+    finally:
+        client.close()
 
 
 def pull(ctx: Context, text: str, platform: str | None = None, progress: Progress | None = None,
@@ -93,7 +113,7 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
         downloaded = _fetch_layers(ctx.root, client, resolved.layers, diff_ids, quiet_layers)
         digest = resolved.index_digest or resolved.manifest.digest
         crashpoints.crash("pull-register")
-        image, had = _register(ctx, ref, config, config_raw, diff_ids, digest, str(wanted))
+        image, had = _register(ctx, ref, config, config_raw, diff_ids, digest, str(wanted), resolved.manifest)
         # An rmi between our unpacking and our registering may have collected a layer
         # no image used yet. Once registered, the image holds its layers against any
         # later rmi (both serialize on the images lock), so fetching what is missing
@@ -160,13 +180,18 @@ def _fetch_layer(root: str, client: rc.Client, short: str, desc: dict[str, Any],
 
 
 def _register(ctx: Context, ref: registry_names.Reference, config: dict[str, Any], config_raw: bytes,
-              diff_ids: list[str], digest: str, platform: str) -> tuple[images.ImageView, bool]:
-    """The image, and whether the reference named it already."""
+              diff_ids: list[str], digest: str, platform: str,
+              manifest: rc.Manifest) -> tuple[images.ImageView, bool]:
+    """The image, and whether the reference named it already. The platform's
+    manifest is kept in the event as the registry sent it, so a push of the image
+    sends the very same bytes (and the digest stays what it was)."""
     layer_names = [layers.hex_of(d) for d in diff_ids]
     size = sum(core_images.directory_size(core_images.layer_path(ctx.root, x)) for x in dict.fromkeys(layer_names))
     image_id = core_images.store_config(ctx.root, config_raw)
     tags = [ref.local_tag] if ref.local_tag else []
-    where = {"reference": ref.full, "repository": ref.repository, "digest": digest, "platform": platform}
+    where = {"reference": ref.full, "repository": ref.repository, "digest": digest, "platform": platform,
+             "manifest": {"digest": manifest.digest, "mediaType": manifest.media_type,
+                          "raw": manifest.raw.decode("utf-8", "surrogateescape")}}
     existed = images.find_by_id(ctx.conn, image_id) is not None
     named = images.find(ctx.conn, tags[0]) if tags else images.find_by_id(ctx.conn, image_id)
     view = images.register(ctx, "pull", image_id, config, layer_names, size, tags, where)

@@ -11,6 +11,7 @@ time) and that blob is kept for the next push. A blob the registry has is skippe
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -58,8 +59,8 @@ def push(ctx: Context, text: str, progress: Progress | None = None,
             import io
 
             client.upload(config_digest, io.BytesIO(config_raw), len(config_raw))
-        manifest = distribution.oci_manifest(config_raw, config_digest, blobs)
-        digest = client.put_manifest(ref.tag or "latest", manifest, rc.OCI_MANIFEST)
+        manifest, media_type = _manifest(ctx, image.id, config_raw, config_digest, blobs)
+        digest = client.put_manifest(ref.tag or "latest", manifest, media_type)
     except (rc.RegistryError, core_images.ImageError) as exc:
         raise user_error(ref, exc, "push") from None
     except OSError as exc:
@@ -70,6 +71,54 @@ def push(ctx: Context, text: str, progress: Progress | None = None,
         images._append(ctx, image.id, [Event("push", {"reference": ref.full, "repository": ref.repository,
                                                       "digest": digest})])
     return PushResult(ref.tag or "latest", digest, len(manifest))
+
+
+def local_tags(ctx: Context, text: str) -> tuple[str, list[str]]:
+    """`push -a`: the repository (no tag may be given) and the local tags in it, sorted."""
+    from mydocker.core import registry_names
+
+    try:
+        ref = registry_names.parse(text, default_tag=False)
+    except registry_names.BadReference as exc:
+        raise UserError(str(exc)) from None
+    if ref.tag or ref.digest:
+        raise UserError("tag can't be used with --all-tags/-a")
+    found = set()
+    for image in images.list_images(ctx.conn):
+        for name in image.tags:
+            try:
+                tagged = registry_names.parse(name)
+            except registry_names.BadReference:
+                continue
+            if tagged.repository == ref.repository and tagged.tag:
+                found.add(tagged.tag)
+    if not found:
+        raise UserError(f"An image does not exist locally with the tag: {ref.familiar_repository}")
+    return ref.repository, sorted(found)
+
+
+def _manifest(ctx: Context, image_id: str, config_raw: bytes, config_digest: str,
+              blobs: list[dict[str, Any]]) -> tuple[bytes, str]:
+    """The manifest the image was pulled with, byte for byte, when it still names
+    this config and these blobs (its digest then stays the same wherever the image
+    goes, Docker or OCI); otherwise Docker schema 2 as docker 20.10 writes it, or
+    OCI when a layer is of a kind schema 2 cannot name (zstd, uncompressed)."""
+    for (payload,) in ctx.conn.execute(
+            "SELECT payload FROM events WHERE stream_type = 'image' AND stream_id = ? AND type = 'pull' "
+            "AND json_extract(payload, '$.manifest') IS NOT NULL ORDER BY seq DESC", (image_id,)):
+        kept = json.loads(payload)["manifest"]
+        raw = str(kept["raw"]).encode("utf-8", "surrogateescape")
+        try:
+            body = json.loads(raw)
+            same = body["config"]["digest"] == config_digest and \
+                [x["digest"] for x in body["layers"]] == [b["digest"] for b in blobs]
+        except (ValueError, KeyError, TypeError):
+            same = False
+        if same:
+            return raw, str(kept["mediaType"])
+    if all(b["mediaType"] in distribution.GZIP_TYPES for b in blobs):
+        return distribution.docker_manifest(config_raw, config_digest, blobs), rc.MANIFEST_V2
+    return distribution.oci_manifest(config_raw, config_digest, blobs), rc.OCI_MANIFEST
 
 
 def _push_layers(root: str, client: rc.Client, layer_names: list[str], report: Progress) -> list[dict[str, Any]]:

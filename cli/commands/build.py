@@ -21,6 +21,9 @@ def parser() -> Parser:
                    help="remove intermediate containers after a successful build (default true)")
     p.add_argument("-q", "--quiet", action="store_true", help="suppress the build output and print image ID on success")
     p.add_argument("--network", default="bridge", help="networking mode for the RUN instructions (default bridge)")
+    p.add_argument("--label", action="append", default=[], help="set metadata for an image")
+    p.add_argument("--pull", action="store_true", help="always attempt to pull a newer version of the image")
+    p.add_argument("--iidfile", help="write the image ID to the file")
     p.add_argument("path", metavar="PATH")
     return p
 
@@ -34,8 +37,27 @@ def _build_args(items: list[str]) -> dict[str, str | None]:
     return out
 
 
+def _labels(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key:
+            raise UsageError(f'invalid argument "{item}" for "--label" flag: label name can not be empty')
+        out[key] = value
+    return out
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import build
+
+    labels = _labels(args.label)
+    if args.iidfile:  # docker: a failed build leaves no stale id behind
+        try:
+            os.unlink(args.iidfile)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise build.BuildError(f"Removing image ID file: {exc.strerror or exc}") from None
 
     if args.path == "-":
         if args.file and args.file != "-":
@@ -62,8 +84,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     options = build.BuildOptions(context=context, dockerfile_text=text, tags=args.tag,
                                  build_args=_build_args(args.build_arg), target=args.target,
                                  no_cache=args.no_cache, remove=args.rm == "true", quiet=args.quiet,
-                                 network=args.network)
+                                 network=args.network, labels=labels, pull=args.pull)
     result = build.build(ctx, options, out)
+    if args.iidfile:
+        try:
+            with open(args.iidfile, "w", encoding="utf-8") as f:
+                f.write(result.image_id)
+        except OSError as exc:
+            raise build.BuildError(f"Cannot write image ID file: {exc.strerror or exc}") from None
     if args.quiet:
         print(result.image_id)
     return 0

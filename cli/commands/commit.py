@@ -20,9 +20,19 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.progress import Meter
     from mydocker.statemachine import images
 
-    image = images.commit_container(ctx, args.container, args.repository, args.message, args.author,
-                                    pause=args.pause == "true")
+    meter = Meter("Committing", 0)
+
+    def progress(done: int, total: int) -> None:
+        meter.total = total
+        meter.add(done - meter.done)
+
+    try:
+        image = images.commit_container(ctx, args.container, args.repository, args.message, args.author,
+                                        pause=args.pause == "true", progress=progress if meter.on else None)
+    finally:
+        meter.close()
     print(image.id)
     return 0

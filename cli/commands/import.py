@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 from typing import Any
 
@@ -59,8 +61,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f = open(args.file, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UsageError(f"open {args.file}: {(exc.strerror or '').lower()}") from None
-        with f:
-            image = images.import_tarball(ctx, f, args.reference, args.message, {**changes, "cmd": cmd},
-                                          source=args.file)
+        from mydocker.cli.progress import Meter, MeteredReader
+
+        meter = Meter("Importing", os.fstat(f.fileno()).st_size)
+        try:
+            with f:
+                reader = io.BufferedReader(MeteredReader(f, meter)) if meter.on else f
+                image = images.import_tarball(ctx, reader, args.reference, args.message, {**changes, "cmd": cmd},
+                                              source=args.file)
+        finally:
+            meter.close()
     print(image.id)
     return 0

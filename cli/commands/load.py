@@ -20,17 +20,26 @@ def parser() -> Parser:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import images
 
+    progress = None
+    if not args.quiet and sys.stdout.isatty():  # docker: the layers' bars on a terminal only
+        from mydocker.cli.progress import Printer
+
+        printer = Printer(sys.stdout, True)
+
+        def progress(short: str, done: int, total: int) -> None:
+            printer(short, "Loading layer", done, total)
+
     if args.input is None:
         if os.isatty(0):
             raise UsageError("requested load from stdin, but stdin is empty")
-        loaded = images.load(ctx, sys.stdin.buffer)
+        loaded = images.load(ctx, sys.stdin.buffer, progress)
     else:
         try:
             f = open(args.input, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UsageError(f"open {args.input}: {(exc.strerror or '').lower()}") from None
         with f:
-            loaded = images.load(ctx, f)
+            loaded = images.load(ctx, f, progress)
     if not args.quiet:
         for image, tags in loaded:
             for tag in tags:

@@ -1,4 +1,4 @@
-"""mydocker rmi [-f] IMAGE..."""
+"""mydocker rmi [-f] [--no-prune] IMAGE..."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mydocker.statemachine.context import Context
 def parser() -> Parser:
     p = Parser("rmi", "Remove one or more images")
     p.add_argument("-f", "--force", action="store_true", help="force removal of the image")
+    p.add_argument("--no-prune", action="store_true", help="do not delete untagged parents")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     return p
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     code = 0
     for ref in args.images:
         try:
-            for line in images.remove(ctx, ref, force=args.force):
+            for line in images.remove(ctx, ref, force=args.force, prune=not args.no_prune):
                 print(line)
         except UserError as exc:
             report(exc)

@@ -30,7 +30,9 @@ def free_port() -> int:
 
 
 class Registry:
-    def __init__(self, tmp: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, users: dict[str, str] | None = None,
+                 tls: tuple[Path, Path, Path | None] | None = None) -> None:
+        """tls: (server certificate, its key, CA whose client certificates it demands or None)."""
         tmp.mkdir(parents=True, exist_ok=True)
         self.storage = tmp / "storage"
         self.port = free_port()
@@ -38,6 +40,10 @@ class Registry:
         lines = ["version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
                  f"    rootdirectory: {self.storage}", "  delete:", "    enabled: true",
                  "http:", f"  addr: {self.host}"]
+        if tls:
+            lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+            if tls[2]:
+                lines += ["    clientcas:", f"      - {tls[2]}"]
         if users:
             htpasswd = tmp / "htpasswd"
             htpasswd.write_text("".join(
@@ -102,6 +108,7 @@ class Front:
         self.delay = 0.0  # seconds per 64 KiB of blob
         self.token_requests: list[dict[str, str]] = []
         self.blob_gets: list[tuple[str, str]] = []  # (path, Range header)
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.tokens: dict[str, str] = {}  # token -> scope granted
         self.lock = threading.Lock()
         front = self
@@ -138,6 +145,8 @@ class Front:
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlparse(h.path)
+        with self.lock:
+            self.requests.append((h.command, url.path))
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         if url.path == "/token":
