@@ -211,9 +211,21 @@ async def start(request: web.Request) -> web.Response:
     if report.get("started"):
         return web.Response(status=204)
     message = report.get("message") or "the start failed"
+    if view.config.get("autoremove") and report.get("error") != "NoSuchContainer":
+        await in_thread(request, lambda ctx: _remove_failed(ctx, view.id))  # dockerd: AutoRemove covers this too
     if report.get("error") == "NoSuchContainer":
         raise ApiError(404, message)
     raise ApiError(400 if report.get("exit_code") in (126, 127) else 500, message)
+
+
+def _remove_failed(ctx: ApiContext, container_id: str) -> None:
+    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine.errors import NotFound
+
+    try:
+        lifecycle.remove(ctx, container_id, force=True, remove_volumes=True)
+    except NotFound:
+        pass  # its monitor's exit path was quicker
 
 
 def _log_path(view: Any) -> str:
@@ -371,10 +383,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
     view = await get_view(request, reconcile=True)
     tty = bool(view.config["spec"].get("tty"))
 
-    def keep(record: dict[str, str]) -> bool:
+    def in_window(record: dict[str, str]) -> bool:
         stamp = record.get("time", "")
-        return record.get("stream", "stdout") in streams and (since is None or stamp >= since) and \
-            (until is None or stamp < until)
+        return (since is None or stamp >= since) and (until is None or stamp < until)
+
+    def keep(record: dict[str, str]) -> bool:
+        return record.get("stream", "stdout") in streams and in_window(record)
 
     response = web.StreamResponse(status=200, headers={"Content-Type": RAW_STREAM})
     await response.prepare(request)
@@ -387,9 +401,10 @@ async def logs(request: web.Request) -> web.StreamResponse:
             return False
 
     records, position = await asyncio.get_running_loop().run_in_executor(None, _records, _log_path(view), 0)
-    shown = [r for r in records if keep(r)]
-    if tail is not None and tail >= 0:
+    shown = [r for r in records if in_window(r)]
+    if tail is not None and tail >= 0:  # docker: the last lines of the log, then the streams asked for
         shown = shown[len(shown) - tail:] if tail else []
+    shown = [r for r in shown if keep(r)]
     for record in shown:
         if not await send(record):
             return response
