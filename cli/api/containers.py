@@ -211,21 +211,9 @@ async def start(request: web.Request) -> web.Response:
     if report.get("started"):
         return web.Response(status=204)
     message = report.get("message") or "the start failed"
-    if view.config.get("autoremove") and report.get("error") != "NoSuchContainer":
-        await in_thread(request, lambda ctx: _remove_failed(ctx, view.id))  # dockerd: AutoRemove covers this too
     if report.get("error") == "NoSuchContainer":
         raise ApiError(404, message)
     raise ApiError(400 if report.get("exit_code") in (126, 127) else 500, message)
-
-
-def _remove_failed(ctx: ApiContext, container_id: str) -> None:
-    from mydocker.statemachine import lifecycle
-    from mydocker.statemachine.errors import NotFound
-
-    try:
-        lifecycle.remove(ctx, container_id, force=True, remove_volumes=True)
-    except NotFound:
-        pass  # its monitor's exit path was quicker
 
 
 def _log_path(view: Any) -> str:
@@ -340,8 +328,9 @@ async def wait(request: web.Request) -> web.StreamResponse:
         if transport is None or transport.is_closing():
             return response
         await asyncio.sleep(POLL)
-    await response.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
-    await response.write_eof()
+    with contextlib.suppress(ConnectionError, RuntimeError):  # the client may have given up
+        await response.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
+        await response.write_eof()
     return response
 
 

@@ -118,6 +118,9 @@ def test_docker_run_gives_output_and_exit_code(api: ApiService) -> None:
     assert (three.returncode, three.stdout, three.stderr) == (3, "out\n", "err\n")
     missing = api.docker("run", "--rm", *NONE, "busybox", "no-such-command")
     assert missing.returncode == 127 and "executable file not found" in missing.stderr
+    deadline = time.monotonic() + 15
+    while docker_ok(api, "ps", "-aq") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the failed one's monitor removes it just after the CLI gave up waiting
     assert docker_ok(api, "ps", "-aq") == ""  # --rm removed all three
 
 
