@@ -304,3 +304,32 @@ def test_events_name_the_api_and_the_peer(api: ApiService) -> None:
     for etype in ("create", "start", "destroy"):
         assert actors[etype]["via"] == "api", (etype, actors[etype])
         assert actors[etype]["peer"]["pid"] == os.getpid() and actors[etype]["peer"]["uid"] == os.getuid()
+
+
+def test_socket_activation_and_idle_timeout(api: ApiService, tmp_path) -> None:
+    """systemd's way: the socket passed as fd 3 (LISTEN_FDS/LISTEN_PID), served,
+    then the service exits by itself once idle for --timeout, leaving systemd's socket."""
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import MYDOCKER
+
+    path = tmp_path / "activated.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(16)
+    set_pid = "import os, sys; os.environ['LISTEN_PID'] = str(os.getpid()); os.execv(sys.argv[1], sys.argv[1:])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", set_pid, MYDOCKER, "--root", str(api.rt.root), "system", "service",
+         "--timeout", "1"], env={**os.environ, **api.rt.env, "LISTEN_FDS": "1"}, pass_fds=(3,),
+        preexec_fn=lambda: os.dup2(listener.fileno(), 3), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    listener.close()  # the service holds it now
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(30)
+    client.connect(str(path))  # queued in the backlog until the service accepts
+    client.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert read_some(client, b"OK").startswith(b"HTTP/1.1 200")
+    client.close()
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert path.exists()  # systemd's socket, not ours to remove
