@@ -333,3 +333,44 @@ def test_socket_activation_and_idle_timeout(api: ApiService, tmp_path) -> None:
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert path.exists()  # systemd's socket, not ours to remove
+
+
+def test_restart_pause_rename_update_top_changes_export(api: ApiService) -> None:
+    import io
+    import tarfile
+
+    made = api.request("POST", "/v1.41/containers/create?name=tool",
+                       {"Image": "busybox", "Cmd": ["sh", "-c", "echo x > /made; sleep 300"],
+                        "HostConfig": {"NetworkMode": "none"}})
+    cid = made.json()["Id"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/start").status == 204
+    first_pid = api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]["Pid"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/restart?t=0").status == 204
+    state = api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]
+    assert state["Running"] and state["Pid"] != first_pid
+    assert api.request("POST", f"/v1.41/containers/{cid}/pause").status == 204
+    assert api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]["Paused"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/pause").status == 409
+    assert api.request("POST", f"/v1.41/containers/{cid}/unpause").status == 204
+    assert api.request("POST", f"/v1.41/containers/{cid}/rename?name=renamed").status == 204
+    assert api.request("POST", "/v1.41/containers/renamed/rename?name=..%2Fbad").status in (400, 409)
+    assert api.request("POST", "/v1.41/containers/renamed/update", {"Memory": 64 << 20}).status == 200
+    assert api.request("GET", "/v1.41/containers/renamed/json").json()["HostConfig"]["Memory"] == 64 << 20
+    assert api.request("POST", "/v1.41/containers/renamed/update", {"Memory": "x"}).status == 400
+    top = api.request("GET", "/v1.41/containers/renamed/top").json()
+    assert "CMD" in top["Titles"] and any("sleep 300" in " ".join(p) for p in top["Processes"])
+    deadline = time.monotonic() + 10
+    changes = []
+    while {"Path": "/made", "Kind": 1} not in changes and time.monotonic() < deadline:
+        changes = api.request("GET", "/v1.41/containers/renamed/changes").json() or []
+        time.sleep(0.1)
+    assert {"Path": "/made", "Kind": 1} in changes
+    exported = api.request("GET", "/v1.41/containers/renamed/export")
+    assert exported.status == 200 and exported.headers["Content-Type"] == "application/x-tar"
+    names = tarfile.open(fileobj=io.BytesIO(exported.body)).getnames()
+    assert "made" in names or "./made" in names
+    assert api.request("POST", "/v1.41/containers/renamed/kill?signal=NOPE").status == 400
+    assert api.request("POST", "/v1.41/containers/renamed/kill?signal=SIGKILL").status == 204
+    assert api.request("POST", "/v1.41/containers/renamed/wait?condition=not-running").json()["StatusCode"] == 137
+    assert api.request("POST", "/v1.41/containers/renamed/kill").status == 409  # not running
+    assert api.request("DELETE", "/v1.41/containers/renamed").status == 204
