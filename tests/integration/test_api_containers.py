@@ -374,3 +374,24 @@ def test_restart_pause_rename_update_top_changes_export(api: ApiService) -> None
     assert api.request("POST", "/v1.41/containers/renamed/wait?condition=not-running").json()["StatusCode"] == 137
     assert api.request("POST", "/v1.41/containers/renamed/kill").status == 409  # not running
     assert api.request("DELETE", "/v1.41/containers/renamed").status == 204
+
+
+def test_docker_cp_both_ways_stays_inside_the_container(api: ApiService, tmp_path) -> None:
+    import base64
+
+    docker_ok(api, "run", "-d", "--name", "files", *NONE, "busybox", "sh", "-c", "echo inside > /made; sleep 300")
+    (tmp_path / "in.txt").write_text("from the host\n")
+    deadline = time.monotonic() + 10
+    while api.docker("exec", "files", "test", "-e", "/made").returncode and time.monotonic() < deadline:
+        time.sleep(0.1)
+    docker_ok(api, "cp", "files:/../../made", str(tmp_path / "out"))  # resolved inside the container's root
+    assert (tmp_path / "out").read_text() == "inside\n"
+    docker_ok(api, "cp", str(tmp_path / "in.txt"), "files:/tmp/")
+    assert docker_ok(api, "exec", "files", "cat", "/tmp/in.txt") == "from the host\n"
+    head = api.request("HEAD", "/v1.41/containers/files/archive?path=/tmp")
+    stat = json.loads(base64.b64decode(head.headers["X-Docker-Container-Path-Stat"]))
+    assert head.status == 200 and stat["name"] == "tmp" and stat["mode"] & (1 << 31)
+    missing = api.docker("cp", "files:/no/such", str(tmp_path / "x"))
+    assert missing.returncode == 1 and "No such container:path" in missing.stderr
+    assert api.request("PUT", "/v1.41/containers/files/archive?path=/made", b"not a tar").status >= 400
+    docker_ok(api, "rm", "-f", "files")
