@@ -158,7 +158,11 @@ def test_logs_follow_until_the_container_exits(api: ApiService) -> None:
     last = api.docker("logs", "--tail", "2", "counter")
     assert (last.stdout, last.stderr) == ("n3\n", "done\n")  # the last lines, whichever stream
     assert docker_ok(api, "wait", "counter") == "0\n"
+    again = api.docker("start", "-a", "counter", timeout=30)  # attached before its second start
+    assert (again.returncode, again.stdout, again.stderr) == (0, "n1\nn2\nn3\n", "done\n")
     docker_ok(api, "rm", "counter")
+    piped = api.docker("run", "-i", "--rm", *NONE, "busybox", "cat", input="piped in\n")
+    assert (piped.returncode, piped.stdout) == (0, "piped in\n")  # the client's half-close ends cat's stdin
 
 
 def test_run_it_and_exec_it_on_a_terminal_with_its_size(api: ApiService) -> None:
