@@ -399,3 +399,25 @@ def test_docker_cp_both_ways_stays_inside_the_container(api: ApiService, tmp_pat
     assert missing.returncode == 1 and "No such container:path" in missing.stderr
     assert api.request("PUT", "/v1.41/containers/files/archive?path=/made", b"not a tar").status >= 400
     docker_ok(api, "rm", "-f", "files")
+
+
+def test_tcp_only_on_loopback(api: ApiService) -> None:
+    import http.client
+    import subprocess
+
+    from tests.integration.conftest import MYDOCKER
+
+    refused = api.rt("system", "service", "--listen", "tcp://0.0.0.0:2375")
+    assert refused.code != 0 and "loopback" in refused.err and refused.err.startswith("Error: ")
+    proc = subprocess.Popen([MYDOCKER, "--root", str(api.rt.root), "system", "service", "--listen",
+                             "tcp://127.0.0.1:0", "--timeout", "1"], env={**os.environ, **api.rt.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "API listening on tcp://127.0.0.1:PORT" once it serves
+    port = int(line.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/v1.41/version")
+    answer = conn.getresponse()
+    assert answer.status == 200 and json.loads(answer.read())["ApiVersion"] == "1.41"
+    conn.close()
+    assert proc.wait(timeout=30) == 0  # idle for --timeout: gone by itself
