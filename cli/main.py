@@ -56,6 +56,7 @@ COMMANDS = {
     "version": "Show the mydocker version information",
     "info": "Display system-wide information",
     "attach": "Attach local standard output and error streams to a running container",
+    "completion": "Output shell completion code for bash or zsh",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
     "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history, pull, push)",
 }

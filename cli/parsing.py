@@ -32,7 +32,7 @@ ARITY: dict[str, tuple[int, int | None]] = {
     **{c: (1, 1) for c in ("logs", "build", "export", "pull", "push", "history", "diff", "attach",
                            "network create")},
     **{c: (2, 2) for c in ("tag", "rename", "cp", "network connect", "network disconnect")},
-    "exec": (2, None), "commit": (1, 2), "port": (1, 2),
+    "exec": (2, None), "commit": (1, 2), "port": (1, 2), "completion": (1, 1),
     "images": (0, 1),
     **{c: (0, 0) for c in ("ps", "version", "info", "network ls", "volume ls", "system df",
                            "container prune", "image prune", "volume prune", "network prune", "system df")},
