@@ -177,8 +177,13 @@ class _Monitor:
         if exit_command is None:
             return
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
+        stdin = -1
+        if self.spec.interactive:
+            stdin = self.master if self.spec.tty else ours[2]  # ours[2]: the kept end of stdin's pipe
+        attach = {"directory": str(self.spec.directory), "stdin": stdin,
+                  "tty_master": self.master if self.spec.tty else -1}
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
-                         [fd for fd in ours if fd not in streams], exit_command())
+                         [fd for fd in ours if fd not in streams], exit_command(), attach)
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded
