@@ -74,14 +74,16 @@ class Server:
         finally:
             os.close(dfd)
 
-    def fds(self) -> list[socket.socket]:
-        return [self.listener, *self.clients]
+    def fds(self) -> list[int]:
+        """What to watch, as numbers, beside the container's own descriptors."""
+        return [self.listener.fileno(), *(c.fileno() for c in self.clients)]
 
-    def handle(self, ready: socket.socket) -> None:
-        if ready is self.listener:
+    def handle(self, fd: int) -> None:
+        if fd == self.listener.fileno():
             client, _ = self.listener.accept()
             self.clients[client] = Frames()
             return
+        ready = next(c for c in self.clients if c.fileno() == fd)
         try:
             data = ready.recv(65536)
         except OSError:

@@ -64,9 +64,10 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None) -> 
             server = None  # logs and the exit still matter more than attach
     try:
         while readers:
-            ready, _, _ = select.select(readers + (server.fds() if server else []), [], [])
+            attached = server.fds() if server is not None else []
+            ready, _, _ = select.select(readers + attached, [], [])
             for fd in ready:
-                if server is not None and not isinstance(fd, int):
+                if server is not None and fd in attached:
                     server.handle(fd)
                     continue
                 try:

@@ -95,7 +95,7 @@ def _relay(ctx: Context, cid: str, sock: socket.socket, with_stdin: bool, keys: 
     while True:
         _proxy(ctx, cid, received)
         try:
-            ready, _, _ = select.select([sock, *([0] if reading_stdin else [])], [], [], 0.5)
+            ready, _, _ = select.select([sock.fileno(), *([0] if reading_stdin else [])], [], [], 0.5)
         except InterruptedError:
             continue
         if 0 in ready:
@@ -109,7 +109,7 @@ def _relay(ctx: Context, cid: str, sock: socket.socket, with_stdin: bool, keys: 
                 if detached:
                     sock.close()
                     return True
-        if sock in ready:
+        if sock.fileno() in ready:
             data = sock.recv(65536)
             if not data:
                 sock.close()

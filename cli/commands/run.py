@@ -15,15 +15,17 @@ from mydocker.statemachine.context import Context
 def parser() -> Parser:
     p = Parser("run", "Create and run a new container from an image", add_help=False)
     p.add_argument("-d", "--detach", action="store_true", help="run in the background and print its id")
+    p.add_argument("--detach-keys", help="override the key sequence for detaching a container (ctrl-p,ctrl-q)")
     add_create_flags(p)
     return p
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.pulling import ensure_image
-    from mydocker.cli.terminal import raw_mode, wait_monitor
+    from mydocker.cli.terminal import DETACHED, raw_mode, use_detach_keys, wait_monitor
     from mydocker.statemachine import lifecycle
 
+    use_detach_keys(args.detach_keys)
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
@@ -44,7 +46,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with raw_mode(args.tty and args.interactive):
         result = lifecycle.start(ctx, view.id, attached=True)
         assert result is not None
-        code = wait_monitor(result.monitor_pid)
+        code = wait_monitor(result.monitor_pid, result.detach_fd)
+    if code == DETACHED:
+        return 0  # docker: the container runs on, `run` says nothing
     if not result.started:
         return _failed(ctx, view.id, result) if not result.prepared else _report(result, code)
     return code

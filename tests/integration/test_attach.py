@@ -67,3 +67,25 @@ def test_tty_attach_types_into_the_shell_and_ctrl_p_ctrl_q_detaches(md):
     session.type(b"exit 3")
     assert session.exit_code() == 3
     md.ok("rm", "term")
+
+
+def test_run_it_and_start_ai_detach_and_a_later_attach_finds_the_shell(md):
+    session = PtySession(md.root, "run", "-it", "--name", "fg", *NONE, "busybox", "sh")
+    session.type(b"echo one-$((1+1))")
+    session.read_until(b"one-2")
+    os.write(session.fd, b"\x10\x11")
+    assert session.exit_code() == 0  # docker's run: silent, 0
+    assert md.inspect("fg")["State"]["Status"] == "running"
+    session = PtySession(md.root, "attach", "fg")
+    session.type(b"echo two-$((2+1))")
+    session.read_until(b"two-3")
+    session.type(b"exit 5")
+    assert session.exit_code() == 5
+    assert md.inspect("fg")["State"]["ExitCode"] == 5
+    session = PtySession(md.root, "start", "-ai", "--detach-keys", "ctrl-x,y", "fg")
+    session.type(b"echo three-$((3+1))")
+    session.read_until(b"three-4")
+    os.write(session.fd, b"\x18y")
+    assert session.exit_code() == 0
+    assert md.inspect("fg")["State"]["Status"] == "running"
+    md.ok("rm", "-f", "fg")
