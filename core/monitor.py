@@ -324,7 +324,7 @@ class _Monitor:
                         continue
                     stream, out = streams[fd]
                     log.write(stream, data)
-                    if tee:
+                    if tee and (ptyrelay.attach_streams is None or stream in ptyrelay.attach_streams):
                         tee = write_all(out, data)
         finally:
             log.close()

@@ -98,6 +98,9 @@ def read_all(fd: int) -> bytes:
 # The detach sequence of a foreground `run -it` / `start -ai`: the CLI sets it
 # before it starts the container, and the monitor, a fork of the CLI, reads it.
 detach_sequence = b"\x10\x11"  # ctrl-p ctrl-q
+# run -a: the streams a foreground container shows on the terminal (None: all);
+# the log gets every stream whatever this says
+attach_streams: frozenset[str] | None = None
 
 
 class DetachKeys:
