@@ -9,7 +9,7 @@ import stat
 from dataclasses import asdict
 from typing import Any
 
-from mydocker.cli import run_flags
+from mydocker.cli import resource_flags, run_flags
 from mydocker.cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
 from mydocker.cli.ports import parse_all
 
@@ -51,6 +51,7 @@ def add_create_flags(p: Parser) -> None:
                    help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
     p.add_argument("--ip", help="IPv4 address for the container on its network")
     run_flags.add_flags(p)
+    resource_flags.add_flags(p)
     p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
                    help="pull image before running: missing (default), always, never")
     p.add_argument("--platform", help="os/arch[/variant] of the image to pull")
@@ -115,7 +116,8 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise UsageError(str(exc)) from None
     volume_requests += run_flags.mount_requests(args)
     limits = Limits(memory=args.memory, memory_swap=swap, cpu_quota=quota, cpu_period=period,
-                    cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit)
+                    cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit,
+                    **resource_flags.limits(args))
     return CreateOptions(
         image=args.image,
         command=list(args.command),
@@ -135,6 +137,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         volumes=volume_requests,
         **_hardening(args),
         config_extra=run_flags.config_extra(args),
+        cgroupns=resource_flags.cgroupns(args),
     )
 
 

@@ -56,6 +56,7 @@ COMMANDS = {
     "version": "Show the mydocker version information",
     "info": "Display system-wide information",
     "attach": "Attach local standard output and error streams to a running container",
+    "completion": "Output shell completion code for bash or zsh",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
     "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history, pull, push)",
 }
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         return 125
     group = GROUPS.get(name, {})
     if argv and argv[0] in group:
+        from mydocker.cli import parsing
+
+        parsing.invoked_as = f"{name} {argv[0]}"
         name = group[argv.pop(0)]
     elif name in ("container", "image"):
         if not argv or argv[0] in ("-h", "--help"):
@@ -184,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args, ctx) or 0)
     except UsageError as exc:
         report(exc)
-        return 125
+        return exc.exit_code
     except UserError as exc:
         report(exc)
         return exit_code(exc, name)

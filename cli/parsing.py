@@ -14,19 +14,98 @@ from typing import NoReturn
 class UsageError(Exception):
     """Bad flags or values: one line on stderr, exit 125, nothing changed."""
 
+    exit_code = 125
+
+
+class ArgumentCountError(UsageError):
+    """Too few or too many arguments: docker (cobra) exits 1 for these."""
+
+    exit_code = 1
+
+
+# docker's (cobra's) argument counts: command -> (at least, at most; None: no limit).
+# The words of a missing or extra argument follow from them (arity_message).
+ARITY: dict[str, tuple[int, int | None]] = {
+    **{c: (1, None) for c in ("run", "create", "start", "stop", "kill", "rm", "inspect", "wait", "import", "save",
+                              "rmi", "restart", "pause", "unpause", "update", "top", "network rm", "network inspect",
+                              "volume rm", "volume inspect", "image inspect")},
+    **{c: (1, 1) for c in ("logs", "build", "export", "pull", "push", "history", "diff", "attach",
+                           "network create")},
+    **{c: (2, 2) for c in ("tag", "rename", "cp", "network connect", "network disconnect")},
+    "exec": (2, None), "commit": (1, 2), "port": (1, 2), "completion": (1, 1),
+    "images": (0, 1),
+    **{c: (0, 0) for c in ("ps", "version", "info", "network ls", "volume ls", "system df",
+                           "container prune", "image prune", "volume prune", "network prune", "system df")},
+}
+
+# What the user typed when it differs from the module's own name ("container rm"
+# runs rm): main sets it, so the words quote the command as typed.
+invoked_as: str | None = None
+
+
+def arity_message(prog: str, command: str) -> str | None:
+    counts = ARITY.get(command)
+    if counts is None:
+        return None
+    low, high = counts
+    if high == 0:
+        words = "accepts no arguments"
+    elif low == high:
+        words = f"requires exactly {low} argument{'s' if low != 1 else ''}"
+    elif low == 0:
+        words = f"requires at most {high} argument{'s' if high != 1 else ''}"
+    elif high is None:
+        words = f"requires at least {low} argument{'s' if low != 1 else ''}"
+    else:
+        words = f"requires at least {low} and at most {high} arguments"
+    return f'"{prog}" {words}. See \'{prog} --help\'.'
+
 
 class Parser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str = "", **kwargs: object) -> None:
         # subparsers hand down their parent's prog ("mydocker volume create") already whole
-        prog = prog if prog.startswith("mydocker ") else f"mydocker {prog}"
+        self.command = prog.removeprefix("mydocker ")
+        if not prog.startswith("mydocker "):
+            prog = f"mydocker {invoked_as or prog}"
         super().__init__(prog=prog, description=description, allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def, override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            chosen = self._chosen_subparser(parsed)
+            (chosen or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        counts = ARITY.get(self.command)
+        if counts is not None and counts[1] != 0:
+            given = 0
+            for action in self._actions:
+                if not action.option_strings and action.dest != "help":
+                    value = getattr(parsed, action.dest, None)
+                    given += len(value) if isinstance(value, list) else int(value is not None)
+            if given < counts[0] or (counts[1] is not None and given > counts[1]):
+                self._count_error()
+        return parsed
+
+    def _chosen_subparser(self, parsed: argparse.Namespace) -> "Parser | None":
+        """The subcommand's parser (volume ls), so that its words are the ones shown."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+                return chosen if isinstance(chosen, Parser) else None
+        return None
+
+    def _count_error(self) -> NoReturn:
+        raise ArgumentCountError(arity_message(self.prog, self.command) or f'"{self.prog}": wrong number of arguments')
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("the following arguments are required"):
+            if self.command in ARITY:
+                self._count_error()
             raise UsageError(f'"{self.prog}" requires at least 1 argument. See \'{self.prog} --help\'.')
         if message.startswith("unrecognized arguments: "):
             word = message.split(": ", 1)[1].split(" ")[0]
             if not word.startswith("-"):
+                if self.command in ARITY:
+                    self._count_error()
                 from mydocker.cli.errors import CliError
 
                 raise CliError(unknown_argument(word, self.prog), 1)  # docker: exit 1 for extra arguments

@@ -9,6 +9,7 @@ from typing import Any
 
 from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
 from mydocker.cli.ports import format_ports
+from mydocker.cli.resource_flags import host_config as host_config_of_resources
 from mydocker.cli.template import Struct
 from mydocker.statemachine.queries import ContainerView
 
@@ -174,6 +175,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Init": bool(spec.get("init")),
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
             **_host_config_extras(config),
+            **host_config_of_resources(spec),
         },
         "Mounts": mounts_of(config),
         "GraphDriver": {

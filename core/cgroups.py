@@ -14,9 +14,10 @@ import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio")
 PREFIX = "mydocker-"
 _GONE = (errno.ENOENT, errno.ENODEV)  # a cgroup removed while we looked at it
 
@@ -32,7 +33,12 @@ class Limits:
     pids_limit: int | None = None
     # v1 devices allow-list ("c 1:3 rwm"...); None leaves devices alone (--privileged)
     devices: tuple[str, ...] | list[str] | None = None
-
+    # --device-cgroup-rule: allowed on top of the list above (not under --privileged)
+    device_cgroup_rules: tuple[str, ...] | list[str] = ()
+    blkio_weight: int | None = None  # 10..1000
+    # --device-read-bps and friends: [kind, host path, "major:minor", rate], kind one of
+    # read_bps, write_bps, read_iops, write_iops
+    blkio_throttle: tuple[Any, ...] | list[Any] = ()
 
 
 class CgroupError(Exception):
@@ -181,8 +187,14 @@ def _apply_v1(paths: dict[str, str], limits: Limits) -> None:
         # Deny everything, then allow the list: a node the container makes
         # itself (mknod) or finds can be neither created nor opened otherwise.
         _write(paths["devices"], "devices.deny", "a")
-        for rule in limits.devices:
+        for rule in [*limits.devices, *limits.device_cgroup_rules]:
             _write(paths["devices"], "devices.allow", rule)
+    blkio = paths.get("blkio")
+    if blkio:
+        if limits.blkio_weight is not None:
+            _write(blkio, blkio_weight_file(blkio) or "blkio.weight", limits.blkio_weight)
+        for kind, _path, device, rate in limits.blkio_throttle:
+            _write(blkio, f"blkio.throttle.{kind}_device", f"{device} {rate}")
 
 
 def _apply_v2(directory: str, limits: Limits) -> None:
@@ -195,6 +207,8 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         wanted.append("cpuset")
     if limits.pids_limit is not None:
         wanted.append("pids")
+    if limits.blkio_weight is not None or limits.blkio_throttle:
+        wanted.append("io")
     parent = os.path.dirname(directory)
     for controller in wanted:
         try:
@@ -215,6 +229,26 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         _write(directory, "cpuset.cpus", limits.cpuset_cpus)
     if limits.pids_limit is not None:
         _write(directory, "pids.max", "max" if limits.pids_limit <= 0 else limits.pids_limit)
+    if limits.blkio_weight is not None:
+        name = "io.bfq.weight" if os.path.exists(os.path.join(directory, "io.bfq.weight")) else "io.weight"
+        _write(directory, name, limits.blkio_weight if name == "io.bfq.weight" else f"default {limits.blkio_weight}")
+    for kind, _path, device, rate in limits.blkio_throttle:
+        _write(directory, "io.max", f"{device} {V2_IO_KEYS[kind]}={rate}")
+    # v2 has no devices files: the allow-list is an eBPF program, which mydocker
+    # does not load; the nodes in /dev are the ones made for the container.
+
+
+V2_IO_KEYS = {"read_bps": "rbps", "write_bps": "wbps", "read_iops": "riops", "write_iops": "wiops"}
+
+
+def blkio_weight_file(directory: str) -> str | None:
+    """Which file takes a weight in this v1 blkio (or v2) cgroup, None when the
+    kernel has no proportional I/O scheduler to weigh with (docker then warns
+    and discards the weight)."""
+    for name in ("blkio.weight", "blkio.bfq.weight", "io.bfq.weight", "io.weight"):
+        if os.path.exists(os.path.join(directory, name)):
+            return name
+    return None
 
 
 def update(paths: dict[str, str], limits: Limits) -> None:

@@ -65,6 +65,10 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
     if os.read(pipes.go_r, 1) != b"G":
         raise SetupFailure(125, "monitor went away before the container started")
     os.close(pipes.go_r)
+    if spec.cgroupns == "private":
+        # now, not with the other namespaces: the monitor has put us in our
+        # cgroups, so they become this namespace's root
+        sc.unshare(sc.CLONE_NEWCGROUP)
     sc.sethostname(spec.hostname)
     if spec.network != "host":
         sc.interface_up("lo")

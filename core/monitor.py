@@ -22,13 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from mydocker.core import cgroups, init, procinfo, security, waiter
+from mydocker.core import cgroups, init, procinfo, ptyrelay, security, waiter
 from mydocker.core import syscalls as sc
 from mydocker.core.crashpoints import crash
 from mydocker.core.exits import Exited, finish
 from mydocker.core.exits import release_cgroups as _safe_remove_cgroups
 from mydocker.core.logs import LogWriter
-from mydocker.core.ptyrelay import copy_winsize, read_all, receive_master, write_all
+from mydocker.core.ptyrelay import DetachKeys, copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
@@ -60,6 +60,8 @@ class LaunchResult:
     exit_code: int | None = None  # set when the container never ran its command
     message: str = ""
     prepared: bool = True  # False: refused before it started (port taken...), nothing recorded
+    # attached: readable once the user typed the detach keys (b"D") or at the monitor's end (EOF)
+    detach_fd: int = -1
 
 
 def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bool) -> LaunchResult:
@@ -70,22 +72,28 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
     our file descriptors, so `id=$(mydocker run -d ...)` returns at once.
     """
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    detach_r, detach_w = os.pipe2(os.O_CLOEXEC) if attached else (-1, -1)
     pid = os.fork()
     if pid == 0:
         code = 125
         try:
             os.close(report_r)
-            code = _Monitor(spec, hooks_factory, report_w, attached).run()
+            if detach_r >= 0:
+                os.close(detach_r)
+            code = _Monitor(spec, hooks_factory, report_w, attached, detach_w).run()
         except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
             _report(report_w, {"started": False, "exit_code": 125, "message": f"monitor: {exc}"})
         finally:
             os._exit(code)
     os.close(report_w)
+    if detach_w >= 0:
+        os.close(detach_w)
     raw = read_all(report_r)
     if not raw:
-        return LaunchResult(pid, False, 125, "monitor died before reporting")
+        return LaunchResult(pid, False, 125, "monitor died before reporting", detach_fd=detach_r)
     msg = json.loads(raw.splitlines()[0])
-    return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""), msg.get("prepared", True))
+    return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""), msg.get("prepared", True),
+                        detach_r)
 
 
 def _report(fd: int, message: dict[str, object]) -> None:
@@ -97,8 +105,10 @@ def _report(fd: int, message: dict[str, object]) -> None:
 
 
 class _Monitor:
-    def __init__(self, spec: ContainerSpec, hooks_factory: Callable[[], Hooks], report_w: int, attached: bool):
+    def __init__(self, spec: ContainerSpec, hooks_factory: Callable[[], Hooks], report_w: int, attached: bool,
+                 detach_w: int = -1):
         self.spec = spec
+        self.detach_w = detach_w
         self.hooks_factory = hooks_factory
         self.report_w = report_w
         self.attached = attached
@@ -163,7 +173,9 @@ class _Monitor:
             _report(self.report_w, {"started": True})
         if not self.attached and not failure:
             self._hand_over(ours, hooks)
-        self._pump(ours)
+        if self._pump(ours):
+            self._detach(ours, hooks)
+            self._pump(ours)
         _, status = os.waitpid(self.child, 0)
         exited = finish(status, failure, spec.cgroups)
         hooks.exited(exited)
@@ -177,8 +189,13 @@ class _Monitor:
         if exit_command is None:
             return
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
+        stdin = -1
+        if self.spec.interactive:
+            stdin = self.master if self.spec.tty else ours[2]  # ours[2]: the kept end of stdin's pipe
+        attach = {"directory": str(self.spec.directory), "stdin": stdin,
+                  "tty_master": self.master if self.spec.tty else -1}
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
-                         [fd for fd in ours if fd not in streams], exit_command())
+                         [fd for fd in ours if fd not in streams], exit_command(), attach)
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded
@@ -195,8 +212,11 @@ class _Monitor:
 
     def _detach_or_forward(self) -> None:
         # The caller's lock and database fds must not live on in the monitor.
-        os.closerange(3, self.report_w)
-        os.closerange(self.report_w + 1, 1 << 16)
+        low = 3
+        for keep in sorted({self.report_w, self.detach_w} - {-1}):
+            os.closerange(low, keep)
+            low = keep + 1
+        os.closerange(low, 1 << 16)
         if self.attached:
             for sig in FORWARDED_SIGNALS:
                 signal.signal(sig, self._forward)
@@ -248,8 +268,27 @@ class _Monitor:
         if self.attached:
             copy_winsize(self.master)
 
-    def _pump(self, ours: list[int]) -> None:
-        """Copy output to the log (and terminal) until the container's side closes."""
+    def _detach(self, ours: list[int], hooks: Hooks) -> None:
+        """The user typed the detach keys: `run` returns, the container runs on as
+        a detached one (its own session, no terminal), waited for by the waiter."""
+        os.write(self.detach_w, b"D")
+        os.close(self.detach_w)
+        self.detach_w = -1
+        self.attached = False
+        for sig in (*FORWARDED_SIGNALS, signal.SIGWINCH):
+            signal.signal(sig, signal.SIG_DFL)
+        os.setsid()
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        for sig in (signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        self._hand_over(ours, hooks)  # returns only if it cannot: then this process pumps on
+
+    def _pump(self, ours: list[int]) -> bool:
+        """Copy output to the log (and terminal) until the container's side closes;
+        True, with ours still open, when the user typed the detach keys instead."""
         log = LogWriter(self.spec.log_path)
         streams: dict[int, tuple[str, int]] = {}
         if self.spec.tty:
@@ -261,13 +300,20 @@ class _Monitor:
         readers = list(streams)
         stdin_open = self.spec.tty and self.spec.interactive and self.attached
         tee = self.attached
+        keys = DetachKeys(ptyrelay.detach_sequence) if self.detach_w >= 0 else None
+        detached = False
         try:
             while readers:
                 watch = readers + ([0] if stdin_open else [])
-                ready, _, _ = select.select(watch, [], [])
+                try:
+                    ready, _, _ = select.select(watch, [], [])
+                except InterruptedError:
+                    continue
                 for fd in ready:
                     if fd == 0:
-                        stdin_open = self._copy_stdin()
+                        stdin_open, detached = self._copy_stdin(keys)
+                        if detached:
+                            return True
                         continue
                     try:
                         data = os.read(fd, 65536)
@@ -278,17 +324,23 @@ class _Monitor:
                         continue
                     stream, out = streams[fd]
                     log.write(stream, data)
-                    if tee:
+                    if tee and (ptyrelay.attach_streams is None or stream in ptyrelay.attach_streams):
                         tee = write_all(out, data)
         finally:
             log.close()
-            for fd in ours:
-                os.close(fd)
+            if not detached:
+                for fd in ours:
+                    os.close(fd)
+        return False
 
-    def _copy_stdin(self) -> bool:
+    def _copy_stdin(self, keys: DetachKeys | None) -> tuple[bool, bool]:
+        """(stdin still open, the detach keys were typed)."""
         data = os.read(0, 65536)
         if not data:
             write_all(self.master, b"\x04")  # end of input reads as ^D at the shell
-            return False
+            return False, False
+        detached = False
+        if keys is not None:
+            data, detached = keys.feed(data)
         write_all(self.master, data)
-        return True
+        return True, detached

@@ -93,3 +93,38 @@ def read_all(fd: int) -> bytes:
         raw += chunk
     os.close(fd)
     return raw
+
+
+# The detach sequence of a foreground `run -it` / `start -ai`: the CLI sets it
+# before it starts the container, and the monitor, a fork of the CLI, reads it.
+detach_sequence = b"\x10\x11"  # ctrl-p ctrl-q
+# run -a: the streams a foreground container shows on the terminal (None: all);
+# the log gets every stream whatever this says
+attach_streams: frozenset[str] | None = None
+
+
+class DetachKeys:
+    """Watches the typed bytes for the detach sequence. A partial match is held
+    back until the next key decides: the sequence itself never reaches the
+    container, anything else does, in order."""
+
+    def __init__(self, sequence: bytes) -> None:
+        self.sequence = sequence
+        self.held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(bytes to send on, whether the sequence was completed)."""
+        out = bytearray()
+        for byte in data:
+            key = bytes([byte])
+            if not (self.sequence and self.sequence.startswith(self.held + key)):
+                out += self.held  # not the sequence after all: what was held goes on
+                self.held = b""
+                if not (self.sequence and self.sequence.startswith(key)):
+                    out += key
+                    continue
+            self.held += key
+            if self.held == self.sequence:
+                self.held = b""
+                return bytes(out), True
+        return bytes(out), False

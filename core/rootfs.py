@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from mydocker.core import etcfiles, securejoin
+from mydocker.core import cgroupfs, etcfiles, securejoin
 from mydocker.core import syscalls as sc
 from mydocker.core.spec import ContainerSpec
 
@@ -38,6 +38,7 @@ def setup(spec: ContainerSpec) -> None:
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     _setup_dev(root / "dev", spec.devices)
     privileged = bool(spec.security.get("privileged"))
+    cgroupfs.mount_view(root, spec.cgroups, writable=privileged)
     if not privileged:
         _mask_kernel_files(root)
     mount_volumes(new_root, _etc_mounts(spec) + spec.mounts)  # -v may cover /etc/hosts

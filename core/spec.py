@@ -39,6 +39,7 @@ class ContainerSpec:
     # extra device nodes: {path (in the container), type "c"|"b", major, minor, mode, perms}
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False  # a minimal reaper as PID 1 (--init)
+    cgroupns: str = "host"  # private: a cgroup namespace of its own (--cgroupns)
 
     @property
     def directory(self) -> Path:

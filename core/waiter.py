@@ -25,7 +25,7 @@ import sys
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
-              exit_command: list[str]) -> None:
+              exit_command: list[str], attach: dict[str, object] | None = None) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
     The state root is an argument of its own, so that core.roottags finds the
     waiter among the processes of its root.
@@ -40,23 +40,36 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     for fd in [*streams, *keep]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
-            "exit_command": exit_command, "path": package_parent}
+            "exit_command": exit_command, "path": package_parent, "attach": attach}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
         return  # the monitor carries on as before
 
 
-def pump(streams: dict[int, str], log_path: str) -> None:
-    """Copy the container's output into its log until its side is closed."""
+def pump(streams: dict[int, str], log_path: str, attach: dict | None = None) -> None:
+    """Copy the container's output into its log until its side is closed, and
+    serve `attach` clients meanwhile (core.attachsock)."""
     from mydocker.core.logs import LogWriter
 
     log = LogWriter(log_path)
     readers = list(streams)
+    server = None
+    if attach:
+        from mydocker.core.attachsock import Server
+
+        try:
+            server = Server(attach["directory"], attach["stdin"], attach["tty_master"])
+        except OSError:
+            server = None  # logs and the exit still matter more than attach
     try:
         while readers:
-            ready, _, _ = select.select(readers, [], [])
+            attached = server.fds() if server is not None else []
+            ready, _, _ = select.select(readers + attached, [], [])
             for fd in ready:
+                if server is not None and fd in attached:
+                    server.handle(fd)
+                    continue
                 try:
                     data = os.read(fd, 65536)
                 except OSError:  # EIO: the pty's last slave closed
@@ -65,15 +78,19 @@ def pump(streams: dict[int, str], log_path: str) -> None:
                     readers.remove(fd)
                     continue
                 log.write(streams[fd], data)
+                if server is not None:
+                    server.broadcast(streams[fd], data)
     finally:
         log.close()
+        if server is not None:
+            server.close()
 
 
 def main(argv: list[str]) -> None:
     args = json.loads(argv[2])
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
-    pump(streams, args["log"])
+    pump(streams, args["log"], args.get("attach"))
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     _, status = os.waitpid(args["pid"], 0)

@@ -58,6 +58,7 @@ class CreateOptions:
     readonly_rootfs: bool = False
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False
+    cgroupns: str = "host"  # host | private
     # labels, stop signal/timeout, exposed ports, /etc extras, aliases... (cli.run_flags)
     config_extra: dict[str, Any] = field(default_factory=dict)
 
@@ -100,6 +101,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         readonly_rootfs=opts.readonly_rootfs,
         devices=opts.devices,
         init=opts.init,
+        cgroupns=opts.cgroupns,
     )
     config = {
         "spec": spec.to_dict(),

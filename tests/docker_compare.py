@@ -300,6 +300,41 @@ def w_version(s: Side) -> str:
     return f"{o.code} {bool(o.out.strip())}"
 
 
+LOOP = 'while read l; do [ "$l" = quit ] && exit 7; echo got:$l; done'
+
+
+def w_attach_stdin(s: Side) -> str:
+    name = s.name("att")
+    s("run", "-di", "--name", name, "--network", "none", "busybox", "sh", "-c", LOOP)
+    o = s("attach", name, input="one\ntwo\nquit\n")
+    # the output is not compared: docker 20.10's attach, its stdin at EOF at once, often prints none of it
+    return f"{o.code} {s('inspect', '-f', '{{.State.ExitCode}}', name).out.strip()}"
+
+
+def w_attach_no_tty(s: Side) -> str:
+    name = s.name("attt")
+    s("run", "-dt", "--name", name, "--network", "none", "busybox", "sh")
+    return err(s("attach", name), s).replace("Error: ", "")
+
+
+def w_attach_stopped(s: Side) -> str:
+    name = s.run_d("atts", "true")
+    s("wait", name)
+    return err(s("attach", name), s).replace("Error: ", "")
+
+
+def w_missing_argument(s: Side) -> str:
+    o = s("rm")
+    first = re.sub(r"^Error: |\"(my)?docker | See '.*", "", normalise(o.err, s).split(" / ")[0])
+    return f"{o.code}: {first}"
+
+
+def w_cgroup_view(s: Side) -> str:
+    o = s("run", "--rm", "--network", "none", "-m", "64m", "busybox", "sh", "-c",
+          "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; mkdir /sys/fs/cgroup/memory/x 2>&1 | grep -c Read-only")
+    return f"{o.code} {o.out.split()}"
+
+
 def w_info(s: Side) -> str:
     return str(s("info", "--format", "{{.ContainersPaused}}").code)
 
@@ -342,6 +377,11 @@ WORKFLOWS: list[tuple[str, Callable[[Side], str]]] = [
     ("system df layout", w_system_df),
     ("version --format", w_version),
     ("info --format", w_info),
+    ("attach: stdin to a container run with -di", w_attach_stdin),
+    ("attach a -t container without a terminal", w_attach_no_tty),
+    ("attach an exited container", w_attach_stopped),
+    ("rm without an argument", w_missing_argument),
+    ("the container's /sys/fs/cgroup (-m 64m, read-only)", w_cgroup_view),
 ]
 
 

@@ -8,22 +8,39 @@ from typing import Any
 
 from mydocker.cli.container_flags import add_create_flags, create_options
 from mydocker.cli.errors import CliError, report
-from mydocker.cli.parsing import Parser
+from mydocker.cli.parsing import Parser, UsageError
 from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
     p = Parser("run", "Create and run a new container from an image", add_help=False)
     p.add_argument("-d", "--detach", action="store_true", help="run in the background and print its id")
+    p.add_argument("--detach-keys", help="override the key sequence for detaching a container (ctrl-p,ctrl-q)")
+    p.add_argument("-a", "--attach", action="append", default=[], type=_stream,
+                   help="attach to STDIN, STDOUT or STDERR")
     add_create_flags(p)
     return p
 
 
+def _stream(text: str) -> str:
+    if text.lower() not in ("stdin", "stdout", "stderr"):
+        raise UsageError(f'invalid argument "{text}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and '
+                         "STDERR")
+    return text.lower()
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.pulling import ensure_image
-    from mydocker.cli.terminal import raw_mode, wait_monitor
+    from mydocker.cli.terminal import DETACHED, raw_mode, use_detach_keys, wait_monitor
     from mydocker.statemachine import lifecycle
 
+    use_detach_keys(args.detach_keys)
+    if args.attach and args.detach:
+        raise CliError("Conflicting options: -a and -d", 1)
+    if args.attach:
+        from mydocker.core import ptyrelay
+
+        ptyrelay.attach_streams = frozenset(args.attach)
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
@@ -44,7 +61,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with raw_mode(args.tty and args.interactive):
         result = lifecycle.start(ctx, view.id, attached=True)
         assert result is not None
-        code = wait_monitor(result.monitor_pid)
+        code = wait_monitor(result.monitor_pid, result.detach_fd)
+    if code == DETACHED:
+        return 0  # docker: the container runs on, `run` says nothing
     if not result.started:
         return _failed(ctx, view.id, result) if not result.prepared else _report(result, code)
     return code

@@ -86,7 +86,7 @@ def test_cp_archive_mode_keeps_owners_and_bad_input_is_refused(md, tmp_path):
     assert os.stat(tmp_path / "root").st_uid == 0
 
     for argv, words in [
-        (("cp", "owners:/f"), '"cp" requires exactly 2 arguments'),
+        (("cp", "owners:/f"), '"mydocker cp" requires exactly 2 arguments'),
         (("cp", "owners:/missing", str(tmp_path / "x")), "No such container:path: owners:/missing"),
         (("cp", "nosuch:/f", str(tmp_path / "x")), "No such container: nosuch"),
         (("cp", str(tmp_path / "absent"), "owners:/tmp"), "no such file or directory"),

@@ -42,7 +42,7 @@ def test_rename_port_top(md):
     assert md.events(cid)[-1] == "rename"
     _one_error_line(md("rename", "new-name", "new-name"), 1, "same name as its current name")
     _one_error_line(md("rename", "new-name", "bad name"), 1, "Invalid container name")
-    _one_error_line(md("rename", "new-name"), 1, '"rename" requires exactly 2 arguments')
+    _one_error_line(md("rename", "new-name"), 1, '"mydocker rename" requires exactly 2 arguments')
     _one_error_line(md("rename", "nosuch", "x-y"), 1, "No such container: nosuch")
     other = md.ok("run", "-d", "--name", "taken", "--network", "none", "busybox", "sleep", "1000").strip()
     _one_error_line(md("rename", "new-name", "taken"), 1, 'The container name "/taken" is already in use')

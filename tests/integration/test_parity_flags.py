@@ -105,6 +105,33 @@ WORKFLOWS: list[tuple[str, list[list[str]], list[str]]] = [
     ("images: bad dangling value", [], ["images", "--filter", "dangling=maybe"]),
     ("volume ls: unknown filter", [], ["volume", "ls", "--filter", "bogus=1"]),
     ("network ls: bad type", [], ["network", "ls", "--filter", "type=x"]),
+    ("rm without an argument", [], ["rm"]),
+    ("container rm without an argument", [], ["container", "rm"]),
+    ("logs with two arguments", [], ["logs", "a", "b"]),
+    ("exec with only a container", [], ["exec", "{n}-a"]),
+    ("port with three arguments", [], ["port", "a", "b", "c"]),
+    ("images with two arguments", [], ["images", "a", "b"]),
+    ("volume ls with an argument", [], ["volume", "ls", "x"]),
+    ("network create without a name", [], ["network", "create"]),
+    ("run: --device-read-bps without /dev/", [], ["run", "--device-read-bps", "vda:1mb", "{img}", "true"]),
+    ("run: --device-write-iops not an integer", [], ["run", "--device-write-iops", "/dev/vda:1.5", "{img}", "true"]),
+    ("run: --device-cgroup-rule malformed", [], ["run", "--device-cgroup-rule", "c 1:2 rwx", "{img}", "true"]),
+    ("run: --cgroupns bogus", [], ["run", "--cgroupns", "bogus", "{img}", "true"]),
+    ("run: --blkio-weight not a number", [], ["run", "--blkio-weight", "x", "{img}", "true"]),
+    ("run -a stderr shows only stderr", [],
+     ["run", "--rm", "-a", "stderr", "--network", "none", "{img}", "sh", "-c", "echo out; echo err >&2"]),
+    ("run -a with a bad stream", [], ["run", "-a", "bogus", "{img}", "true"]),
+    ("run -a with -d", [], ["run", "-d", "-a", "stdout", "{img}", "true"]),
+    ("run: the container's memory cgroup shows -m", [],
+     ["run", "--rm", "--network", "none", "-m", "64m", "{img}", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]),
+    ("run: /sys/fs/cgroup is read-only", [],
+     ["run", "--rm", "--network", "none", "{img}", "mkdir", "/sys/fs/cgroup/pids/x"]),
+    ("inspect: blkio throttles and device rules", [["create", "--name", "{n}-io", "--network", "none",
+      "--device-read-bps", "/dev/vda:1mb", "--device-write-iops", "/dev/vda:100", "--device-cgroup-rule",
+      "c 42:* rmw", "{img}", "true"]],
+     ["inspect", "-f", "{{json .HostConfig.BlkioDeviceReadBps}} {{json .HostConfig.BlkioDeviceWriteIOps}} "
+      "{{json .HostConfig.BlkioDeviceWriteBps}} {{.HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} "
+      "{{.HostConfig.BlkioWeight}}", "{n}-io"]),
 ]
 
 
@@ -115,7 +142,7 @@ def _normalise(text: str, tool: str) -> str:
     for line in text.splitlines():
         if line.startswith("See '"):
             break
-        line = re.sub(r" See '\S+ \S+ --help'\.$", "", line)
+        line = re.sub(r" See '[^']+ --help'\.$", "", line)
         line = re.sub(r"^(Error: |Error response from daemon: |docker: )", "", line)
         line = line.replace(f"{tool} ", "TOOL ").replace(f'"{tool}', '"TOOL')
         line = re.sub(r"\*formatter\.\w+", "T", line)

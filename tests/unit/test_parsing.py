@@ -294,9 +294,67 @@ def test_unknown_arguments_in_dockers_words(word: str, message: str) -> None:
 
 def test_extra_arguments_exit_1_as_docker() -> None:
     from mydocker.cli.parsing import Parser
-    from mydocker.statemachine.errors import UserError
 
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(UsageError) as caught:
         Parser("ps").parse_args(["extra"])
     assert str(caught.value) == '"mydocker ps" accepts no arguments. See \'mydocker ps --help\'.'
     assert caught.value.exit_code == 1
+
+
+# docker 20.10's words and exit code (1) for a missing or extra argument, per command
+ARGUMENT_COUNTS = [
+    ("rm", [], '"mydocker rm" requires at least 1 argument.'),
+    ("logs", ["a", "b"], '"mydocker logs" requires exactly 1 argument.'),
+    ("exec", ["a"], '"mydocker exec" requires at least 2 arguments.'),
+    ("port", ["a", "b", "c"], '"mydocker port" requires at least 1 and at most 2 arguments.'),
+    ("commit", [], '"mydocker commit" requires at least 1 and at most 2 arguments.'),
+    ("tag", ["a"], '"mydocker tag" requires exactly 2 arguments.'),
+    ("rename", ["a", "b", "c"], '"mydocker rename" requires exactly 2 arguments.'),
+    ("cp", ["a"], '"mydocker cp" requires exactly 2 arguments.'),
+    ("images", ["a", "b"], '"mydocker images" requires at most 1 argument.'),
+    ("container_prune", ["x"], '"mydocker container prune" accepts no arguments.'),
+]
+
+
+@pytest.mark.parametrize("module, argv, words", ARGUMENT_COUNTS)
+def test_argument_counts_in_dockers_words(module: str, argv: list[str], words: str) -> None:
+    import importlib
+
+    parser = importlib.import_module(f"mydocker.cli.commands.{module}").parser()
+    with pytest.raises(UsageError) as caught:
+        parser.parse_args(argv)
+    assert str(caught.value).startswith(words + " See 'mydocker ")
+    assert caught.value.exit_code == 1
+
+
+def test_every_counted_command_has_a_parser_that_counts() -> None:
+    """Each entry of ARITY names a command whose parser refuses a missing argument."""
+    import importlib
+
+    from mydocker.cli import parsing
+
+    for command, (low, high) in parsing.ARITY.items():
+        group, _, sub = command.partition(" ")
+        module = {"image rm": "rmi", "image inspect": "inspect"}.get(command)
+        if module is None:
+            module = f"{group}_{sub}" if sub and group in ("container", "image", "volume", "network", "system") \
+                and sub in ("prune", "df") else group
+        parser = importlib.import_module(f"mydocker.cli.commands.{module}").parser()
+        argv = [sub] if sub and module == group else []
+        if low == 0:
+            argv += ["x"] * ((high or 0) + 1)
+        with pytest.raises(UsageError) as caught:
+            parser.parse_args(argv)
+        if "invalid choice" in str(caught.value):
+            continue  # a subcommand another branch adds (network connect)
+        assert caught.value.exit_code == 1, command
+
+
+def test_group_commands_quote_what_was_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mydocker.cli import parsing
+    from mydocker.cli.commands import rm
+
+    monkeypatch.setattr(parsing, "invoked_as", "container rm")
+    with pytest.raises(UsageError) as caught:
+        rm.parser().parse_args([])
+    assert str(caught.value).startswith('"mydocker container rm" requires at least 1 argument.')

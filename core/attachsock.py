@@ -1,0 +1,141 @@
+"""The attach socket: how `attach` reaches a detached container's stdio.
+
+The waiter (a detached container's monitor) listens on a unix socket in the
+container's directory. Every client gets what the container writes from then
+on; a client's input goes to the container's stdin when it was started with -i
+(the pty's master with -t, else the pipe the monitor kept open for it).
+
+Frames both ways: one byte of kind, four bytes of big-endian length, the data.
+Server to client: b"1" stdout, b"2" stderr. Client to server: b"i" input,
+b"w" a window size (struct winsize, for the container's pty).
+
+Stdlib only: the waiter imports it without site-packages. The path is reached
+through an O_PATH descriptor of its directory, so a deep state root cannot
+exceed the 108 bytes a socket address may have.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import struct
+import termios
+
+NAME = "attach.sock"
+_HEADER = struct.Struct(">cI")
+
+
+def _short(directory: str) -> tuple[int, str]:
+    fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return fd, f"/proc/self/fd/{fd}/{NAME}"
+
+
+def frame(kind: bytes, data: bytes) -> bytes:
+    return _HEADER.pack(kind, len(data)) + data
+
+
+class Frames:
+    """Reassembles frames from a stream socket's chunks."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        self.buffer += data
+        out = []
+        while len(self.buffer) >= _HEADER.size:
+            kind, length = _HEADER.unpack_from(self.buffer)
+            if len(self.buffer) < _HEADER.size + length:
+                break
+            out.append((kind, self.buffer[_HEADER.size:_HEADER.size + length]))
+            self.buffer = self.buffer[_HEADER.size + length:]
+        return out
+
+
+class Server:
+    """The waiter's side. fileno() goes into its select(); handle() when readable."""
+
+    def __init__(self, directory: str, stdin: int, tty_master: int) -> None:
+        self.stdin = stdin  # -1: the container has no open stdin (no -i)
+        self.tty_master = tty_master
+        self.clients: dict[socket.socket, Frames] = {}
+        self.path = os.path.join(directory, NAME)
+        dfd, short = _short(directory)
+        try:
+            try:
+                os.unlink(short)
+            except FileNotFoundError:
+                pass
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(short)
+            os.chmod(short, 0o600)
+            self.listener.listen(8)
+        finally:
+            os.close(dfd)
+
+    def fds(self) -> list[int]:
+        """What to watch, as numbers, beside the container's own descriptors."""
+        return [self.listener.fileno(), *(c.fileno() for c in self.clients)]
+
+    def handle(self, fd: int) -> None:
+        if fd == self.listener.fileno():
+            client, _ = self.listener.accept()
+            self.clients[client] = Frames()
+            return
+        ready = next(c for c in self.clients if c.fileno() == fd)
+        try:
+            data = ready.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(ready)
+            return
+        for kind, payload in self.clients[ready].feed(data):
+            if kind == b"i" and self.stdin >= 0:
+                try:
+                    os.write(self.stdin, payload)
+                except OSError:
+                    self.stdin = -1  # the container closed its stdin
+            elif kind == b"w" and self.tty_master >= 0 and len(payload) == 8:
+                try:
+                    fcntl.ioctl(self.tty_master, termios.TIOCSWINSZ, payload)
+                except OSError:
+                    pass
+
+    def broadcast(self, stream: str, data: bytes) -> None:
+        message = frame(b"2" if stream == "stderr" else b"1", data)
+        for client in list(self.clients):
+            try:
+                client.sendall(message)
+            except OSError:
+                self._drop(client)
+
+    def _drop(self, client: socket.socket) -> None:
+        self.clients.pop(client, None)
+        client.close()
+
+    def close(self) -> None:
+        for client in list(self.clients):
+            self._drop(client)
+        self.listener.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def connect(directory: str) -> socket.socket | None:
+    """The client's side; None when no waiter serves this container."""
+    if not os.path.exists(os.path.join(directory, NAME)):
+        return None
+    dfd, short = _short(directory)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(short)
+        return sock
+    except OSError:
+        sock.close()
+        return None
+    finally:
+        os.close(dfd)
