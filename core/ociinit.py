@@ -477,7 +477,8 @@ def exec_process(process: dict[str, Any], executable: str, seccomp: ociseccomp.P
     user = process.get("user") or {}
     if user.get("umask") is not None:
         os.umask(int(user["umask"]))
-    profile = security.Profile(capabilities=ocispec.capability_names(process), privileged=False, seccomp=False,
+    sets = ocispec.capability_sets(process)
+    profile = security.Profile(capabilities=sets["bounding"], capability_sets=sets, privileged=False, seccomp=False,
                                no_new_privileges=bool(process.get("noNewPrivileges")),
                                ulimits=ocispec.rlimits(process))
     os.closerange(3, 1 << 16)

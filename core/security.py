@@ -59,7 +59,9 @@ ULIMITS = {
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_CAPBSET_DROP = 24
 _PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_RAISE = 2
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
+_PR_SET_KEEPCAPS = 8
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -76,6 +78,9 @@ class Profile:
     seccomp: bool = True
     no_new_privileges: bool = True
     ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
+    # The OCI runtime's five sets by name (bounding, effective, permitted,
+    # inheritable, ambient); None: `capabilities` is every set, docker's way.
+    capability_sets: dict[str, list[str]] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> "Profile":
@@ -166,25 +171,39 @@ def apply(profile: Profile, uid: int = 0, gid: int = 0, groups: list[int] | None
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     # A set can only shrink: what the runtime itself lacks (a sandbox may withhold
     # CAP_SYS_RESOURCE, say) cannot be handed to the container, even --privileged.
-    keep = {CAPABILITIES[c] for c in profile.capabilities} & _permitted()
+    permitted = _permitted()
+    named = profile.capability_sets
+    if named is None:
+        named = {kind: profile.capabilities for kind in ("bounding", "effective", "permitted", "inheritable")}
+    sets = {kind: {CAPABILITIES[c] for c in named.get(kind) or []} & permitted
+            for kind in ("bounding", "effective", "permitted", "inheritable", "ambient")}
     for cap in range(_last_cap() + 1):
-        if cap not in keep:
+        if cap not in sets["bounding"]:
             try:
                 _prctl(_PR_CAPBSET_DROP, cap)
             except OSError as exc:
                 if exc.errno != errno.EINVAL:  # a capability this kernel does not know
                     raise
+    explicit = profile.capability_sets is not None
     os.setgroups(groups or [])
+    if explicit and uid:
+        _prctl(_PR_SET_KEEPCAPS, 1)  # the spec's sets hold for a non-root user too (runc's order)
     if gid:
         os.setresgid(gid, gid, gid)
     if uid:
-        os.setresuid(uid, uid, uid)  # a non-root user's capability sets are cleared here
-    else:
-        _capset(keep)
+        os.setresuid(uid, uid, uid)  # without keepcaps a non-root user's sets are cleared here
+    if explicit:
+        if uid:
+            _prctl(_PR_SET_KEEPCAPS, 0)
+        _capset(sets["effective"], sets["permitted"], sets["inheritable"])
+    elif not uid:
+        _capset(sets["bounding"], sets["bounding"], sets["bounding"])
     try:
         _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError:
         pass
+    for cap in sorted(sets["ambient"]):
+        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, cap)
     if profile.seccomp and not profile.privileged:
         load_seccomp()
 
@@ -198,11 +217,12 @@ def _permitted() -> set[int]:
     return set(CAPABILITIES.values())
 
 
-def _capset(keep: set[int]) -> None:
-    low = sum(1 << c for c in keep if c < 32)
-    high = sum(1 << (c - 32) for c in keep if c >= 32)
+def _capset(effective: set[int], permitted: set[int], inheritable: set[int]) -> None:
+    def word(caps: set[int], half: int) -> int:
+        return sum(1 << (c - 32 * half) for c in caps if c // 32 == half)
+
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)(_CapData(low, low, low), _CapData(high, high, high))
+    data = (_CapData * 2)(*(_CapData(word(effective, h), word(permitted, h), word(inheritable, h)) for h in (0, 1)))
     if _libc.capset(ctypes.byref(header), data) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"capset: {os.strerror(err)}")

@@ -190,6 +190,36 @@ def test_process_fields(oci):
     assert "apparmor" in result.err  # ignored, with a warning
 
 
+def _capabilities_seen(oci, name: str, user: dict, sets: dict) -> dict[str, int]:
+    script = "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | tr -d '\\t' | sed 's/:/=/'"
+    bundle, config = oci.bundle(name, ["sh", "-c", script])
+    config["process"].update(user=user, capabilities=sets)
+    oci.write(bundle, config)
+    result = oci("run", "--bundle", str(bundle), name)
+    assert result.code == 0, result.err
+    return {k: int(v, 16) for k, v in (line.split("=", 1) for line in result.out.splitlines())}
+
+
+def _mask(*bits: int) -> int:
+    return sum(1 << b for b in bits)
+
+
+def test_the_five_capability_sets_as_the_kernel_shows_them(oci):
+    chown, kill, bind = 0, 5, 10
+    # A non-root user keeps what is ambient across its exec; inheritable stays as given.
+    seen = _capabilities_seen(oci, "capuser", {"uid": 65534, "gid": 65534}, {
+        "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"], "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "inheritable": ["CAP_KILL", "CAP_NET_BIND_SERVICE"], "ambient": ["CAP_NET_BIND_SERVICE"]})
+    assert seen == {"CapInh": _mask(kill, bind), "CapPrm": _mask(bind), "CapEff": _mask(bind),
+                    "CapBnd": _mask(chown, kill, bind), "CapAmb": _mask(bind)}
+    # root under noNewPrivileges: exec cannot raise permitted past the spec's set
+    seen = _capabilities_seen(oci, "caproot", {"uid": 0, "gid": 0}, {
+        "bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]})
+    assert seen == {"CapInh": 0, "CapPrm": _mask(kill), "CapEff": _mask(kill),
+                    "CapBnd": _mask(chown, kill), "CapAmb": 0}
+
+
 def test_root_hostname_mounts_masks_and_sysctl(oci, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
