@@ -315,13 +315,16 @@ class OciEffects:
         try:
             while True:
                 try:
-                    if os.read(fd, 1):
+                    first = os.read(fd, 1)
+                    if first:
                         break
                 except BlockingIOError:
                     pass
                 if not procinfo.is_same_process(self.record.pid, self.record.pid_start):
                     raise OciError("cannot start a container that has stopped")
                 time.sleep(0.001)
+            if first == b"E":  # a startContainer hook failed: the init says why and exits
+                raise OciError(_read_to_end(fd).decode(errors="replace") or "startContainer hook failed")
         finally:
             os.close(fd)
             fifo.unlink(missing_ok=True)
@@ -383,6 +386,19 @@ class OciEffects:
             hooks.run(self.record.hooks.get("poststop") or [], state, "poststop")
         except hooks.HookError as exc:
             self.runtime.warn(str(exc))
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            time.sleep(0.001)
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: str,

@@ -284,26 +284,61 @@ def test_seccomp_profile_from_the_spec(oci):
     assert result.out.splitlines() == ["mkdir=refused", "read=ok"]
 
 
+STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
 def test_hooks_run_in_order_with_the_state_on_stdin(oci, tmp_path):
     record = tmp_path / "hooks.log"
     hook = tmp_path / "hook.sh"
     hook.write_text(f'#!/bin/sh\necho "$1 $(cat)" >> {record}\n')
     hook.chmod(0o755)
-    bundle, config = oci.bundle("hooks", ["true"])
-    config["hooks"] = {stage: [{"path": str(hook), "args": ["hook.sh", stage]}]
-                       for stage in ("prestart", "createRuntime", "poststart", "poststop")}
+    # startContainer runs after pivot_root: its path resolves in the container's rootfs,
+    # and what it writes lands there (the rootfs is the test's own directory)
+    inside = oci.rootfs / "tmp" / "start.log"
+    bundle, config = oci.bundle("hooks", ["sh", "-c", "cat /tmp/start.log"])
+    config["hooks"] = {stage: [{"path": str(hook), "args": ["hook.sh", stage]}] for stage in STAGES}
+    config["hooks"]["startContainer"] = [{"path": "/bin/sh", "args": [
+        "sh", "-c", 'echo "startContainer $(cat)" > /tmp/start.log; echo "$(hostname)" >> /tmp/start.log']}]
     oci.write(bundle, config)
-    oci.ok("create", "--bundle", str(bundle), "hooks")
-    oci.ok("start", "hooks")
-    oci.wait_stopped("hooks")
-    oci.ok("delete", "hooks")
+    try:
+        oci.ok("create", "--bundle", str(bundle), "hooks")
+        create_call = oci.calls
+        oci.ok("start", "hooks")
+        oci.wait_stopped("hooks")
+        oci.ok("delete", "hooks")
+        started = oci.output_of(create_call).splitlines()
+    finally:
+        inside.unlink(missing_ok=True)
     lines = record.read_text().splitlines()
     stages = [line.split(" ", 1)[0] for line in lines]
-    assert stages == ["prestart", "createRuntime", "poststart", "poststop"]
+    assert stages == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]
     states = [json.loads(line.split(" ", 1)[1]) for line in lines]
     assert all(s["id"] == "hooks" and s["bundle"] == str(bundle) for s in states)
     assert states[0]["status"] == "creating" and states[0]["pid"] > 0
-    assert states[3]["status"] == "stopped"
+    assert states[2]["status"] == "creating" and states[2]["pid"] == states[0]["pid"]
+    assert states[4]["status"] == "stopped"
+    assert started[0].startswith("startContainer ") and started[1] == "runc"  # in the container's UTS too
+    start_state = json.loads(started[0].split(" ", 1)[1])
+    assert start_state["status"] == "created" and start_state["pid"] == states[0]["pid"]
+
+
+def test_failing_container_hooks_fail_create_or_start(oci, tmp_path):
+    failing = [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}]
+    bundle, config = oci.bundle("cchook", ["true"])
+    config["hooks"] = {"createContainer": failing}
+    oci.write(bundle, config)
+    result = oci("create", "--bundle", str(bundle), "cchook")
+    assert result.code == 1
+    assert "createContainer" in result.err and "status 3" in result.err and "no way" in result.err
+    assert oci.ok("list", "-q") == ""
+    bundle, config = oci.bundle("schook", ["true"])
+    config["hooks"] = {"startContainer": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}
+    oci.write(bundle, config)
+    oci.ok("create", "--bundle", str(bundle), "schook")
+    result = oci("start", "schook")
+    assert result.code == 1 and "startContainer" in result.err and "1s" in result.err, result.err
+    oci.wait_stopped("schook")
+    oci.ok("delete", "schook")
 
 
 def test_a_failing_prestart_hook_fails_create_and_leaves_nothing(oci, tmp_path):
@@ -443,6 +478,7 @@ def test_list_ps_features_and_version(oci):
     features = json.loads(oci.ok("features"))
     assert "seccomp" in features["linux"] and "mount" in features["linux"]["namespaces"]
     assert features["linux"]["cgroup"]["systemd"] is False
+    assert features["hooks"] == list(STAGES)
     assert "version" in oci.ok("--version")
 
 
