@@ -364,7 +364,10 @@ class OciEffects:
         cgroups.thaw(self.record.cgroups)
 
     def update(self, view: ContainerView | None, limits: dict[str, Any]) -> None:
-        raise OciError("mydocker-runc does not update a container's resources")
+        try:
+            cgroups.update(self.record.cgroups, cgroups.Limits(**limits))
+        except (cgroups.CgroupError, OSError) as exc:
+            raise OciError(f"unable to set the resources of {self.record.id}: {exc}") from None
 
     def release(self, view: ContainerView | None) -> None:
         try:
@@ -547,6 +550,35 @@ def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
                 aggregate.handle("pause" if frozen else "unpause")
 
         _transition(runtime, record, effects, "pause" if frozen else "resume", steps)
+
+
+def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> None:
+    """runc update: the spec's linux.resources applied to the live cgroups (the
+    fields given only), and an `update` event in the log."""
+    if not isinstance(resources, dict):
+        raise OciError("resources must be a JSON object (the spec's linux.resources)")
+    try:
+        wanted = ocispec.limits({"linux": {"resources": resources}})
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OciError(f"invalid resources: {exc}") from None
+    limits = {k: v for k, v in wanted.__dict__.items() if v is not None and k != "devices"}
+    with _lock(runtime, container_id):
+        record = Record.load(runtime, container_id)
+        status = record.status(runtime)
+        if status == "stopped":
+            raise OciError(f"cannot update container {container_id}: container not running")
+        effects = OciEffects(runtime, record)
+
+        def steps(aggregate: Container | None) -> None:
+            # The machine applies limits to what it calls alive; a created container's
+            # init already sits in its cgroups, so runc updates those too.
+            if aggregate is not None:
+                _record_death(aggregate, record)
+                aggregate.handle("update", limits=limits)
+            if aggregate is None or status == "created":
+                effects.update(None, limits)
+
+        _transition(runtime, record, effects, "update", steps)
 
 
 # --- reads: state, list, ps -------------------------------------------------------------

@@ -272,6 +272,38 @@ def test_cgroup_resources(oci):
     assert seen == {"mem": str(64 * 1024 * 1024), "pids": "32"}
 
 
+def test_update_changes_live_limits_and_is_logged(oci, md, tmp_path):
+    read = ("echo $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+            " $(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)")
+    bundle, config = oci.bundle("upd", ["sleep", "60"])
+    config["linux"]["resources"].update(memory={"limit": 64 * 1024 * 1024}, pids={"limit": 32})
+    oci.write(bundle, config)
+    oci.ok("create", "--bundle", str(bundle), "upd")
+    try:
+        oci.ok("update", "--pids-limit", "24", "upd")  # a created container's cgroups change too
+        oci.ok("start", "upd")
+        assert oci.ok("exec", "upd", "sh", "-c", read).split() == [str(64 * 1024 * 1024), "24"]
+        resources = tmp_path / "resources.json"
+        resources.write_text(json.dumps({"memory": {"limit": 48 * 1024 * 1024}, "pids": {"limit": 16}}))
+        oci.ok("update", "--resources", str(resources), "upd")
+        assert oci.ok("exec", "upd", "sh", "-c", read).split() == [str(48 * 1024 * 1024), "16"]
+        resources.write_text("[1, 2]")
+        refused = oci("update", "--resources", str(resources), "upd")
+        assert refused.code == 1 and "JSON object" in refused.err
+        assert oci("update", "upd").code == 1  # nothing to update
+    finally:
+        oci.ok("delete", "--force", "upd")
+    updates = [p["limits"] for t, p, _ in _events(md) if t == "update"]
+    assert updates == [{"pids_limit": 24}, {"memory": 48 * 1024 * 1024, "pids_limit": 16}]
+    stopped, _ = oci.bundle("updstop", ["true"])
+    oci.ok("create", "--bundle", str(stopped), "updstop")
+    oci.ok("start", "updstop")
+    oci.wait_stopped("updstop")
+    refused = oci("update", "--pids-limit", "5", "updstop")
+    assert refused.code == 1 and "not running" in refused.err
+    oci.ok("delete", "updstop")
+
+
 def test_seccomp_profile_from_the_spec(oci):
     script = "mkdir /tmp/d 2>/dev/null && echo mkdir=ok || echo mkdir=refused; echo read=ok"
     bundle, config = oci.bundle("scmp", ["sh", "-c", script])
