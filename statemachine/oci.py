@@ -29,10 +29,9 @@ from mydocker.core import cgroups, locks, ocispec, procinfo
 from mydocker.statemachine.errors import UserError
 
 if TYPE_CHECKING:
-    from mydocker.statemachine.context import Context
     from mydocker.statemachine.machine import Container
+    from mydocker.statemachine.ocicontext import OciContext
     from mydocker.statemachine.queries import ContainerView
-    from mydocker.store.events import Event
 
 # Imported where used: `state` and `list`, which callers run often, read
 # state.json only and pay for neither the database, the state machine, the
@@ -58,35 +57,11 @@ class Runtime:
             raise OciError(f"invalid id format: {container_id}")
         return Path(self.root) / container_id
 
-    def context(self, command: str) -> Context:
-        from mydocker.statemachine.context import Context
+    def context(self, command: str) -> OciContext:
+        from mydocker.statemachine.ocicontext import OciContext
 
         os.makedirs(self.events_root, mode=0o700, exist_ok=True)
-        return Context(self.events_root, f"{self.command} {command}")
-
-
-def actor_of(ctx: Context) -> dict[str, Any]:
-    """Events name who asked: this process, and the caller that ran it (conmon,
-    containerd's shim, a shell) by pid, uid and command line."""
-    return {**ctx.actor(), "via": "oci-runtime", "caller": caller()}
-
-
-def _stamped(ctx: Context, events: list[Event]) -> list[Event]:
-    actor = actor_of(ctx)
-    for event in events:
-        event.actor = event.actor or actor
-    return events
-
-
-def caller() -> dict[str, Any]:
-    ppid = os.getppid()
-    try:
-        with open(f"/proc/{ppid}/cmdline", "rb") as f:
-            cmdline = [part.decode(errors="replace") for part in f.read().split(b"\0") if part]
-        uid = os.stat(f"/proc/{ppid}").st_uid
-    except OSError:
-        cmdline, uid = [], -1
-    return {"pid": ppid, "uid": uid, "cmdline": cmdline}
+        return OciContext(self.events_root, f"{self.command} {command}")
 
 
 # --- state.json -----------------------------------------------------------------
@@ -286,7 +261,7 @@ def _record_create(runtime: Runtime, record: Record, config: dict[str, Any]) -> 
         for name in candidates:
             payload["name"] = name if naming.NAME_RE.match(name) else f"oci-{record.stream_id[:12]}"
             try:
-                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, actor_of(ctx))])
+                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, ctx.actor())])
                 return
             except NameConflict:
                 continue
@@ -392,7 +367,7 @@ class OciEffects:
 
 
 def _read_to_end(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         try:
             chunk = os.read(fd, 4096)
@@ -406,26 +381,16 @@ def _read_to_end(fd: int) -> bytes:
 
 def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: str,
                 steps: Callable[[Container | None], Any]) -> Any:
-    """Run steps on the log's aggregate (under its lock), or on none when the log
-    does not know this container (state made before the log moved, say)."""
-    from mydocker.statemachine import lifecycle, queries
-    from mydocker.statemachine.machine import Container
+    """Run steps on the log's aggregate through the one writer path
+    (aggregate.locked: lock, load, machine.handle, append with retry), or on none
+    when the log does not know this container (state made before the log moved, say)."""
+    from mydocker.statemachine import aggregate, queries
 
     ctx = runtime.context(command)
     try:
-        with locks.hold(ctx.root, record.stream_id):
-            view = queries.by_id(ctx.conn, record.stream_id)
-            if view is None:
-                return steps(None)
-            current = view
-            aggregate = Container(current, effects,  # type: ignore[arg-type]
-                                  record=lambda events: lifecycle.commit(ctx, current.id, _stamped(ctx, events)))
-            try:
-                return steps(aggregate)
-            finally:
-                lifecycle.commit(ctx, current.id, _stamped(ctx, aggregate.pending))
-                if aggregate.state == "removed":
-                    locks.forget(ctx.root, current.id)
+        if queries.by_id(ctx.conn, record.stream_id) is None:
+            return steps(None)
+        return aggregate.locked(ctx, record.stream_id, steps, effects)  # type: ignore[arg-type]
     finally:
         ctx.close()
 
@@ -620,7 +585,7 @@ class ExecOptions:
 def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     """The exit code of the process (0 when detached: it was started)."""
     from mydocker.core import ociinit, ociseccomp
-    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine import aggregate, queries
     from mydocker.store.events import Event
 
     with _lock(runtime, opts.id):
@@ -643,8 +608,8 @@ def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     try:
         view = queries.by_id(ctx.conn, record.stream_id)
         if view is not None:
-            lifecycle.commit(ctx, view.id, _stamped(ctx, [Event("exec_start", {
-                "argv": process["args"], "pid": pid, "detach": opts.detach})]))
+            aggregate.append(ctx, view.id, [Event("exec_start", {
+                "argv": process["args"], "pid": pid, "detach": opts.detach})])
     finally:
         ctx.close()
     return 0 if code is None else code
