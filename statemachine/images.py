@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mydocker.core import images as core_images
-from mydocker.core import locks
+from mydocker.core import locks, timestamps
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
 from mydocker.statemachine.lookup import find_row, is_hex
@@ -169,7 +169,7 @@ def _timestamp(created: Any) -> str:
         return now_iso()
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.format_utc(parsed)
 
 
 def _append(ctx: Context, image_id: str, events: list[Event]) -> None:
