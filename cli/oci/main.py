@@ -223,9 +223,9 @@ def _run(runtime: Any, args: argparse.Namespace) -> int:
     from mydocker.statemachine import oci
 
     if not args.detach:
-        import ctypes
+        from mydocker.core import syscalls
 
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
     record = oci.create(runtime, oci.CreateOptions(args.id, args.bundle, args.pid_file, args.console_socket,
                                                    args.no_pivot, None if args.detach else os.getpid()))
     try:
