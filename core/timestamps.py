@@ -18,6 +18,26 @@ def now() -> str:
     return datetime.now(UTC).strftime(FORMAT)
 
 
+EPOCH = "1970-01-01T00:00:00.000000Z"
+
+
+def from_rfc3339(text: object) -> str | None:
+    """Any RFC 3339 time (Go's nanoseconds, offsets, none) in our spelling;
+    None when text is not one."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    raw = text.strip().replace("Z", "+00:00")
+    main, dot, rest = raw.partition(".")
+    if dot:  # Python takes at most microseconds
+        digits = "".join(c for c in rest if c.isdigit())
+        raw = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return format_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
+
+
 def parse(stamp: str) -> datetime:
     """An aware datetime. Our own stamps go through the C parser: strptime loads
     _strptime, locale and a regex on first use, ~5 ms of every `ps`."""

@@ -154,22 +154,7 @@ def register(ctx: Context, event_type: str, image_id: str, config: dict[str, Any
 
 def _timestamp(created: Any) -> str:
     """A config's `created` (any RFC 3339: nanoseconds, offsets) in the log's form."""
-    from datetime import UTC, datetime
-
-    if not isinstance(created, str) or not created:
-        return now_iso()
-    text = created.strip().replace("Z", "+00:00")
-    main, dot, rest = text.partition(".")
-    if dot:  # Python takes at most microseconds
-        digits = "".join(c for c in rest if c.isdigit())
-        text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return now_iso()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return timestamps.format_utc(parsed)
+    return timestamps.from_rfc3339(created) or now_iso()
 
 
 def _append(ctx: Context, image_id: str, events: list[Event]) -> None:

@@ -52,13 +52,7 @@ def rows(image: Any, ctx: Context, no_trunc: bool, human: bool) -> list[dict[str
 
 def _stamp(value: str) -> str:
     """Configs spell times in RFC 3339 of any precision; humanize reads one spelling."""
-    from datetime import datetime
-
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return "1970-01-01T00:00:00.000000Z"
-    return timestamps.format_utc(when)
+    return timestamps.from_rfc3339(value) or timestamps.EPOCH
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

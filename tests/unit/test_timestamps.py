@@ -21,3 +21,11 @@ def test_the_store_spells_a_moment_the_same_way() -> None:
     assert timestamps.format_utc(timestamps.parse(stored)) == stored
     assert abs(timestamps.parse(stored) - timestamps.parse(timestamps.now())) < timedelta(seconds=60)
     assert len(stored) == len(timestamps.now()) == 27
+
+
+def test_any_rfc3339_time_of_an_image_config_in_our_spelling() -> None:
+    assert timestamps.from_rfc3339("2023-05-19T20:19:42.123456789Z") == "2023-05-19T20:19:42.123456Z"
+    assert timestamps.from_rfc3339("2023-05-19T22:19:42+02:00") == "2023-05-19T20:19:42.000000Z"
+    assert timestamps.from_rfc3339("2023-05-19T20:19:42.5") == "2023-05-19T20:19:42.500000Z"
+    assert timestamps.from_rfc3339("yesterday") is None
+    assert timestamps.from_rfc3339(None) is None and timestamps.from_rfc3339("") is None
