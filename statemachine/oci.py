@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # init's code nor subprocess (hooks).
 
 DEFAULT_ROOT = "/run/mydocker-runc"
+EXIT_FILE = "exit.json"  # written by core.exitwatch when the init exits
 ID_RE = re.compile(r"^[\w+\-.]+$")
 
 
@@ -82,6 +83,8 @@ class Record:
     hooks: dict[str, list[dict[str, Any]]]
     rootfs: str
     owner: str = ""
+    # the core.exitwatch process that learns the init's exit status (0: none)
+    exit_watcher: int = 0
 
     @classmethod
     def load(cls, runtime: Runtime, container_id: str) -> "Record":
@@ -201,6 +204,10 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             _safe_remove(paths)
             shutil.rmtree(directory, ignore_errors=True)
             raise OciError(f"cannot record the container in the event log of {runtime.events_root}: {exc}") from None
+        if opts.monitor is None:
+            from mydocker.core import exitwatch
+
+            record.exit_watcher = exitwatch.spawn(pid, record.pid_start, str(directory / EXIT_FILE)) or 0
         record.save(runtime)
         if opts.pid_file:
             _write_pid_file(opts.pid_file, pid)
@@ -395,15 +402,44 @@ def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: 
         ctx.close()
 
 
-def _record_death(aggregate: Container, record: Record, exit_code: int | None = None) -> None:
-    """The log says running but the process is gone: its caller reaped it, so the
-    status is the caller's to know (`run` is its own caller); else unknown, 255."""
+def _record_death(aggregate: Container, runtime: Runtime, record: Record, exit_code: int | None = None) -> None:
+    """The log says running but the process is gone: record how it ended. `run`
+    reaped it and knows; otherwise the exit watcher wrote what the kernel said,
+    or, if there was none, the status is unknown (255)."""
     from mydocker.statemachine.machine import alive
 
     if alive(aggregate.view) and not procinfo.is_same_process(record.pid, record.pid_start):
+        if exit_code is None:
+            exit_code = _watched_exit_code(runtime, record)
         reason = "exited" if exit_code is not None else "exited (status reaped by the OCI runtime's caller)"
         aggregate.handle("die", exit={"exit_code": 255 if exit_code is None else exit_code,
                                       "oom_killed": cgroups.oom_killed(record.cgroups), "reason": reason})
+
+
+def _watched_exit_code(runtime: Runtime, record: Record, patience: float = 2.0) -> int | None:
+    """The exit code (128+signal for a signal, as docker) the watcher recorded; it
+    may still be writing it when the caller deletes at once, so wait a little
+    while it lives."""
+    path = runtime.dir(record.id) / EXIT_FILE
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            status = int(json.loads(path.read_text())["status"])
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if not record.exit_watcher or time.monotonic() > deadline or not _is_watcher(record.exit_watcher):
+            return None
+        time.sleep(0.01)
+
+
+def _is_watcher(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"exitwatch" in f.read()
+    except OSError:
+        return False
 
 
 # --- start, kill, delete, pause, resume -----------------------------------------------
@@ -450,7 +486,7 @@ def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = Fa
 
         def steps(aggregate: Container | None) -> None:
             if aggregate is not None:
-                _record_death(aggregate, record)
+                _record_death(aggregate, runtime, record)
             if aggregate is not None and aggregate.may_kill(signal=sig):  # type: ignore[attr-defined]
                 aggregate.handle("kill", signal=sig)
                 return
@@ -484,7 +520,7 @@ def delete(runtime: Runtime, container_id: str, force: bool = False, exit_code: 
                     effects.kill(None)
                 effects.teardown(None)
                 return
-            _record_death(aggregate, record, exit_code)
+            _record_death(aggregate, runtime, record, exit_code)
             aggregate.handle("remove", force=True)
 
         _transition(runtime, record, effects, "delete", steps)
@@ -538,7 +574,7 @@ def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> No
             # The machine applies limits to what it calls alive; a created container's
             # init already sits in its cgroups, so runc updates those too.
             if aggregate is not None:
-                _record_death(aggregate, record)
+                _record_death(aggregate, runtime, record)
                 aggregate.handle("update", limits=limits)
             if aggregate is None or status == "created":
                 effects.update(None, limits)

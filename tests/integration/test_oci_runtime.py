@@ -72,6 +72,24 @@ def test_create_start_kill_delete_as_the_spec_orders_them(oci, md):
     assert types == ["create", "start", "kill", "die", "destroying", "destroy"]
 
 
+def test_the_log_has_the_exit_status_the_caller_reaped(oci, md):
+    """The init is reaped by whoever is its subreaper, never by mydocker-runc; the
+    exit watcher records what the kernel reported to the log."""
+    bundle, _ = oci.bundle("seven", ["sh", "-c", "exit 7"])
+    oci.ok("create", "--bundle", str(bundle), "seven")
+    oci.ok("start", "seven")
+    oci.wait_stopped("seven")
+    oci.ok("delete", "seven")
+    bundle, _ = oci.bundle("termed", ["sleep", "60"])
+    oci.ok("create", "--bundle", str(bundle), "termed")
+    oci.ok("start", "termed")
+    oci.ok("kill", "termed", "KILL")
+    oci.wait_stopped("termed")
+    oci.ok("delete", "termed")
+    deaths = [(p["exit_code"], p["reason"]) for t, p, _ in _events(md) if t == "die"]
+    assert deaths == [(7, "exited"), (137, "exited")]
+
+
 def test_every_event_names_the_caller(oci, md):
     bundle, _ = oci.bundle("actor", ["true"])
     oci.ok("run", "--bundle", str(bundle), "actor")
