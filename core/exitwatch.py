@@ -6,10 +6,10 @@ it and keep its status to themselves, and no later `state` or `delete` can ask
 the kernel for it. The kernel does tell listeners of the process events
 connector (netlink NETLINK_CONNECTOR, CN_IDX_PROC) the wait status of every task
 that exits. `create` starts this watcher beside the container, as
-`python -I -S exitwatch.py PID START PATH READY_FD`, stdlib only: it subscribes
-to exit events (only those, on kernels >= 6.6, which filter for us), says so on
-READY_FD, and writes {"status": wait status} to PATH when PID's thread group
-leader exits; then it ends. `delete` (and `kill`, `update`) read PATH to record
+`python -I -S exitwatch.py PATH READY_FD`, stdlib only: it subscribes to exit
+events (only those, on kernels >= 6.6, which filter for us), reads "PID START"
+on its stdin, says it listens on READY_FD, and writes {"status": wait status}
+to PATH when PID's thread group leader exits; then it ends. `delete` (and `kill`, `update`) read PATH to record
 the real status in the log.
 
 What it cannot see it does not invent: without CAP_NET_ADMIN or the connector
@@ -127,41 +127,73 @@ def record(path: str, status: int) -> None:
         pass  # the container was deleted meanwhile: nobody will ask
 
 
-def spawn(pid: int, started: int, path: str, timeout: float = 5.0) -> int | None:
-    """Start a watcher for pid, in its own session with none of our stdio (a caller
-    reads our output to its end); its pid once it listens, None if it cannot."""
-    import select
-    import subprocess
+class Watcher:
+    """A watcher started early, while the init is still being made (a Python start-up
+    is tens of ms that create would otherwise add), told which process to watch
+    once there is one."""
 
-    ready_r, ready_w = os.pipe()
-    try:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", os.path.abspath(__file__), str(pid), str(started), path,
-                                 str(ready_w)], pass_fds=(ready_w,), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
-    except OSError:
-        os.close(ready_r)
-        return None
-    finally:
-        os.close(ready_w)
-    try:
-        listening = bool(select.select([ready_r], [], [], timeout)[0]) and os.read(ready_r, 1) == b"1"
-    finally:
-        os.close(ready_r)
-    if not listening:
-        proc.kill()
-        proc.wait()
-        return None
-    proc.returncode = 0  # not ours to wait for: the caller's subreaper reaps it once we have exited
-    return proc.pid
+    def __init__(self, path: str) -> None:
+        import subprocess
+
+        self.proc: subprocess.Popen[bytes] | None = None
+        ready_r, ready_w = os.pipe()
+        self.ready = ready_r
+        try:
+            # own session, none of our stdio: a caller reads our output to its end
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), path, str(ready_w)], pass_fds=(ready_w,),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, cwd="/")
+        except OSError:
+            self.proc = None
+        finally:
+            os.close(ready_w)
+
+    def watch(self, pid: int, started: int, timeout: float = 5.0) -> int | None:
+        """Give it the process; the watcher's pid once it listens, None if it cannot."""
+        import select
+
+        if self.proc is None or self.proc.stdin is None:
+            self.cancel()
+            return None
+        try:
+            self.proc.stdin.write(f"{pid} {started}\n".encode())
+            self.proc.stdin.close()
+            listening = bool(select.select([self.ready], [], [], timeout)[0]) and os.read(self.ready, 1) == b"1"
+        except OSError:
+            listening = False
+        os.close(self.ready)
+        if not listening:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        self.proc.returncode = 0  # not ours to wait for: the caller's subreaper reaps it once we have exited
+        return self.proc.pid
+
+    def cancel(self) -> None:
+        """No process to watch (create failed): it reads the end of its input and goes."""
+        if self.proc is not None:
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                self.proc.stdin.close()
+            self.proc.wait()
+            self.proc = None
+        try:
+            os.close(self.ready)
+        except OSError:
+            pass
 
 
 def main(argv: list[str]) -> int:
-    pid, started, path, ready = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
+    path, ready = argv[1], int(argv[2])
     try:
         sock = subscribe()
     except OSError:
         os.close(ready)
         return 1
+    line = sys.stdin.readline().split()
+    if len(line) != 2:
+        return 0  # create failed: nothing to watch
+    pid, started = int(line[0]), int(line[1])
     os.write(ready, b"1")
     os.close(ready)
     status = watch(sock, pid, started)

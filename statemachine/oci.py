@@ -154,7 +154,7 @@ class CreateOptions:
 
 
 def create(runtime: Runtime, opts: CreateOptions) -> Record:
-    from mydocker.core import hooks, ociinit, ociseccomp
+    from mydocker.core import exitwatch, hooks, ociinit, ociseccomp
     from mydocker.statemachine import naming
 
     bundle = os.path.abspath(opts.bundle)
@@ -180,12 +180,16 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             hooks.run(config_hooks.get("prestart") or [], state, "prestart")
             hooks.run(config_hooks.get("createRuntime") or [], state, "createRuntime")
 
+        # who learns the exit status when the caller, not us, reaps the init
+        watcher = exitwatch.Watcher(str(directory / EXIT_FILE)) if opts.monitor is None else None
         try:
             cgroups.create(paths, ocispec.limits(config))
             request = ociinit.CreateRequest(opts.id, bundle, config, str(directory), paths, opts.console_socket,
                                             opts.no_pivot, on_namespaces)
             pid = ociinit.create(request)
         except (ociinit.InitError, hooks.HookError, cgroups.CgroupError, ocispec.SpecError, OSError) as exc:
+            if watcher is not None:
+                watcher.cancel()
             _safe_remove(paths)
             shutil.rmtree(directory, ignore_errors=True)
             raise OciError(str(exc)) from None
@@ -197,6 +201,8 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             hooks={k: v for k, v in config_hooks.items() if k in ("poststart", "poststop")},
             rootfs=ocispec.rootfs_path(config, bundle), owner=_owner(),
         )
+        if watcher is not None:
+            record.exit_watcher = watcher.watch(pid, record.pid_start) or 0
         try:
             _record_create(runtime, record, config)
         except Exception as exc:  # noqa: BLE001 - unrecorded, the container must not exist either
@@ -204,10 +210,6 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             _safe_remove(paths)
             shutil.rmtree(directory, ignore_errors=True)
             raise OciError(f"cannot record the container in the event log of {runtime.events_root}: {exc}") from None
-        if opts.monitor is None:
-            from mydocker.core import exitwatch
-
-            record.exit_watcher = exitwatch.spawn(pid, record.pid_start, str(directory / EXIT_FILE)) or 0
         record.save(runtime)
         if opts.pid_file:
             _write_pid_file(opts.pid_file, pid)
