@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mydocker.core import timestamps
+
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def parse_time(stamp: str) -> datetime:
-    # The log's own stamps (YYYY-MM-DDTHH:MM:SS.ffffffZ) through the C parser: strptime
-    # loads _strptime, locale and a regex on first use, ~5 ms of every `ps`.
-    if len(stamp) == 27 and stamp[19] == "." and stamp[26] == "Z":
-        return datetime.fromisoformat(stamp[:26]).replace(tzinfo=UTC)
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+parse_time = timestamps.parse
 
 
 def human_duration(seconds: float) -> str:

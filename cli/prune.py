@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from mydocker.core import timestamps
 from mydocker.statemachine.errors import UserError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -36,7 +37,7 @@ def parse_until(value: str, now: float | None = None) -> float:
         return float(text)
     except ValueError:
         pass
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+    for fmt in (timestamps.FORMAT, "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp()
         except ValueError:
@@ -66,7 +67,7 @@ def matcher(filters: list[str]) -> Callable[[str, dict[str, str]], bool]:
 
     def match(created: str, labels: dict[str, Any]) -> bool:
         if until:
-            stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+            stamp = timestamps.parse(created).timestamp()
             if not all(stamp < u for u in until):
                 return False
         for k, v, negate in want:

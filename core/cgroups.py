@@ -344,10 +344,6 @@ def remove(paths: dict[str, str], timeout: float = 5.0) -> None:
                 time.sleep(0.005)
 
 
-def exists(paths: dict[str, str]) -> list[str]:
-    return [d for d in paths.values() if os.path.isdir(d)]
-
-
 def freeze(paths: dict[str, str], timeout: float = 10.0) -> bool:
     """Freeze every process of the container (v1 freezer or v2 cgroup.freeze) and
     wait until the kernel says it is frozen; False when there is no freezer."""

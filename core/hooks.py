@@ -1,7 +1,9 @@
 """OCI hooks: a program run with the container's state as JSON on its stdin.
 
 Run by the runtime in its own namespaces (prestart, createRuntime, poststart,
-poststop), with the hook's own args, env and timeout, never through a shell.
+poststop) or by the container's init in the container's (createContainer before
+pivot_root, startContainer just before exec), with the hook's own args, env and
+timeout, never through a shell.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ import errno
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+
+from mydocker.core import timestamps
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.now()
 
 
 class LogWriter:

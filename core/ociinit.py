@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mydocker.core import cgroups, ociseccomp, ocispec, rootfs, securejoin, security
+from mydocker.core import cgroups, hooks, ociseccomp, ocispec, rootfs, securejoin, security
 from mydocker.core import syscalls as sc
 from mydocker.core.finalize import exec_failure
 
@@ -217,7 +217,8 @@ def _init(req: CreateRequest, plan: ocispec.NamespacePlan, ns_fds: list[tuple[st
         if os.read(down_r, 1) != b"G":
             os._exit(1)
         _set_hostname(req.config, plan)
-        _build_rootfs(req, plan)
+        host_pid = int(os.readlink("/proc/self"))  # the host's /proc, until pivot_root
+        _build_rootfs(req, plan, host_pid)
         _oom_score_adj(process)
         os.makedirs(process.get("cwd") or "/", exist_ok=True)
         os.chdir(process.get("cwd") or "/")
@@ -230,11 +231,19 @@ def _init(req: CreateRequest, plan: ocispec.NamespacePlan, ns_fds: list[tuple[st
         os.close(up_w)
         # Blocks until `start` opens the other end (runc's exec.fifo).
         fifo = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            _run_hooks(req, "startContainer", "created", host_pid)
+        except hooks.HookError as exc:
+            # `start` reads what follows "E" as its error; the container ends here
+            os.write(fifo, b"E" + str(exc).encode())
+            os.close(fifo)
+            os._exit(1)
         os.write(fifo, b"0")
         os.close(fifo)
         exec_process(process, executable, seccomp)
     except BaseException as exc:  # noqa: BLE001 - everything must reach the runtime, not a traceback
-        message = str(exc) if isinstance(exc, InitError | ocispec.SpecError) else f"container init: {exc}"
+        message = str(exc) if isinstance(exc, InitError | ocispec.SpecError | hooks.HookError) \
+            else f"container init: {exc}"
         if os.environ.get("MYDOCKER_RUNC_DEBUG"):
             import traceback
 
@@ -254,7 +263,16 @@ def _set_hostname(config: dict[str, Any], plan: ocispec.NamespacePlan) -> None:
         sc.sethostname(hostname)
 
 
-def _build_rootfs(req: CreateRequest, plan: ocispec.NamespacePlan) -> None:
+def _run_hooks(req: CreateRequest, stage: str, status: str, pid: int) -> None:
+    """createContainer and startContainer: run by the init itself, in the
+    container's namespaces (before pivot_root and just before exec, as runc)."""
+    stage_hooks = (req.config.get("hooks") or {}).get(stage) or []
+    if stage_hooks:
+        state = ocispec.state(req.id, status, pid, req.bundle, req.config.get("annotations") or {})
+        hooks.run(stage_hooks, state, stage)
+
+
+def _build_rootfs(req: CreateRequest, plan: ocispec.NamespacePlan, host_pid: int) -> None:
     config = req.config
     linux = config.get("linux") or {}
     propagation = ocispec.PROPAGATION.get(linux.get("rootfsPropagation") or "rslave", sc.MS_SLAVE | sc.MS_REC)
@@ -270,6 +288,7 @@ def _build_rootfs(req: CreateRequest, plan: ocispec.NamespacePlan) -> None:
     if dev_is_tmpfs:
         _default_devices(Path(root) / "dev")
     _devices(root, linux.get("devices") or [])
+    _run_hooks(req, "createContainer", "creating", host_pid)
     if req.no_pivot:
         os.chdir(root)
         sc.mount(root, "/", None, sc.MS_MOVE)
@@ -477,7 +496,8 @@ def exec_process(process: dict[str, Any], executable: str, seccomp: ociseccomp.P
     user = process.get("user") or {}
     if user.get("umask") is not None:
         os.umask(int(user["umask"]))
-    profile = security.Profile(capabilities=ocispec.capability_names(process), privileged=False, seccomp=False,
+    sets = ocispec.capability_sets(process)
+    profile = security.Profile(capabilities=sets["bounding"], capability_sets=sets, privileged=False, seccomp=False,
                                no_new_privileges=bool(process.get("noNewPrivileges")),
                                ulimits=ocispec.rlimits(process))
     os.closerange(3, 1 << 16)

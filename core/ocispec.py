@@ -139,21 +139,23 @@ def namespace_plan(config: dict[str, Any]) -> NamespacePlan:
     return plan
 
 
-def capability_names(process: dict[str, Any]) -> list[str]:
-    """The bounding set, which every other set must lie within for this runtime
-    (it applies one set to all of them, as a root process sees them)."""
+CAPABILITY_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def capability_sets(process: dict[str, Any]) -> dict[str, list[str]]:
+    """The five sets of process.capabilities, each applied as the spec names it
+    (a set left out is empty, as runc reads it)."""
     caps = process.get("capabilities") or {}
-    names = caps.get("bounding")
-    if names is None:
-        names = caps.get("effective") or caps.get("permitted") or []
-    out = []
+    return {kind: _capability_list(caps.get(kind) or []) for kind in CAPABILITY_SETS}
+
+
+def _capability_list(names: list[str]) -> list[str]:
+    out = set()
     for name in names:
         raw = name.upper().removeprefix("CAP_")
-        if raw not in CAPABILITIES:
-            # runc warns and skips capabilities its kernel does not know
-            continue
-        out.append(raw)
-    return sorted(set(out))
+        if raw in CAPABILITIES:  # runc warns and skips capabilities its kernel does not know
+            out.add(raw)
+    return sorted(out)
 
 
 def rlimits(process: dict[str, Any]) -> dict[str, list[int]]:

@@ -16,6 +16,8 @@ import os
 import resource
 from dataclasses import dataclass, field
 
+from mydocker.core import syscalls as sc
+
 CAPABILITIES = {
     "CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4, "KILL": 5,
     "SETGID": 6, "SETUID": 7, "SETPCAP": 8, "LINUX_IMMUTABLE": 9, "NET_BIND_SERVICE": 10,
@@ -56,11 +58,6 @@ ULIMITS = {
     "sigpending": resource.RLIMIT_SIGPENDING, "stack": resource.RLIMIT_STACK, "as": resource.RLIMIT_AS,
 }
 
-_PR_SET_NO_NEW_PRIVS = 38
-_PR_CAPBSET_DROP = 24
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_CLEAR_ALL = 4
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
 class SecurityError(Exception):
@@ -76,6 +73,9 @@ class Profile:
     seccomp: bool = True
     no_new_privileges: bool = True
     ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
+    # The OCI runtime's five sets by name (bounding, effective, permitted,
+    # inheritable, ambient); None: `capabilities` is every set, docker's way.
+    capability_sets: dict[str, list[str]] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> "Profile":
@@ -124,24 +124,6 @@ def parse_ulimit(text: str) -> tuple[str, list[int]]:
     return name, [soft, hard]
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _prctl(option: int, arg2: int, arg3: int = 0) -> None:
-    if _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
-                   ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
 def _last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
@@ -163,28 +145,42 @@ def apply(profile: Profile, uid: int = 0, gid: int = 0, groups: list[int] | None
         inf = resource.RLIM_INFINITY
         resource.setrlimit(ULIMITS[name], (inf if soft == -1 else soft, inf if hard == -1 else hard))
     if profile.no_new_privileges and not profile.privileged:
-        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
     # A set can only shrink: what the runtime itself lacks (a sandbox may withhold
     # CAP_SYS_RESOURCE, say) cannot be handed to the container, even --privileged.
-    keep = {CAPABILITIES[c] for c in profile.capabilities} & _permitted()
+    permitted = _permitted()
+    named = profile.capability_sets
+    if named is None:
+        named = {kind: profile.capabilities for kind in ("bounding", "effective", "permitted", "inheritable")}
+    sets = {kind: {CAPABILITIES[c] for c in named.get(kind) or []} & permitted
+            for kind in ("bounding", "effective", "permitted", "inheritable", "ambient")}
     for cap in range(_last_cap() + 1):
-        if cap not in keep:
+        if cap not in sets["bounding"]:
             try:
-                _prctl(_PR_CAPBSET_DROP, cap)
+                sc.prctl(sc.PR_CAPBSET_DROP, cap)
             except OSError as exc:
                 if exc.errno != errno.EINVAL:  # a capability this kernel does not know
                     raise
+    explicit = profile.capability_sets is not None
     os.setgroups(groups or [])
+    if explicit and uid:
+        sc.prctl(sc.PR_SET_KEEPCAPS, 1)  # the spec's sets hold for a non-root user too (runc's order)
     if gid:
         os.setresgid(gid, gid, gid)
     if uid:
-        os.setresuid(uid, uid, uid)  # a non-root user's capability sets are cleared here
-    else:
-        _capset(keep)
+        os.setresuid(uid, uid, uid)  # without keepcaps a non-root user's sets are cleared here
+    if explicit:
+        if uid:
+            sc.prctl(sc.PR_SET_KEEPCAPS, 0)
+        sc.capset(sets["effective"], sets["permitted"], sets["inheritable"])
+    elif not uid:
+        sc.capset(sets["bounding"], sets["bounding"], sets["bounding"])
     try:
-        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+        sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError:
         pass
+    for cap in sorted(sets["ambient"]):
+        sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_RAISE, cap)
     if profile.seccomp and not profile.privileged:
         load_seccomp()
 
@@ -196,16 +192,6 @@ def _permitted() -> set[int]:
                 mask = int(line.split()[1], 16)
                 return {bit for bit in range(64) if mask >> bit & 1}
     return set(CAPABILITIES.values())
-
-
-def _capset(keep: set[int]) -> None:
-    low = sum(1 << c for c in keep if c < 32)
-    high = sum(1 << (c - 32) for c in keep if c >= 32)
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)(_CapData(low, low, low), _CapData(high, high, high))
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"capset: {os.strerror(err)}")
 
 
 # libseccomp's ABI (seccomp.h): actions, comparison operators, struct scmp_arg_cmp.

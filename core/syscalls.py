@@ -41,6 +41,15 @@ MS_STRICTATIME = 1 << 24
 
 MNT_DETACH = 2
 
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_KEEPCAPS = 8
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
 # rt_sigaction(2) by machine (the generic table's number unless the arch kept its own).
 _SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 173, "s390x": 174,
                      "i686": 174, "armv7l": 174}.get(os.uname().machine)
@@ -99,6 +108,28 @@ def setns(fd: int, nstype: int = 0) -> None:
 
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(syscall_number("pivot_root"), _b(new_root), _b(put_old)), "pivot_root")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
+    _check(_libc.prctl(option, arg2, arg3, 0, 0), f"prctl({option})")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def capset(effective: set[int], permitted: set[int], inheritable: set[int]) -> None:
+    """This thread's three capability sets, by capability number."""
+    def word(caps: set[int], half: int) -> int:
+        return sum(1 << (c - 32 * half) for c in caps if c // 32 == half)
+
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)(*(_CapData(word(effective, h), word(permitted, h), word(inheritable, h)) for h in (0, 1)))
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
 
 
 def sethostname(name: str) -> None:

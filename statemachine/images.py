@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mydocker.core import images as core_images
-from mydocker.core import locks
+from mydocker.core import locks, timestamps
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
+from mydocker.statemachine.lookup import find_row, is_hex
 from mydocker.store.events import Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
@@ -49,16 +50,13 @@ def normalize(ref: str) -> str:
 
 
 def find(conn: sqlite3.Connection, ref: str) -> ImageView | None:
-    name = normalize(ref)
-    row = conn.execute(
-        "SELECT images.* FROM images, json_each(images.tags) WHERE json_each.value = ?", (name,)
-    ).fetchone()
-    if row is None:
-        key = ref if ref.startswith("sha256:") else f"sha256:{ref}"
-        if len(key) >= 7 + 4 and all(c in "0123456789abcdef" for c in key[7:]):
-            rows = conn.execute("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2", (key, key + "g")).fetchall()
-            row = rows[0] if len(rows) == 1 else None
-    return ImageView(dict(row)) if row else None
+    """By id, then tag, then unique id prefix of at least 4 digits; an ambiguous
+    prefix finds nothing (docker: No such image)."""
+    key = ref if ref.startswith("sha256:") else f"sha256:{ref}"
+    row = find_row(conn, "images", ref, name=normalize(ref),
+                   name_where="EXISTS (SELECT 1 FROM json_each(images.tags) WHERE json_each.value = ?)",
+                   prefix=key if len(key) >= 7 + 4 and is_hex(key[7:]) else None)
+    return ImageView(row) if row else None
 
 
 def resolve(ctx: Context, ref: str) -> ImageView:
@@ -156,22 +154,7 @@ def register(ctx: Context, event_type: str, image_id: str, config: dict[str, Any
 
 def _timestamp(created: Any) -> str:
     """A config's `created` (any RFC 3339: nanoseconds, offsets) in the log's form."""
-    from datetime import UTC, datetime
-
-    if not isinstance(created, str) or not created:
-        return now_iso()
-    text = created.strip().replace("Z", "+00:00")
-    main, dot, rest = text.partition(".")
-    if dot:  # Python takes at most microseconds
-        digits = "".join(c for c in rest if c.isdigit())
-        text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return now_iso()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.from_rfc3339(created) or now_iso()
 
 
 def _append(ctx: Context, image_id: str, events: list[Event]) -> None:

@@ -221,8 +221,8 @@ class Container:
         crash("rm.after-kill-event")
         died = self.effects.kill(self.view)
         self.effects.release(self.view)
-        if died is not None:
-            self.pending.append(Event("die", died))
+        if died is not None:  # now: teardown logs `destroying` at once, and the death came first
+            self._record_now(Event("die", died))
 
     def _undo(self) -> dict[str, Any]:
         config = self.view.config

@@ -28,6 +28,7 @@ from mydocker.core import network as net
 from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NotFound, UserError
+from mydocker.statemachine.lookup import find_row, is_hex
 from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
 
 DEFAULT_NETWORK = "bridge"
@@ -102,12 +103,9 @@ class NetworkView:
 
 def find(conn: sqlite3.Connection, ref: str) -> NetworkView | None:
     """By full id, then name, then unique id prefix (docker's order)."""
-    row = conn.execute("SELECT * FROM networks WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
-                       (ref, ref, ref)).fetchone()
-    if row is None and ref and all(c in "0123456789abcdef" for c in ref):
-        rows = conn.execute("SELECT * FROM networks WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "g")).fetchall()
-        row = rows[0] if len(rows) == 1 else None
-    return NetworkView(dict(row)) if row else None
+    row = find_row(conn, "networks", ref, name=ref, prefix=ref if is_hex(ref) else None,
+                   ambiguous=lambda count: f"network {ref} is ambiguous ({count} matches found based on ID prefix)")
+    return NetworkView(row) if row else None
 
 
 def get(conn: sqlite3.Connection, ref: str) -> NetworkView:

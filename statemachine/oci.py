@@ -29,16 +29,16 @@ from mydocker.core import cgroups, locks, ocispec, procinfo
 from mydocker.statemachine.errors import UserError
 
 if TYPE_CHECKING:
-    from mydocker.statemachine.context import Context
     from mydocker.statemachine.machine import Container
+    from mydocker.statemachine.ocicontext import OciContext
     from mydocker.statemachine.queries import ContainerView
-    from mydocker.store.events import Event
 
 # Imported where used: `state` and `list`, which callers run often, read
 # state.json only and pay for neither the database, the state machine, the
 # init's code nor subprocess (hooks).
 
 DEFAULT_ROOT = "/run/mydocker-runc"
+EXIT_FILE = "exit.json"  # written by core.exitwatch when the init exits
 ID_RE = re.compile(r"^[\w+\-.]+$")
 
 
@@ -58,35 +58,11 @@ class Runtime:
             raise OciError(f"invalid id format: {container_id}")
         return Path(self.root) / container_id
 
-    def context(self, command: str) -> Context:
-        from mydocker.statemachine.context import Context
+    def context(self, command: str) -> OciContext:
+        from mydocker.statemachine.ocicontext import OciContext
 
         os.makedirs(self.events_root, mode=0o700, exist_ok=True)
-        return Context(self.events_root, f"{self.command} {command}")
-
-
-def actor_of(ctx: Context) -> dict[str, Any]:
-    """Events name who asked: this process, and the caller that ran it (conmon,
-    containerd's shim, a shell) by pid, uid and command line."""
-    return {**ctx.actor(), "via": "oci-runtime", "caller": caller()}
-
-
-def _stamped(ctx: Context, events: list[Event]) -> list[Event]:
-    actor = actor_of(ctx)
-    for event in events:
-        event.actor = event.actor or actor
-    return events
-
-
-def caller() -> dict[str, Any]:
-    ppid = os.getppid()
-    try:
-        with open(f"/proc/{ppid}/cmdline", "rb") as f:
-            cmdline = [part.decode(errors="replace") for part in f.read().split(b"\0") if part]
-        uid = os.stat(f"/proc/{ppid}").st_uid
-    except OSError:
-        cmdline, uid = [], -1
-    return {"pid": ppid, "uid": uid, "cmdline": cmdline}
+        return OciContext(self.events_root, f"{self.command} {command}")
 
 
 # --- state.json -----------------------------------------------------------------
@@ -107,6 +83,8 @@ class Record:
     hooks: dict[str, list[dict[str, Any]]]
     rootfs: str
     owner: str = ""
+    # the core.exitwatch process that learns the init's exit status (0: none)
+    exit_watcher: int = 0
 
     @classmethod
     def load(cls, runtime: Runtime, container_id: str) -> "Record":
@@ -176,7 +154,7 @@ class CreateOptions:
 
 
 def create(runtime: Runtime, opts: CreateOptions) -> Record:
-    from mydocker.core import hooks, ociinit, ociseccomp
+    from mydocker.core import exitwatch, hooks, ociinit, ociseccomp
     from mydocker.statemachine import naming
 
     bundle = os.path.abspath(opts.bundle)
@@ -202,12 +180,16 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             hooks.run(config_hooks.get("prestart") or [], state, "prestart")
             hooks.run(config_hooks.get("createRuntime") or [], state, "createRuntime")
 
+        # who learns the exit status when the caller, not us, reaps the init
+        watcher = exitwatch.Watcher(str(directory / EXIT_FILE)) if opts.monitor is None else None
         try:
             cgroups.create(paths, ocispec.limits(config))
             request = ociinit.CreateRequest(opts.id, bundle, config, str(directory), paths, opts.console_socket,
                                             opts.no_pivot, on_namespaces)
             pid = ociinit.create(request)
         except (ociinit.InitError, hooks.HookError, cgroups.CgroupError, ocispec.SpecError, OSError) as exc:
+            if watcher is not None:
+                watcher.cancel()
             _safe_remove(paths)
             shutil.rmtree(directory, ignore_errors=True)
             raise OciError(str(exc)) from None
@@ -219,6 +201,8 @@ def create(runtime: Runtime, opts: CreateOptions) -> Record:
             hooks={k: v for k, v in config_hooks.items() if k in ("poststart", "poststop")},
             rootfs=ocispec.rootfs_path(config, bundle), owner=_owner(),
         )
+        if watcher is not None:
+            record.exit_watcher = watcher.watch(pid, record.pid_start) or 0
         try:
             _record_create(runtime, record, config)
         except Exception as exc:  # noqa: BLE001 - unrecorded, the container must not exist either
@@ -286,7 +270,7 @@ def _record_create(runtime: Runtime, record: Record, config: dict[str, Any]) -> 
         for name in candidates:
             payload["name"] = name if naming.NAME_RE.match(name) else f"oci-{record.stream_id[:12]}"
             try:
-                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, actor_of(ctx))])
+                append(ctx.conn, "container", record.stream_id, 0, [Event("create", payload, ctx.actor())])
                 return
             except NameConflict:
                 continue
@@ -315,13 +299,16 @@ class OciEffects:
         try:
             while True:
                 try:
-                    if os.read(fd, 1):
+                    first = os.read(fd, 1)
+                    if first:
                         break
                 except BlockingIOError:
                     pass
                 if not procinfo.is_same_process(self.record.pid, self.record.pid_start):
                     raise OciError("cannot start a container that has stopped")
                 time.sleep(0.001)
+            if first == b"E":  # a startContainer hook failed: the init says why and exits
+                raise OciError(_read_to_end(fd).decode(errors="replace") or "startContainer hook failed")
         finally:
             os.close(fd)
             fifo.unlink(missing_ok=True)
@@ -361,7 +348,10 @@ class OciEffects:
         cgroups.thaw(self.record.cgroups)
 
     def update(self, view: ContainerView | None, limits: dict[str, Any]) -> None:
-        raise OciError("mydocker-runc does not update a container's resources")
+        try:
+            cgroups.update(self.record.cgroups, cgroups.Limits(**limits))
+        except (cgroups.CgroupError, OSError) as exc:
+            raise OciError(f"unable to set the resources of {self.record.id}: {exc}") from None
 
     def release(self, view: ContainerView | None) -> None:
         try:
@@ -385,41 +375,73 @@ class OciEffects:
             self.runtime.warn(str(exc))
 
 
+def _read_to_end(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            time.sleep(0.001)
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def _transition(runtime: Runtime, record: Record, effects: OciEffects, command: str,
                 steps: Callable[[Container | None], Any]) -> Any:
-    """Run steps on the log's aggregate (under its lock), or on none when the log
-    does not know this container (state made before the log moved, say)."""
-    from mydocker.statemachine import lifecycle, queries
-    from mydocker.statemachine.machine import Container
+    """Run steps on the log's aggregate through the one writer path
+    (aggregate.locked: lock, load, machine.handle, append with retry), or on none
+    when the log does not know this container (state made before the log moved, say)."""
+    from mydocker.statemachine import aggregate, queries
 
     ctx = runtime.context(command)
     try:
-        with locks.hold(ctx.root, record.stream_id):
-            view = queries.by_id(ctx.conn, record.stream_id)
-            if view is None:
-                return steps(None)
-            current = view
-            aggregate = Container(current, effects,  # type: ignore[arg-type]
-                                  record=lambda events: lifecycle.commit(ctx, current.id, _stamped(ctx, events)))
-            try:
-                return steps(aggregate)
-            finally:
-                lifecycle.commit(ctx, current.id, _stamped(ctx, aggregate.pending))
-                if aggregate.state == "removed":
-                    locks.forget(ctx.root, current.id)
+        if queries.by_id(ctx.conn, record.stream_id) is None:
+            return steps(None)
+        return aggregate.locked(ctx, record.stream_id, steps, effects)  # type: ignore[arg-type]
     finally:
         ctx.close()
 
 
-def _record_death(aggregate: Container, record: Record, exit_code: int | None = None) -> None:
-    """The log says running but the process is gone: its caller reaped it, so the
-    status is the caller's to know (`run` is its own caller); else unknown, 255."""
+def _record_death(aggregate: Container, runtime: Runtime, record: Record, exit_code: int | None = None) -> None:
+    """The log says running but the process is gone: record how it ended. `run`
+    reaped it and knows; otherwise the exit watcher wrote what the kernel said,
+    or, if there was none, the status is unknown (255)."""
     from mydocker.statemachine.machine import alive
 
     if alive(aggregate.view) and not procinfo.is_same_process(record.pid, record.pid_start):
+        if exit_code is None:
+            exit_code = _watched_exit_code(runtime, record)
         reason = "exited" if exit_code is not None else "exited (status reaped by the OCI runtime's caller)"
         aggregate.handle("die", exit={"exit_code": 255 if exit_code is None else exit_code,
                                       "oom_killed": cgroups.oom_killed(record.cgroups), "reason": reason})
+
+
+def _watched_exit_code(runtime: Runtime, record: Record, patience: float = 2.0) -> int | None:
+    """The exit code (128+signal for a signal, as docker) the watcher recorded; it
+    may still be writing it when the caller deletes at once, so wait a little
+    while it lives."""
+    path = runtime.dir(record.id) / EXIT_FILE
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            status = int(json.loads(path.read_text())["status"])
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if not record.exit_watcher or time.monotonic() > deadline or not _is_watcher(record.exit_watcher):
+            return None
+        time.sleep(0.01)
+
+
+def _is_watcher(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"exitwatch" in f.read()
+    except OSError:
+        return False
 
 
 # --- start, kill, delete, pause, resume -----------------------------------------------
@@ -466,7 +488,7 @@ def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = Fa
 
         def steps(aggregate: Container | None) -> None:
             if aggregate is not None:
-                _record_death(aggregate, record)
+                _record_death(aggregate, runtime, record)
             if aggregate is not None and aggregate.may_kill(signal=sig):  # type: ignore[attr-defined]
                 aggregate.handle("kill", signal=sig)
                 return
@@ -500,7 +522,7 @@ def delete(runtime: Runtime, container_id: str, force: bool = False, exit_code: 
                     effects.kill(None)
                 effects.teardown(None)
                 return
-            _record_death(aggregate, record, exit_code)
+            _record_death(aggregate, runtime, record, exit_code)
             aggregate.handle("remove", force=True)
 
         _transition(runtime, record, effects, "delete", steps)
@@ -531,6 +553,35 @@ def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
                 aggregate.handle("pause" if frozen else "unpause")
 
         _transition(runtime, record, effects, "pause" if frozen else "resume", steps)
+
+
+def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> None:
+    """runc update: the spec's linux.resources applied to the live cgroups (the
+    fields given only), and an `update` event in the log."""
+    if not isinstance(resources, dict):
+        raise OciError("resources must be a JSON object (the spec's linux.resources)")
+    try:
+        wanted = ocispec.limits({"linux": {"resources": resources}})
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OciError(f"invalid resources: {exc}") from None
+    limits = {k: v for k, v in wanted.__dict__.items() if v is not None and k != "devices"}
+    with _lock(runtime, container_id):
+        record = Record.load(runtime, container_id)
+        status = record.status(runtime)
+        if status == "stopped":
+            raise OciError(f"cannot update container {container_id}: container not running")
+        effects = OciEffects(runtime, record)
+
+        def steps(aggregate: Container | None) -> None:
+            # The machine applies limits to what it calls alive; a created container's
+            # init already sits in its cgroups, so runc updates those too.
+            if aggregate is not None:
+                _record_death(aggregate, runtime, record)
+                aggregate.handle("update", limits=limits)
+            if aggregate is None or status == "created":
+                effects.update(None, limits)
+
+        _transition(runtime, record, effects, "update", steps)
 
 
 # --- reads: state, list, ps -------------------------------------------------------------
@@ -572,7 +623,7 @@ class ExecOptions:
 def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     """The exit code of the process (0 when detached: it was started)."""
     from mydocker.core import ociinit, ociseccomp
-    from mydocker.statemachine import lifecycle, queries
+    from mydocker.statemachine import aggregate, queries
     from mydocker.store.events import Event
 
     with _lock(runtime, opts.id):
@@ -595,8 +646,8 @@ def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
     try:
         view = queries.by_id(ctx.conn, record.stream_id)
         if view is not None:
-            lifecycle.commit(ctx, view.id, _stamped(ctx, [Event("exec_start", {
-                "argv": process["args"], "pid": pid, "detach": opts.detach})]))
+            aggregate.append(ctx, view.id, [Event("exec_start", {
+                "argv": process["args"], "pid": pid, "detach": opts.detach})])
     finally:
         ctx.close()
     return 0 if code is None else code

@@ -25,7 +25,7 @@ from mydocker.core import images as core_images
 from mydocker.core import registry_client as rc
 from mydocker.statemachine import images
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import UserError
+from mydocker.statemachine.errors import NotFound, UserError
 from mydocker.statemachine.pull import PARALLEL, Progress, client_for, parse_reference, user_error
 from mydocker.store.events import Event
 
@@ -46,7 +46,7 @@ def push(ctx: Context, text: str, progress: Progress | None = None,
         raise UserError(f"cannot push a digest reference: {text}")
     image = images.find(ctx.conn, ref.local_tag or "")
     if image is None:
-        raise UserError(f"An image does not exist locally with the tag: {ref.familiar_repository}")
+        raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_repository}")
     report = progress or (lambda *_: None)
     if announce:
         announce(f"The push refers to repository [{ref.repository}]")

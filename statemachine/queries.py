@@ -7,7 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from mydocker.statemachine.errors import NoSuchContainer, UserError
+from mydocker.statemachine.errors import NoSuchContainer
+from mydocker.statemachine.lookup import find_row, is_hex
 
 
 @dataclass
@@ -44,18 +45,10 @@ def find(conn: sqlite3.Connection, ref: str) -> ContainerView | None:
     ref = ref.strip()
     if not ref:
         return None
-    name = ref[1:] if ref.startswith("/") else ref
-    row = conn.execute("SELECT * FROM containers WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
-                       (ref, name, ref)).fetchone()
-    if row:
-        return ContainerView(dict(row))
-    if not all(c in "0123456789abcdef" for c in ref):
-        return None
-    rows = conn.execute("SELECT * FROM containers WHERE id >= ? AND id < ? LIMIT 2",
-                        (ref, ref + "g")).fetchall()
-    if len(rows) > 1:
-        raise UserError(f"Multiple IDs found with provided prefix: {ref}")
-    return ContainerView(dict(rows[0])) if rows else None
+    row = find_row(conn, "containers", ref, name=ref[1:] if ref.startswith("/") else ref,
+                   prefix=ref if is_hex(ref) else None,
+                   ambiguous=lambda count: f"Multiple IDs found with provided prefix: {ref}")
+    return ContainerView(row) if row else None
 
 
 def get(conn: sqlite3.Connection, ref: str) -> ContainerView:

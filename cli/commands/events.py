@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mydocker.cli.parsing import Parser, UsageError
+from mydocker.core import timestamps
 from mydocker.statemachine.context import Context
 
 FOLLOW_POLL = 0.1  # seconds; PRAGMA data_version makes each look nearly free
@@ -27,7 +28,7 @@ def parse_when(text: str) -> str:
         when = _when(text.strip())
     except (ValueError, OverflowError, OSError):
         raise UsageError(f"invalid time {text!r}: use a duration (10m, 1h) or a timestamp") from None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.format_utc(when)
 
 
 def _when(raw: str) -> datetime:
@@ -66,7 +67,7 @@ def parser() -> Parser:
 
 
 def docker_shape(event: Any, attrs: dict[str, Any]) -> dict[str, Any]:
-    moment = datetime.strptime(event.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    moment = timestamps.parse(event.time)
     nano = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
     from mydocker.cli.template import GoMap
 
@@ -98,7 +99,7 @@ def line(event: Any, attrs: dict[str, Any]) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.now()
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

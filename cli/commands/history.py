@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from mydocker.cli.parsing import Parser
+from mydocker.core import timestamps
 from mydocker.statemachine.context import Context
 
 DEFAULT_FORMAT = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
@@ -51,13 +52,7 @@ def rows(image: Any, ctx: Context, no_trunc: bool, human: bool) -> list[dict[str
 
 def _stamp(value: str) -> str:
     """Configs spell times in RFC 3339 of any precision; humanize reads one spelling."""
-    from datetime import UTC, datetime
-
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return "1970-01-01T00:00:00.000000Z"
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.from_rfc3339(value) or timestamps.EPOCH
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from mydocker.cli.parsing import Parser
+from mydocker.core import timestamps
 from mydocker.statemachine.context import Context
 
 
@@ -52,10 +53,4 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _iso(stamp: str) -> str:
     """Image times come from configs in several spellings; the prune filter reads one."""
-    from datetime import UTC, datetime
-
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return "1970-01-01T00:00:00.000000Z"
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.from_rfc3339(stamp) or timestamps.EPOCH

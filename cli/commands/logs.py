@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mydocker.cli.parsing import Parser, UsageError
+from mydocker.core import timestamps
 from mydocker.statemachine.context import Context
 
 FOLLOW_POLL = 0.1  # seconds between looks at the file while following
@@ -90,9 +91,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _now() -> str:
-    from datetime import UTC, datetime
 
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.now()
 
 
 def _window(records: Iterable[dict[str, Any]], since: str | None, until: str | None) -> Iterable[dict[str, Any]]:

@@ -102,6 +102,15 @@ def _parser() -> Parser:
     command("features", with_id=False)
     command("pause")
     command("resume")
+    c = command("update")
+    c.add_argument("-r", "--resources", help="the spec's linux.resources as JSON, from a file or - for stdin")
+    c.add_argument("--memory", type=int)
+    c.add_argument("--memory-swap", type=int)
+    c.add_argument("--cpu-quota", type=int)
+    c.add_argument("--cpu-period", type=int)
+    c.add_argument("--cpu-share", type=int)
+    c.add_argument("--cpuset-cpus")
+    c.add_argument("--pids-limit", type=int)
     c = command("exec")
     c.add_argument("--process", "-p")
     c.add_argument("-d", "--detach", action="store_true")
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(use the caller's cgroupfs manager, e.g. podman --cgroup-manager cgroupfs)")
         if not args.command:
             raise Usage("a command is required (create, start, run, state, kill, delete, exec, ps, list, "
-                        "pause, resume, features)")
+                        "pause, resume, update, features)")
         return _dispatch(args, log)
     except Usage as exc:
         log.write("error", str(exc))
@@ -197,6 +206,8 @@ def _dispatch(args: argparse.Namespace, log: Log) -> int:
         oci.pause(runtime, args.id)
     elif command == "resume":
         oci.resume(runtime, args.id)
+    elif command == "update":
+        oci.update(runtime, args.id, _resources(args))
     elif command == "ps":
         _ps(runtime, args)
     elif command == "list":
@@ -212,9 +223,9 @@ def _run(runtime: Any, args: argparse.Namespace) -> int:
     from mydocker.statemachine import oci
 
     if not args.detach:
-        import ctypes
+        from mydocker.core import syscalls
 
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
     record = oci.create(runtime, oci.CreateOptions(args.id, args.bundle, args.pid_file, args.console_socket,
                                                    args.no_pivot, None if args.detach else os.getpid()))
     try:
@@ -237,6 +248,32 @@ def _run(runtime: Any, args: argparse.Namespace) -> int:
     code = code if code >= 0 else 128 - code
     oci.delete(runtime, args.id, force=True, exit_code=code)
     return code
+
+
+def _resources(args: argparse.Namespace) -> dict[str, Any]:
+    """runc's update: --resources FILE (or -) first, then each flag over it."""
+    resources: dict[str, Any] = {}
+    if args.resources:
+        try:
+            if args.resources == "-":
+                resources = json.load(sys.stdin)
+            else:
+                with open(args.resources) as f:
+                    resources = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise Usage(f"cannot read resources {args.resources}: {exc}") from None
+        if not isinstance(resources, dict):
+            raise Usage(f"resources {args.resources}: not a JSON object")
+    flags = {("memory", "limit"): args.memory, ("memory", "swap"): args.memory_swap,
+             ("cpu", "quota"): args.cpu_quota, ("cpu", "period"): args.cpu_period,
+             ("cpu", "shares"): args.cpu_share, ("cpu", "cpus"): args.cpuset_cpus,
+             ("pids", "limit"): args.pids_limit}
+    for (section, key), value in flags.items():
+        if value is not None:
+            resources.setdefault(section, {})[key] = value
+    if not resources:
+        raise Usage("update needs --resources FILE or a resource flag (--memory, --pids-limit, ...)")
+    return resources
 
 
 def _ps(runtime: Any, args: argparse.Namespace) -> None:

@@ -139,6 +139,15 @@ class Containerd:
                 "SELECT type FROM events WHERE stream_id = ? ORDER BY version", (s,))]
 
 
+    def deaths(self, key: str) -> list[tuple[int, str]]:
+        """(exit code, reason) of each die of the containers whose create names key
+        (their id, or a word of their command)."""
+        with sqlite3.connect(self.events_root / "mydocker.db") as conn:
+            return [(r[0], r[1]) for r in conn.execute(
+                "SELECT json_extract(d.payload, '$.exit_code'), json_extract(d.payload, '$.reason') FROM events c"
+                " JOIN events d ON d.stream_id = c.stream_id AND d.type = 'die'"
+                " WHERE c.type = 'create' AND instr(c.payload, ?) ORDER BY d.seq", (key,))]
+
 @pytest.fixture(scope="module")
 def containerd(tmp_path_factory):
     base = tmp_path_factory.mktemp("containerd")
@@ -190,6 +199,7 @@ def test_ctr_run_rm_prints_and_passes_the_exit_code(containerd):
     assert containerd.ctr("containers", "ls", "-q").stdout.split() == []
     events = containerd.events(cid)
     assert events[:2] == ["create", "start"] and events[-1] == "destroy"
+    assert containerd.deaths(cid) == [(3, "exited")]  # the shim reaped it; the watcher saw it
 
 
 def test_ctr_detached_task_exec_kill_delete(containerd):
@@ -213,6 +223,7 @@ def test_ctr_detached_task_exec_kill_delete(containerd):
     finally:
         containerd.ctr("task", "delete", "--force", cid)
         containerd.ctr("containers", "delete", cid)
+    assert containerd.deaths(cid) == [(137, "exited")]
     events = containerd.events(cid)
     assert events[:3] == ["create", "start", "exec_start"]
     assert "kill" in events and events[-1] == "destroy"

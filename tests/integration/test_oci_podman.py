@@ -62,6 +62,15 @@ class Podman:
             return [r[0] for s in streams for r in conn.execute(
                 "SELECT type FROM events WHERE stream_id = ? ORDER BY version", (s,))]
 
+    def deaths(self, key: str) -> list[tuple[int, str]]:
+        """(exit code, reason) of each die of the containers whose create names key
+        (their id, or a word of their command)."""
+        with sqlite3.connect(self.events_root / "mydocker.db") as conn:
+            return [(r[0], r[1]) for r in conn.execute(
+                "SELECT json_extract(d.payload, '$.exit_code'), json_extract(d.payload, '$.reason') FROM events c"
+                " JOIN events d ON d.stream_id = c.stream_id AND d.type = 'die'"
+                " WHERE c.type = 'create' AND instr(c.payload, ?) ORDER BY d.seq", (key,))]
+
     def cgroup_dirs(self) -> list[Path]:
         found = []
         for hierarchy in Path("/sys/fs/cgroup").iterdir():
@@ -107,10 +116,13 @@ IMAGE = "localhost/mdtest-busybox"
 
 
 def test_run_rm_prints_and_passes_the_exit_code(podman):
-    result = podman.run("--rm", IMAGE, "sh", "-c", "echo hi from $(hostname); exit 3")
+    token = f"rm{secrets.token_hex(3)}"
+    result = podman.run("--rm", IMAGE, "sh", "-c", f"echo hi from $(hostname); exit 3; {token}")
     assert result.returncode == 3, result.stderr
     assert result.stdout.startswith("hi from ")
     assert podman("ps", "-aq").stdout == ""
+    # conmon reaped the init; the exit watcher told the log what the kernel said
+    assert podman.deaths(token) == [(3, "exited")]
 
 
 def test_commands_that_cannot_run_give_127_and_126(podman):
@@ -145,6 +157,7 @@ def test_detached_exec_memory_stop_rm_and_the_event_log(podman):
         removed = podman("rm", "-f", "-t", "0", name)
     assert removed.returncode == 0, removed.stderr
     events = podman.events(cid)
+    assert podman.deaths(cid) == [(143, "exited")]
     assert events[:2] == ["create", "start"]
     assert "kill" in events and events[-2:] == ["destroying", "destroy"]
 

@@ -72,6 +72,24 @@ def test_create_start_kill_delete_as_the_spec_orders_them(oci, md):
     assert types == ["create", "start", "kill", "die", "destroying", "destroy"]
 
 
+def test_the_log_has_the_exit_status_the_caller_reaped(oci, md):
+    """The init is reaped by whoever is its subreaper, never by mydocker-runc; the
+    exit watcher records what the kernel reported to the log."""
+    bundle, _ = oci.bundle("seven", ["sh", "-c", "exit 7"])
+    oci.ok("create", "--bundle", str(bundle), "seven")
+    oci.ok("start", "seven")
+    oci.wait_stopped("seven")
+    oci.ok("delete", "seven")
+    bundle, _ = oci.bundle("termed", ["sleep", "60"])
+    oci.ok("create", "--bundle", str(bundle), "termed")
+    oci.ok("start", "termed")
+    oci.ok("kill", "termed", "KILL")
+    oci.wait_stopped("termed")
+    oci.ok("delete", "termed")
+    deaths = [(p["exit_code"], p["reason"]) for t, p, _ in _events(md) if t == "die"]
+    assert deaths == [(7, "exited"), (137, "exited")]
+
+
 def test_every_event_names_the_caller(oci, md):
     bundle, _ = oci.bundle("actor", ["true"])
     oci.ok("run", "--bundle", str(bundle), "actor")
@@ -190,6 +208,36 @@ def test_process_fields(oci):
     assert "apparmor" in result.err  # ignored, with a warning
 
 
+def _capabilities_seen(oci, name: str, user: dict, sets: dict) -> dict[str, int]:
+    script = "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | tr -d '\\t' | sed 's/:/=/'"
+    bundle, config = oci.bundle(name, ["sh", "-c", script])
+    config["process"].update(user=user, capabilities=sets)
+    oci.write(bundle, config)
+    result = oci("run", "--bundle", str(bundle), name)
+    assert result.code == 0, result.err
+    return {k: int(v, 16) for k, v in (line.split("=", 1) for line in result.out.splitlines())}
+
+
+def _mask(*bits: int) -> int:
+    return sum(1 << b for b in bits)
+
+
+def test_the_five_capability_sets_as_the_kernel_shows_them(oci):
+    chown, kill, bind = 0, 5, 10
+    # A non-root user keeps what is ambient across its exec; inheritable stays as given.
+    seen = _capabilities_seen(oci, "capuser", {"uid": 65534, "gid": 65534}, {
+        "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"], "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "inheritable": ["CAP_KILL", "CAP_NET_BIND_SERVICE"], "ambient": ["CAP_NET_BIND_SERVICE"]})
+    assert seen == {"CapInh": _mask(kill, bind), "CapPrm": _mask(bind), "CapEff": _mask(bind),
+                    "CapBnd": _mask(chown, kill, bind), "CapAmb": _mask(bind)}
+    # root under noNewPrivileges: exec cannot raise permitted past the spec's set
+    seen = _capabilities_seen(oci, "caproot", {"uid": 0, "gid": 0}, {
+        "bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]})
+    assert seen == {"CapInh": 0, "CapPrm": _mask(kill), "CapEff": _mask(kill),
+                    "CapBnd": _mask(chown, kill), "CapAmb": 0}
+
+
 def test_root_hostname_mounts_masks_and_sysctl(oci, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -242,6 +290,38 @@ def test_cgroup_resources(oci):
     assert seen == {"mem": str(64 * 1024 * 1024), "pids": "32"}
 
 
+def test_update_changes_live_limits_and_is_logged(oci, md, tmp_path):
+    read = ("echo $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+            " $(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)")
+    bundle, config = oci.bundle("upd", ["sleep", "60"])
+    config["linux"]["resources"].update(memory={"limit": 64 * 1024 * 1024}, pids={"limit": 32})
+    oci.write(bundle, config)
+    oci.ok("create", "--bundle", str(bundle), "upd")
+    try:
+        oci.ok("update", "--pids-limit", "24", "upd")  # a created container's cgroups change too
+        oci.ok("start", "upd")
+        assert oci.ok("exec", "upd", "sh", "-c", read).split() == [str(64 * 1024 * 1024), "24"]
+        resources = tmp_path / "resources.json"
+        resources.write_text(json.dumps({"memory": {"limit": 48 * 1024 * 1024}, "pids": {"limit": 16}}))
+        oci.ok("update", "--resources", str(resources), "upd")
+        assert oci.ok("exec", "upd", "sh", "-c", read).split() == [str(48 * 1024 * 1024), "16"]
+        resources.write_text("[1, 2]")
+        refused = oci("update", "--resources", str(resources), "upd")
+        assert refused.code == 1 and "JSON object" in refused.err
+        assert oci("update", "upd").code == 1  # nothing to update
+    finally:
+        oci.ok("delete", "--force", "upd")
+    updates = [p["limits"] for t, p, _ in _events(md) if t == "update"]
+    assert updates == [{"pids_limit": 24}, {"memory": 48 * 1024 * 1024, "pids_limit": 16}]
+    stopped, _ = oci.bundle("updstop", ["true"])
+    oci.ok("create", "--bundle", str(stopped), "updstop")
+    oci.ok("start", "updstop")
+    oci.wait_stopped("updstop")
+    refused = oci("update", "--pids-limit", "5", "updstop")
+    assert refused.code == 1 and "not running" in refused.err
+    oci.ok("delete", "updstop")
+
+
 def test_seccomp_profile_from_the_spec(oci):
     script = "mkdir /tmp/d 2>/dev/null && echo mkdir=ok || echo mkdir=refused; echo read=ok"
     bundle, config = oci.bundle("scmp", ["sh", "-c", script])
@@ -254,26 +334,61 @@ def test_seccomp_profile_from_the_spec(oci):
     assert result.out.splitlines() == ["mkdir=refused", "read=ok"]
 
 
+STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
 def test_hooks_run_in_order_with_the_state_on_stdin(oci, tmp_path):
     record = tmp_path / "hooks.log"
     hook = tmp_path / "hook.sh"
     hook.write_text(f'#!/bin/sh\necho "$1 $(cat)" >> {record}\n')
     hook.chmod(0o755)
-    bundle, config = oci.bundle("hooks", ["true"])
-    config["hooks"] = {stage: [{"path": str(hook), "args": ["hook.sh", stage]}]
-                       for stage in ("prestart", "createRuntime", "poststart", "poststop")}
+    # startContainer runs after pivot_root: its path resolves in the container's rootfs,
+    # and what it writes lands there (the rootfs is the test's own directory)
+    inside = oci.rootfs / "tmp" / "start.log"
+    bundle, config = oci.bundle("hooks", ["sh", "-c", "cat /tmp/start.log"])
+    config["hooks"] = {stage: [{"path": str(hook), "args": ["hook.sh", stage]}] for stage in STAGES}
+    config["hooks"]["startContainer"] = [{"path": "/bin/sh", "args": [
+        "sh", "-c", 'echo "startContainer $(cat)" > /tmp/start.log; echo "$(hostname)" >> /tmp/start.log']}]
     oci.write(bundle, config)
-    oci.ok("create", "--bundle", str(bundle), "hooks")
-    oci.ok("start", "hooks")
-    oci.wait_stopped("hooks")
-    oci.ok("delete", "hooks")
+    try:
+        oci.ok("create", "--bundle", str(bundle), "hooks")
+        create_call = oci.calls
+        oci.ok("start", "hooks")
+        oci.wait_stopped("hooks")
+        oci.ok("delete", "hooks")
+        started = oci.output_of(create_call).splitlines()
+    finally:
+        inside.unlink(missing_ok=True)
     lines = record.read_text().splitlines()
     stages = [line.split(" ", 1)[0] for line in lines]
-    assert stages == ["prestart", "createRuntime", "poststart", "poststop"]
+    assert stages == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]
     states = [json.loads(line.split(" ", 1)[1]) for line in lines]
     assert all(s["id"] == "hooks" and s["bundle"] == str(bundle) for s in states)
     assert states[0]["status"] == "creating" and states[0]["pid"] > 0
-    assert states[3]["status"] == "stopped"
+    assert states[2]["status"] == "creating" and states[2]["pid"] == states[0]["pid"]
+    assert states[4]["status"] == "stopped"
+    assert started[0].startswith("startContainer ") and started[1] == "runc"  # in the container's UTS too
+    start_state = json.loads(started[0].split(" ", 1)[1])
+    assert start_state["status"] == "created" and start_state["pid"] == states[0]["pid"]
+
+
+def test_failing_container_hooks_fail_create_or_start(oci, tmp_path):
+    failing = [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}]
+    bundle, config = oci.bundle("cchook", ["true"])
+    config["hooks"] = {"createContainer": failing}
+    oci.write(bundle, config)
+    result = oci("create", "--bundle", str(bundle), "cchook")
+    assert result.code == 1
+    assert "createContainer" in result.err and "status 3" in result.err and "no way" in result.err
+    assert oci.ok("list", "-q") == ""
+    bundle, config = oci.bundle("schook", ["true"])
+    config["hooks"] = {"startContainer": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}
+    oci.write(bundle, config)
+    oci.ok("create", "--bundle", str(bundle), "schook")
+    result = oci("start", "schook")
+    assert result.code == 1 and "startContainer" in result.err and "1s" in result.err, result.err
+    oci.wait_stopped("schook")
+    oci.ok("delete", "schook")
 
 
 def test_a_failing_prestart_hook_fails_create_and_leaves_nothing(oci, tmp_path):
@@ -413,6 +528,7 @@ def test_list_ps_features_and_version(oci):
     features = json.loads(oci.ok("features"))
     assert "seccomp" in features["linux"] and "mount" in features["linux"]["namespaces"]
     assert features["linux"]["cgroup"]["systemd"] is False
+    assert features["hooks"] == list(STAGES)
     assert "version" in oci.ok("--version")
 
 

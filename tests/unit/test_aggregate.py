@@ -110,3 +110,11 @@ def test_append_keeps_nothing_the_callers_test_refuses(ctx: Context) -> None:
     running(ctx)
     aggregate.append(ctx, CONTAINER_ID, [Event("disconnect", {})], keep=lambda view: view.row["endpoint"] is not None)
     assert types(ctx.conn) == ["create", "start"]
+
+
+def test_rm_f_whose_monitor_is_lost_logs_the_death_before_destroying(ctx: Context) -> None:
+    running(ctx)
+    # the monitor is gone, so the kill for removal reports the exit itself
+    aggregate.transact(ctx, CONTAINER_ID, "remove", FakeEffects(kill_died=die_payload(137)), force=True)
+    assert types(ctx.conn) == ["create", "start", "kill", "die", "destroying", "destroy"]
+    assert state(ctx.conn) is None  # the projection forgets a removed container

@@ -15,6 +15,7 @@ from mydocker.statemachine.errors import (
     NotFound,
     UserError,
 )
+from mydocker.statemachine.lookup import Ambiguous
 
 
 @pytest.mark.parametrize(("error", "command", "code"), [
@@ -25,6 +26,7 @@ from mydocker.statemachine.errors import (
     (Conflict("Bind for 0.0.0.0:80 failed: port is already allocated"), "start", 1),
     (IllegalTransition("Container x is not running"), "kill", 1),
     (UserError("anything else"), "ps", 1),
+    (Ambiguous("Multiple IDs found with provided prefix: ab"), "rm", 1),  # the daemon's refusal, not a flag's
     # docker: run and create exit 125 whatever refused them
     (NotFound("Unable to find image 'x:latest' locally"), "run", 125),
     (Conflict('Conflict. The container name "/a" is already in use'), "create", 125),

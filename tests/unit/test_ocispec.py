@@ -80,11 +80,12 @@ def test_namespace_listed_twice_is_refused():
         ocispec.namespace_plan({"linux": {"namespaces": [{"type": "ipc"}, {"type": "ipc"}]}})
 
 
-def test_capabilities_from_the_bounding_set_unknown_ones_skipped():
+def test_the_five_capability_sets_unknown_ones_skipped_missing_ones_empty():
     process = {"capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN", "CAP_NOT_A_CAP"],
-                                "effective": ["CAP_KILL"]}}
-    assert ocispec.capability_names(process) == ["CHOWN", "KILL"]
-    assert ocispec.capability_names({}) == []
+                                "effective": ["CAP_KILL"], "ambient": ["cap_net_raw"]}}
+    assert ocispec.capability_sets(process) == {"bounding": ["CHOWN", "KILL"], "effective": ["KILL"],
+                                                "permitted": [], "inheritable": [], "ambient": ["NET_RAW"]}
+    assert ocispec.capability_sets({}) == {kind: [] for kind in ocispec.CAPABILITY_SETS}
 
 
 def test_rlimits_by_name_with_unlimited():
