@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mydocker.store.projections import PROJECTIONS
+from mydocker.store.projections import PROJECTIONS, encode_row
 
 # One snapshot of the projections per this many sequence numbers (store/snapshots.py
 # says why); here so that append, which takes them, does not import snapshots for nothing.
@@ -78,7 +78,7 @@ def append(
             if apply:
                 current = apply(current, event)
         if apply:
-            _store_row(conn, table, stream_id, current)
+            _store_row(conn, table, stream_id, encode_row(current) if current else None)
         if events and crosses_snapshot_boundary(events[0].seq, events[-1].seq):
             from mydocker.store import snapshots
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mydocker.store.events import Event
-from mydocker.store.projections import PROJECTIONS
+from mydocker.store.projections import PROJECTIONS, encode_row
 
 Tables = dict[str, dict[str, dict[str, Any]]]
 
@@ -27,8 +27,13 @@ def empty_tables() -> Tables:
 
 
 def fold_range(conn: sqlite3.Connection, tables: Tables, after_seq: int = 0, upto_seq: int | None = None,
-               every: int = 0, on_boundary: Callable[[int, str, Tables], None] | None = None) -> Tables:
-    """Fold the events with after_seq < seq <= upto_seq into `tables` (changed in place).
+               every: int = 0, on_boundary: Callable[[int, str, Tables], None] | None = None,
+               streams: str = "", stops: list[int] | None = None,
+               on_stop: Callable[[int, Tables], None] | None = None) -> Tables:
+    """Fold the events with after_seq < seq <= upto_seq into `tables` (changed in place);
+    only those of the streams listed in the table named `streams` (column id), if given.
+
+    With `stops` (ascending seqs) calls on_stop(seq, tables) once the fold is at each.
 
     With `every` and `on_boundary`, calls on_boundary(seq, time, tables) after the first
     event of each new block of `every` sequence numbers: where append() takes a snapshot
@@ -40,9 +45,16 @@ def fold_range(conn: sqlite3.Connection, tables: Tables, after_seq: int = 0, upt
     params: tuple[int, ...] = (after_seq,)
     if upto_seq is not None:
         sql, params = sql + " AND seq <= ?", (after_seq, upto_seq)
+    if streams:
+        sql += f" AND stream_id IN (SELECT id FROM {streams})"
     cursor = conn.execute(sql + " ORDER BY seq", params)
     block = after_seq // every if every else 0
+    pending = iter(stops or ())
+    stop = next(pending, None)
     for seq, sid, stype, version, etype, time, payload in cursor:
+        while stop is not None and seq > stop and on_stop is not None:
+            on_stop(stop, tables)
+            stop = next(pending, None)
         fold = folds.get(stype)
         if fold is not None:  # streams without a projection (the system stream) are history only
             rows, apply = fold
@@ -58,12 +70,20 @@ def fold_range(conn: sqlite3.Connection, tables: Tables, after_seq: int = 0, upt
             block = seq // every
             if on_boundary is not None:
                 on_boundary(seq, time, tables)
+    while stop is not None and on_stop is not None and (upto_seq is None or stop <= upto_seq):
+        on_stop(stop, tables)
+        stop = next(pending, None)
     return tables
+
+
+def encoded(tables: Tables) -> Tables:
+    """The rows as they would be stored (a fold keeps some JSON columns decoded)."""
+    return {table: {key: encode_row(dict(row)) for key, row in rows.items()} for table, rows in tables.items()}
 
 
 def fold_log(conn: sqlite3.Connection) -> Tables:
     """{table: {id: row}} as the log says it should be."""
-    return fold_range(conn, empty_tables())
+    return encoded(fold_range(conn, empty_tables()))
 
 
 def stored_projections(conn: sqlite3.Connection) -> Tables:
@@ -88,6 +108,8 @@ def compare(expected: Tables, actual: Tables, label: str = "") -> list[str]:
         for key in sorted(want.keys() & have.keys()):
             for column in sorted(want[key].keys() | have[key].keys()):
                 a, b = want[key].get(column), have[key].get(column)
+                if isinstance(a, dict):  # kept decoded by the fold
+                    a = json.dumps(a, sort_keys=True)
                 if a != b:
                     lines.append(f"{where} {key} {column}: log says {a!r}, stored {b!r}")
     return lines

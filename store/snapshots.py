@@ -22,11 +22,11 @@ import sqlite3
 import zlib
 
 from mydocker.store import events
-from mydocker.store.replay import Tables, empty_tables, fold_range, stored_projections
+from mydocker.store.replay import Tables, empty_tables, encoded, fold_range, stored_projections
 
 
 def encode(tables: Tables) -> bytes:
-    return zlib.compress(json.dumps(tables, sort_keys=True, separators=(",", ":")).encode(), 1)
+    return zlib.compress(json.dumps(encoded(tables), sort_keys=True, separators=(",", ":")).encode(), 1)
 
 
 def decode(blob: bytes) -> Tables:
@@ -67,7 +67,7 @@ def seq_at(conn: sqlite3.Connection, at: str) -> int:
 
 def state_at_seq(conn: sqlite3.Connection, seq: int) -> Tables:
     start, tables = nearest(conn, seq)
-    return fold_range(conn, tables, start, seq)
+    return encoded(fold_range(conn, tables, start, seq))
 
 
 def state_at(conn: sqlite3.Connection, at: str) -> tuple[int, Tables]:

@@ -20,7 +20,7 @@ from mydocker.store import snapshots
 from mydocker.store.check import check
 from mydocker.store.db import connect
 from mydocker.store.events import Event, append
-from mydocker.store.replay import Tables, empty_tables, fold_range, stored_projections
+from mydocker.store.replay import Tables, empty_tables, encoded, fold_range, stored_projections
 
 from tests.fakes import create_payload, die_payload, start_payload
 
@@ -138,7 +138,7 @@ def test_append_takes_a_snapshot_per_block(log: Log) -> None:
 def test_snapshot_path_and_full_fold_agree_at_any_instant(log: Log, offset: int) -> None:
     at = stamp(min(offset, log.clock + 5))
     seq, via_snapshot = snapshots.state_at(log.conn, at)
-    full = fold_range(log.conn, empty_tables(), 0, seq)
+    full = encoded(fold_range(log.conn, empty_tables(), 0, seq))
     assert via_snapshot == full
     assert via_snapshot == as_stored(log.seen, seq)
     if offset < 1:
@@ -167,7 +167,7 @@ def test_backfill_rebuilds_the_same_snapshots(log: Log, tmp_path: Path) -> None:
         after = {s: snapshots.decode(b) for s, b in conn.execute("SELECT seq, state FROM snapshots")}
         assert len(after) == len(before)
         for seq, state in after.items():  # at the first event of each block: maybe within a batch
-            assert state == fold_range(conn, empty_tables(), 0, seq)
+            assert state == encoded(fold_range(conn, empty_tables(), 0, seq))
         assert check(conn) == []
     finally:
         store_events.SNAPSHOT_EVERY = saved
