@@ -55,11 +55,14 @@ def append(
     stream_id: str,
     expected_version: int,
     events: list[Event],
+    in_transaction: bool = False,
 ) -> list[Event]:
-    """Append events after expected_version; returns them stamped with version/time."""
+    """Append events after expected_version; returns them stamped with version/time.
+    in_transaction: the caller's open transaction commits them (or rolls them back)."""
     # streams without a projection (the system stream) are history only
     table, apply = PROJECTIONS.get(stream_type, ("", None))
-    conn.execute("BEGIN IMMEDIATE")
+    if not in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
     try:
         if stream_version(conn, stream_id) != expected_version:
             raise ConcurrencyError(f"{stream_type} {stream_id} is not at version {expected_version}")
@@ -83,9 +86,10 @@ def append(
             from mydocker.store import snapshots
 
             snapshots.take_from_projections(conn, events[-1].seq, events[-1].time)
-        conn.execute("COMMIT")
+        if not in_transaction:
+            conn.execute("COMMIT")
     except sqlite3.IntegrityError as exc:
-        if conn.in_transaction:
+        if conn.in_transaction and not in_transaction:
             conn.execute("ROLLBACK")
         message = str(exc)
         if "events.stream_id" in message:
@@ -94,7 +98,7 @@ def append(
             raise NameConflict(message) from exc
         raise
     except BaseException:
-        if conn.in_transaction:
+        if conn.in_transaction and not in_transaction:
             conn.execute("ROLLBACK")
         raise
     return events

@@ -128,3 +128,27 @@ def test_bad_at_is_one_line_and_125(story, argv) -> None:
 def test_the_log_and_its_snapshots_still_check(story) -> None:
     md, _ = story
     assert md.ok("replay", "--check") == "projections match the log\n"
+
+
+def test_compact_only_when_asked_and_the_past_after_it_stays(story) -> None:
+    """Last in the module: it rewrites the log the other tests read."""
+    md, moments = story
+    assert md("system", "compact").code == 125  # --before is required
+    asked = md("system", "compact", "--before", "0s", input="n\n")
+    assert asked.code == 0 and "2 container(s)" in asked.out
+    with md.db() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM compacted_containers").fetchone()[0] == 0
+        lives = conn.execute("SELECT name, starts, removed_at IS NOT NULL FROM container_lifetimes"
+                             " ORDER BY created_at").fetchall()
+    assert md.ok("system", "compact", "--before", "0s", "-f").startswith("Compacted 2 container(s): ")
+    with md.db() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM compacted_containers").fetchone()[0] == 2
+        assert conn.execute("SELECT name, starts, removed_at IS NOT NULL FROM container_lifetimes"
+                            " ORDER BY created_at").fetchall() == lives
+        assert conn.execute("SELECT COUNT(*) FROM events WHERE stream_type = 'container'").fetchone()[0] == 0
+    assert "system compact system" in md.ok("events", "--since", "0", "--until", "0s")
+    assert md.ok("replay", "--check") == "projections match the log\n"
+    at, outputs, _ = moments[-1]
+    for key, argv in LISTINGS.items():
+        assert _same(md.ok(*argv, "--at", at)) == _same(outputs[key]), key
+    assert md.ok("system", "compact", "--before", "0s", "-f").startswith("Nothing to compact")
