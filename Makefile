@@ -11,7 +11,7 @@ HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp
 	docker-registry skopeo apache2-utils podman conmon containerd
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test soak unit lint typecheck bench clean
+.PHONY: all host-deps install demo test soak unit lint typecheck bench bench-audit clean
 
 all: install
 
@@ -79,6 +79,11 @@ typecheck: install
 
 bench: install
 	$(BIN)/python bench/latency.py --eventlog
+
+# A 1,000,000-event log: `ps -a --at` at random instants and `replay --check`
+# (writes bench/AUDIT_RESULTS.md; ~10 minutes, most of it building the log).
+bench-audit: install
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
