@@ -146,6 +146,9 @@ def main() -> None:
             f"(runs: {', '.join(f'{r:.2f}' for r in cmd_runs)})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        from mydocker.core import roottags
+
+        roottags.unregister(os.path.join(tmp, "root"))  # commands registered it; it is gone
     header = ("# Audit log benchmark (bench/audit.py)\n\n"
               "Reproduce: `make bench-audit`. A shared 2-core machine: figures are noisy.\n\n")
     Path(args.output).write_text(header + "\n".join(lines) + "\n")

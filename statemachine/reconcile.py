@@ -38,9 +38,11 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     """What is inconsistent, without changing anything."""
     findings: list[Finding] = []
     boot: str | None = None
+    # CROSS JOIN keeps containers the outer loop: with a plain JOIN SQLite's planner scans
+    # the whole log (2 s of every `ps` at 1,000,000 events) instead of one lookup per row.
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
-        " c.config, e.type FROM containers c JOIN events e ON e.stream_id = c.id AND e.version = c.version"
+        " c.config, e.type FROM containers c CROSS JOIN events e ON e.stream_id = c.id AND e.version = c.version"
         " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:

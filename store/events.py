@@ -22,7 +22,7 @@ from mydocker.store.projections import PROJECTIONS, encode_row
 
 # One snapshot of the projections per this many sequence numbers (store/snapshots.py
 # says why); here so that append, which takes them, does not import snapshots for nothing.
-SNAPSHOT_EVERY = 10_000
+SNAPSHOT_EVERY = 5_000
 
 
 class ConcurrencyError(Exception):

@@ -9,10 +9,12 @@ backfill(), which folds from the latest snapshot onwards. `--at` loads the neare
 snapshot at or before the instant and folds the tail through the same apply
 functions as everything else; `replay --check` checks every snapshot against the log.
 
-Why 10,000: an `--at` query folds at most one block of events (~20 ms of Python on
-this machine), and a snapshot of a host with a hundred live containers costs ~1 ms
-to take, once per 10,000 events. Smaller blocks make more snapshots to store and to
-check for little gain; larger ones make the tail fold the bigger part of 100 ms.
+Why 5,000: `--at` folds at most one block after loading a snapshot. With a hundred
+live containers a snapshot is ~17 kB compressed, ~1 ms to take and a few ms to load,
+and a block of a busy host's events folds in ~25 ms here (measured, bench/audit.py:
+10,000 made the tail the larger part of 100 ms on a loaded machine). `replay --check`
+decodes and compares every snapshot (~1 ms each): smaller blocks would make that
+the larger part of its second.
 """
 
 from __future__ import annotations
