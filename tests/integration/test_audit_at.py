@@ -35,15 +35,16 @@ def _same(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory):
-    """(runtime, [(instant, {listing: output}, {container: inspect JSON})])."""
+    """(runtime, [(instant, {listing or argv: output}, {container: inspect JSON})])."""
     gen = _checked_runtime(tmp_path_factory.mktemp("asof"))
     md = next(gen)
     moments: list[tuple[str, dict[str, str], dict[str, object]]] = []
 
-    def moment(*refs: str) -> None:
+    def moment(*refs: str, extra: tuple[tuple[str, ...], ...] = ()) -> None:
         time.sleep(0.01)  # nothing of the next step shares its instant
         at = _stamp()
         outputs = {key: md.ok(*argv) for key, argv in LISTINGS.items()}
+        outputs.update({argv: md.ok(*argv) for argv in extra})
         inspected = {ref: json.loads(md.ok("inspect", ref))[0] for ref in refs}
         moments.append((at, outputs, inspected))
 
@@ -56,7 +57,7 @@ def story(tmp_path_factory: pytest.TempPathFactory):
         moment("alpha")
         md.ok("run", "-d", "--name", "beta", "--network", "atnet", "busybox", "top")
         md.ok("tag", "busybox", "atbox:1")
-        moment("alpha", "beta")
+        moment("alpha", "beta", extra=(("network", "inspect", "atnet"), ("volume", "inspect", "atvol")))
         md.ok("start", "alpha")
         md.ok("pause", "beta")
         moment("alpha", "beta")
@@ -94,6 +95,11 @@ def test_listings_at_each_moment_are_as_they_were(story) -> None:
 
 def test_inspect_at_each_moment_is_as_it_was(story) -> None:
     md, moments = story
+    at, outputs, _ = moments[2]
+    for argv in (("network", "inspect", "atnet"), ("volume", "inspect", "atvol")):
+        assert md.ok(*argv[:2], "--at", at, *argv[2:]) == outputs[argv]
+    assert "beta" in outputs[("network", "inspect", "atnet")]
+    assert md("network", "inspect", "atnet").code == 1  # removed since
     for at, _, inspected in moments:
         for ref, then in inspected.items():
             now = json.loads(md.ok("inspect", "--at", at, ref))[0]
@@ -110,8 +116,8 @@ def test_before_the_first_event_nothing_and_in_the_future_now(story) -> None:
     assert md.ok("ps", "-a", "-q", "--at", "2000-01-01T00:00:00Z") == ""
     assert md.ok("images", "-q", "--at", "2000-01-01T00:00:00Z") == ""
     assert md.ok("volume", "ls", "-q", "--at", "2000-01-01T00:00:00Z") == ""
-    for argv in LISTINGS.values():
-        assert _same(md.ok(*argv, "--at", "2999-01-01T00:00:00Z")) == _same(md.ok(*argv))
+    argv = LISTINGS["ps"]
+    assert _same(md.ok(*argv, "--at", "2999-01-01T00:00:00Z")) == _same(md.ok(*argv))
     assert md.ok("container", "ls", "-a", "-q", "--at", "1s") == md.ok("ps", "-a", "-q")
 
 
