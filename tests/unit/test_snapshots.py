@@ -202,3 +202,22 @@ def test_a_tampered_event_and_a_tampered_row_are_caught(log: Log, tmp_path: Path
                line.startswith(f"containers {live[0]} name:") for line in problems)
     assert any(line.startswith("snapshot ") for line in problems)  # the snapshots disagree with the edited log
     conn.close()
+
+
+def test_edits_to_removed_containers_are_caught_where_they_show(log: Log, tmp_path: Path) -> None:
+    """check folds a removed container only as far as a snapshot shows it: an edit there,
+    or one that undoes its removal, is still caught."""
+    conn = copy_of(log, tmp_path)
+    seq, blob = conn.execute("SELECT seq, state FROM snapshots ORDER BY seq LIMIT 1 OFFSET 3").fetchone()
+    live_now = {cid for (cid,) in conn.execute("SELECT id FROM containers")}
+    shown = sorted(set(snapshots.decode(blob)["containers"]) - live_now)
+    assert len(shown) >= 2
+    conn.execute("DROP TRIGGER events_are_append_only_update")
+    conn.execute("UPDATE events SET payload = json_set(payload, '$.name', 'edited')"
+                 " WHERE stream_id = ? AND type = 'create'", (shown[0],))
+    conn.execute("UPDATE events SET type = 'stop' WHERE stream_id = ? AND type = 'destroy'", (shown[1],))
+    problems = check(conn)
+    assert any(line.startswith("snapshot ") and f"containers {shown[0]} name: log says 'edited'" in line
+               for line in problems)
+    assert f"containers {shown[1]}: missing from the projection" in problems
+    conn.close()
