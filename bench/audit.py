@@ -75,6 +75,7 @@ def main() -> None:
         print(text, flush=True)
         lines.append(text)
 
+    say(f"- load average at the start: {os.getloadavg()[0]:.1f} (2 cores)")
     tmp = tempfile.mkdtemp(prefix="mydocker-bench-audit-")
     try:
         root = os.path.join(tmp, "root")
@@ -175,6 +176,7 @@ def main() -> None:
 
         for name in ("root", "eventlog"):  # commands registered them; they are gone
             roottags.unregister(os.path.join(tmp, name))
+    say(f"- load average at the end: {os.getloadavg()[0]:.1f}")
     header = ("# Audit log benchmark (bench/audit.py)\n\n"
               "Reproduce: `make bench-audit`. A shared 2-core machine: figures are noisy.\n\n")
     Path(args.output).write_text(header + "\n".join(lines) + "\n")
