@@ -12,7 +12,7 @@ HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp
 	docker-registry skopeo apache2-utils podman conmon containerd docker.io
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale clean
+.PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale bench-audit clean
 
 all: install
 
@@ -84,6 +84,11 @@ bench: install
 # issue 16's scale rows: a 10,000-container log, 500 running containers (~30 min)
 bench-scale: install
 	$(BIN)/python bench/scale.py
+
+# A 1,000,000-event log: `ps -a --at` at random instants and `replay --check`
+# (writes bench/AUDIT_RESULTS.md; ~10 minutes, most of it building the log).
+bench-audit: install
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from mydocker.core import timestamps
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# The clock relative times are read against: `--at` sets it to the instant asked about.
+NOW: datetime | None = None
 
 
 parse_time = timestamps.parse
@@ -40,7 +42,7 @@ def human_duration(seconds: float) -> str:
 
 
 def since(stamp: str, now: datetime | None = None) -> float:
-    now = now or datetime.now(UTC)
+    now = now or NOW or datetime.now(UTC)
     return max((now - parse_time(stamp)).total_seconds(), 0.0)
 
 

@@ -77,7 +77,7 @@ GROUPS: dict[str, dict[str, str]] = {
     # subcommands of other groups that live in modules of their own
     "volume": {"prune": "volume_prune"},
     "network": {"prune": "network_prune"},
-    "system": {"df": "system_df", "service": "system_service"},
+    "system": {"df": "system_df", "service": "system_service", "compact": "system_compact"},
 }
 
 # What the group usage says of modules that are not top-level commands.
@@ -89,6 +89,7 @@ SUBCOMMAND_HELP = {
     "network_prune": "Remove all unused networks",
     "system_df": "Show disk usage",
     "system_service": "Serve the Docker Engine API on a socket",
+    "system_compact": "Fold the events of long-removed containers into summary rows",
 }
 
 # Commands that read container state first make the log and the kernel agree.

@@ -40,7 +40,8 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     boot: str | None = None
     # CROSS JOIN keeps the containers table (live containers only) as the outer loop: with
     # the OR below, SQLite would otherwise scan the whole events table, which grows with
-    # every container that ever lived (a 10,000-container log made each command 80 ms slower).
+    # every container that ever lived (10,000 removed containers cost every command 80 ms,
+    # 1,000,000 events 2 s).
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
         " c.config, e.type FROM containers c CROSS JOIN events e ON e.stream_id = c.id AND e.version = c.version"

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mydocker.store.projections import PROJECTIONS
+from mydocker.store.projections import PROJECTIONS, encode_row
+
+# One snapshot of the projections per this many sequence numbers (store/snapshots.py
+# says why); here so that append, which takes them, does not import snapshots for nothing.
+SNAPSHOT_EVERY = 5_000
 
 
 class ConcurrencyError(Exception):
@@ -51,14 +55,18 @@ def append(
     stream_id: str,
     expected_version: int,
     events: list[Event],
+    in_transaction: bool = False,
 ) -> list[Event]:
-    """Append events after expected_version; returns them stamped with version/time."""
-    table, apply = PROJECTIONS[stream_type]
-    conn.execute("BEGIN IMMEDIATE")
+    """Append events after expected_version; returns them stamped with version/time.
+    in_transaction: the caller's open transaction commits them (or rolls them back)."""
+    # streams without a projection (the system stream) are history only
+    table, apply = PROJECTIONS.get(stream_type, ("", None))
+    if not in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
     try:
         if stream_version(conn, stream_id) != expected_version:
             raise ConcurrencyError(f"{stream_type} {stream_id} is not at version {expected_version}")
-        current = _load_row(conn, table, stream_id)
+        current = _load_row(conn, table, stream_id) if apply else None
         version = expected_version
         for event in events:
             version += 1
@@ -70,11 +78,18 @@ def append(
                 (stream_id, stream_type, version, event.type, event.time,
                  json.dumps(event.actor, sort_keys=True), json.dumps(event.payload, sort_keys=True)),
             ).lastrowid or 0
-            current = apply(current, event)
-        _store_row(conn, table, stream_id, current)
-        conn.execute("COMMIT")
+            if apply:
+                current = apply(current, event)
+        if apply:
+            _store_row(conn, table, stream_id, encode_row(current) if current else None)
+        if events and crosses_snapshot_boundary(events[0].seq, events[-1].seq):
+            from mydocker.store import snapshots
+
+            snapshots.take_from_projections(conn, events[-1].seq, events[-1].time)
+        if not in_transaction:
+            conn.execute("COMMIT")
     except sqlite3.IntegrityError as exc:
-        if conn.in_transaction:
+        if conn.in_transaction and not in_transaction:
             conn.execute("ROLLBACK")
         message = str(exc)
         if "events.stream_id" in message:
@@ -83,10 +98,16 @@ def append(
             raise NameConflict(message) from exc
         raise
     except BaseException:
-        if conn.in_transaction:
+        if conn.in_transaction and not in_transaction:
             conn.execute("ROLLBACK")
         raise
     return events
+
+
+def crosses_snapshot_boundary(first_seq: int, last_seq: int, every: int = 0) -> bool:
+    """Did the batch first_seq..last_seq start a new block of `every` sequence numbers?"""
+    every = every or SNAPSHOT_EVERY
+    return (first_seq - 1) // every != last_seq // every
 
 
 def _load_row(conn: sqlite3.Connection, table: str, key: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from mydocker.cli.asof import add_flag
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import UserError
@@ -30,6 +31,7 @@ def parser() -> Parser:
                    help="dangling=true|false, label=KEY[=VALUE], before=IMAGE, since=IMAGE, reference=PATTERN")
     p.add_argument("--format", help="'table', 'table TEMPLATE' or a Go template")
     p.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+    add_flag(p)
     return p
 
 
@@ -91,7 +93,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     filters = parse_filters(args.filter)
     if args.reference:
         filters.setdefault("reference", []).append(args.reference)
-    if not images.default_ever_built(ctx.conn):
+    if args.at:
+        from mydocker.cli.asof import travel
+
+        travel(ctx.conn, args.at)
+    elif not images.default_ever_built(ctx.conn):
         images.ensure_default(ctx)
     keep = _select(ctx, filters)
     rows = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mydocker.cli.asof import add_flag
 from mydocker.cli.errors import report
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
@@ -15,6 +16,7 @@ def parser() -> Parser:
     p.add_argument("--type", choices=["container", "image"], help="only look for this kind of object")
     p.add_argument("-s", "--size", action="store_true", help="display total file sizes if the type is container")
     p.add_argument("names", nargs="+", metavar="NAME|ID")
+    add_flag(p)
     return p
 
 
@@ -23,6 +25,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.views import inspect_container, inspect_image
     from mydocker.statemachine import images, queries
 
+    if args.at:
+        from mydocker.cli.asof import travel
+
+        travel(ctx.conn, args.at)
     found, code = [], 0
     for ref in args.names:
         view = queries.find(ctx.conn, ref) if args.type != "image" else None

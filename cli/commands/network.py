@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mydocker.cli.asof import add_flag
 from mydocker.cli.errors import exit_code, report
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
@@ -25,9 +26,11 @@ def parser() -> Parser:
     ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                     help="driver=, id=, label=, name=, scope=, type=custom|builtin, dangling=")
     ls.add_argument("--format", help="'table', 'table TEMPLATE' or a Go template")
+    add_flag(ls)
     i = sub.add_parser("inspect", help="display detailed information on one or more networks")
     i.add_argument("-f", "--format", help="format the output using a Go template")
     i.add_argument("names", nargs="+", metavar="NETWORK")
+    add_flag(i)
     r = sub.add_parser("rm", aliases=["remove"], help="remove one or more networks")
     r.add_argument("names", nargs="+", metavar="NETWORK")
     return p
@@ -35,6 +38,10 @@ def parser() -> Parser:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
+    if getattr(args, "at", None):  # ls and inspect
+        from mydocker.cli.asof import travel
+
+        travel(ctx.conn, args.at)
     return int(globals()[f"_{action}"](args, ctx))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mydocker.cli.asof import add_flag
 from mydocker.cli.parsing import Parser, parse_int
 from mydocker.statemachine.context import Context
 
@@ -28,6 +29,7 @@ def parser() -> Parser:
                    help="id, name, label, status, exited, ancestor, before, since, volume, network, publish, "
                         "expose, health")
     p.add_argument("--format", help="'table', 'json', 'table TEMPLATE' or a Go template")
+    add_flag(p)
     return p
 
 
@@ -37,6 +39,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import container_filters, queries
 
     filters = container_filters.parse(args.filter)
+    if args.at:
+        from mydocker.cli.asof import travel
+
+        travel(ctx.conn, args.at)
     fmt = args.format
     if args.quiet:
         fmt = "{{.ID}}"

@@ -1,4 +1,4 @@
-"""mydocker replay --check: do the projections equal the fold of the log?"""
+"""mydocker replay --check: do the projections, and the snapshots, equal the fold of the log?"""
 
 from __future__ import annotations
 
@@ -11,19 +11,22 @@ from mydocker.statemachine.context import Context
 
 def parser() -> Parser:
     p = Parser("replay", "Rebuild the projections from the event log in memory")
-    p.add_argument("--check", action="store_true", help="compare with the stored projections; exit 1 on a diff")
+    p.add_argument("--check", action="store_true",
+                   help="compare with the stored projections and snapshots; exit 1 on a diff")
     return p
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.store.replay import diff, fold_log
+    from mydocker.store.replay import fold_log
 
     if not args.check:
         tables = fold_log(ctx.conn)
         for table, rows in tables.items():
             print(f"{table}: {len(rows)} rows from the log")
         return 0
-    differences = diff(ctx.conn)
+    from mydocker.store.check import check
+
+    differences = check(ctx.conn)
     if differences:
         sys.stdout.write("".join(line + "\n" for line in differences))
         sys.stderr.write(f"Error: {len(differences)} difference(s) between the log and the projections\n")

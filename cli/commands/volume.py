@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mydocker.cli.asof import add_flag
 from mydocker.cli.errors import report
 from mydocker.cli.parsing import Parser, UsageError
 from mydocker.statemachine.context import Context
@@ -17,6 +18,7 @@ def parser() -> Parser:
     ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                     help="dangling=true|false, driver=, label=KEY[=VALUE], name=")
     ls.add_argument("--format", help="'table', 'table TEMPLATE' or a Go template")
+    add_flag(ls)
     create = sub.add_parser("create", help="create a volume")
     create.add_argument("--label", action="append", default=[], help="KEY=VALUE")
     create.add_argument("-d", "--driver", default="local", help="only 'local'")
@@ -27,6 +29,7 @@ def parser() -> Parser:
     inspect = sub.add_parser("inspect", help="display detailed information")
     inspect.add_argument("-f", "--format", help="format the output using a Go template")
     inspect.add_argument("names", nargs="+", metavar="VOLUME")
+    add_flag(inspect)
     return p
 
 
@@ -39,6 +42,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.action is None:
         raise UsageError("volume needs a command: ls, create, rm or inspect")
+    if getattr(args, "at", None):  # ls and inspect
+        from mydocker.cli.asof import travel
+
+        travel(ctx.conn, args.at)
     if args.action in ("ls", "list"):
         from mydocker.cli.volume_list import list_volumes
 

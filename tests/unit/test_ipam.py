@@ -10,7 +10,7 @@ from mydocker.cli.errors import exit_code
 from mydocker.statemachine import ipam
 from mydocker.statemachine.errors import UserError
 from mydocker.store.events import Event
-from mydocker.store.projections import apply_network
+from mydocker.store.projections import apply_network, encode_row
 
 NET = ipaddress.ip_network("10.213.7.0/24")
 
@@ -90,7 +90,7 @@ def test_the_allocation_table_is_folded_from_allocate_and_release():
     row = _fold([CREATE, ("allocate", {"ip": "10.213.7.2", "container": "c1", "endpoint": ep}),
                  ("allocate", {"ip": "10.213.7.3", "container": "c2", "endpoint": {**ep, "container": "c2"}}),
                  ("release", {"ip": "10.213.7.2", "container": "c1"})])
-    assert json.loads(row["allocations"]) == {"10.213.7.3": {"container": "c2", "veth": "md-c1"}}
+    assert json.loads(encode_row(row)["allocations"]) == {"10.213.7.3": {"container": "c2", "veth": "md-c1"}}
     assert row["version"] == 4
     assert _fold([CREATE, ("destroy", {})]) is None
 

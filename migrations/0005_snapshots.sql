@@ -1,0 +1,70 @@
+-- Snapshots of every projection, taken as the log grows (store/snapshots.py): the
+-- state `--at` and `replay --check` start from instead of folding the whole log.
+-- `state` is zlib-compressed JSON {table: {id: row}}: the fold of every event with
+-- seq <= this row's seq. A cache the log can always rebuild, and checked against it.
+CREATE TABLE snapshots (
+    seq       INTEGER PRIMARY KEY,           -- the last event folded in
+    time      TEXT    NOT NULL,              -- that event's time
+    state     BLOB    NOT NULL
+);
+
+-- What `system compact` folded away: one row per removed container whose events were
+-- deleted, holding what container_lifetimes said of it then (the same columns), where
+-- its events were, and how many of each type there were. The `compact` event of the
+-- `system` stream records each compaction.
+CREATE TABLE compacted_containers (
+    container_id     TEXT    PRIMARY KEY,
+    name             TEXT,
+    image            TEXT,
+    created_at       TEXT,
+    first_started_at TEXT,
+    last_died_at     TEXT,
+    removed_at       TEXT,
+    last_exit_code   INTEGER,
+    last_die_reason  TEXT,
+    ever_oom_killed  INTEGER,
+    starts           INTEGER,
+    seconds_running  REAL,
+    first_seq        INTEGER NOT NULL,
+    last_seq         INTEGER NOT NULL,
+    events           INTEGER NOT NULL,
+    event_counts     TEXT    NOT NULL,       -- JSON {type: count}
+    last_name        TEXT                    -- after renames
+);
+
+-- container_lifetimes keeps every container ever created, compacted ones included.
+-- The first part is 0002's definition, unchanged.
+DROP VIEW container_lifetimes;
+CREATE VIEW container_lifetimes AS
+WITH runs AS (
+    SELECT s.stream_id,
+           s.time AS started,
+           (SELECT MIN(d.time) FROM events d
+             WHERE d.stream_id = s.stream_id AND d.type = 'die' AND d.version > s.version) AS died
+    FROM events s
+    WHERE s.stream_type = 'container' AND s.type = 'start'
+)
+SELECT
+    c.stream_id                                                   AS container_id,
+    json_extract(c.payload, '$.name')                             AS name,
+    json_extract(c.payload, '$.image')                            AS image,
+    c.time                                                        AS created_at,
+    (SELECT MIN(started) FROM runs r WHERE r.stream_id = c.stream_id)    AS first_started_at,
+    (SELECT MAX(d.time) FROM events d WHERE d.stream_id = c.stream_id AND d.type = 'die') AS last_died_at,
+    (SELECT MAX(x.time) FROM events x WHERE x.stream_id = c.stream_id AND x.type = 'destroy') AS removed_at,
+    (SELECT json_extract(d.payload, '$.exit_code') FROM events d
+      WHERE d.stream_id = c.stream_id AND d.type = 'die' ORDER BY d.version DESC LIMIT 1) AS last_exit_code,
+    (SELECT json_extract(d.payload, '$.reason') FROM events d
+      WHERE d.stream_id = c.stream_id AND d.type = 'die' ORDER BY d.version DESC LIMIT 1) AS last_die_reason,
+    (SELECT COUNT(*) FROM events d WHERE d.stream_id = c.stream_id AND d.type = 'die'
+        AND json_extract(d.payload, '$.oom_killed')) > 0                 AS ever_oom_killed,
+    (SELECT COUNT(*) FROM runs r WHERE r.stream_id = c.stream_id)        AS starts,
+    (SELECT ROUND(SUM((julianday(COALESCE(r.died, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))
+                     - julianday(r.started)) * 86400.0), 3)
+       FROM runs r WHERE r.stream_id = c.stream_id)                      AS seconds_running
+FROM events c
+WHERE c.stream_type = 'container' AND c.type = 'create'
+UNION ALL
+SELECT container_id, name, image, created_at, first_started_at, last_died_at, removed_at, last_exit_code,
+       last_die_reason, ever_oom_killed, starts, seconds_running
+FROM compacted_containers;
