@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # tests/integration/test_oci_*.py (podman: 11 MB download, 36 MB installed; containerd:
 # 26 MB, 98 MB; not counting dependencies).
 HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2 \
-	docker-registry skopeo apache2-utils podman conmon containerd
+	docker-registry skopeo apache2-utils podman conmon containerd chromium
 DEMO_ROOT ?= /var/lib/mydocker
 
 .PHONY: all host-deps install demo test soak unit lint typecheck bench clean
