@@ -1,8 +1,9 @@
 """`audit serve`: datasette over ROOT/mydocker.db, read-only, on one socket.
 
-The file is opened with SQLite's mode=ro (not immutable=1: that would ignore the WAL
-and show a live log as it was at its last checkpoint), and the database object refuses
-the write connection datasette would open for a write, so no request can change it."""
+Three locks on the door: only GET and HEAD pass; the file is opened with SQLite's
+mode=ro (not immutable=1: that would ignore the WAL and show a live log as it was at
+its last checkpoint); and the database object refuses the write connection datasette
+would open for a write. datasette itself runs only SELECTs typed by a user."""
 
 from __future__ import annotations
 
@@ -56,13 +57,31 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+READ_METHODS = ("GET", "HEAD")
+
+
+def read_only(inner: Any) -> Any:
+    """Every request that is not a read is refused at the door (datasette would answer
+    some POSTs with its CSRF or 500 pages), whatever datasette or a plugin would do."""
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")]})
+            await send({"type": "http.response.body", "body": b"the mydocker audit log is served read-only\n"})
+            return
+        await inner(scope, receive, send)
+
+    return guarded
+
+
 def app(db_file: Path) -> Any:
     if not pm.has_plugin("mydocker-audit"):
         pm.register(plugin, name="mydocker-audit")
     ds = Datasette(metadata=metadata.build(), template_dir=str(TEMPLATES), settings=SETTINGS)
     ds.add_database(ReadOnlyDatabase(ds, path=str(db_file), is_mutable=True), name=metadata.DATABASE)
     asyncio.run(ds.invoke_startup())
-    return ds.app()
+    return read_only(ds.app())
 
 
 def serve(db_file: Path, sock: socket.socket) -> None:

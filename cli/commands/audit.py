@@ -9,7 +9,9 @@ export: the container_events view for a log shipper, as JSON lines or CSV, filte
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import socket
 import sqlite3
 import sys
 import time
@@ -64,8 +66,12 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
 
     try:
         sock = server.listen(args.host, args.port)
-    except (OSError, OverflowError) as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {getattr(exc, 'strerror', None) or exc}") from None
+    except socket.gaierror:
+        raise UsageError(f"invalid --host {args.host!r}: not an address of this host") from None
+    except OSError as exc:
+        if exc.errno != errno.EADDRNOTAVAIL:
+            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"invalid --host {args.host!r}: not an address of this host") from None
     if not server.is_loopback(args.host):
         sys.stderr.write(f"WARNING: serving the audit log on {args.host}: anyone who reaches this address "
                          "reads every container's history (commands, environment, users)\n")
