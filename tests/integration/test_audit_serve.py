@@ -327,7 +327,7 @@ def test_export_follow_yields_what_is_appended_after_it_started(site: Site) -> N
     ["audit", "export", "--format", "xml"],
     ["audit", "export", "-f", "colour=red"],
     ["audit", "serve", "--port", "70000"],
-    ["audit", "serve", "--host", "no-such-host.invalid", "--port", "0"],
+    ["audit", "serve", "--host", "192.0.2.1", "--port", "0"],  # TEST-NET-1: no host has it
 ])
 def test_bad_arguments_get_one_line_and_125(site: Site, argv: list[str]) -> None:
     before = _events(site.md)
