@@ -2,7 +2,7 @@
 module, on a free loopback port, over a root where five containers lived differently
 (exit 0 privileged and removed, exit 3, killed with a published port and two execs,
 OOM-killed, still running). The page is read by headless Chromium as a person's
-browser would; the screenshot stays under the module's temp dir."""
+browser would; the screenshot stays in pytest's temp dir (audit-timeline*/timeline.png)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class Site:
     md: Runtime
     url: str
     base: Path
+    shots: Path  # outlives the root's clean-up, for a person to look at
     server: subprocess.Popen[str]
 
     def get(self, path: str) -> tuple[int, bytes]:
@@ -67,7 +68,7 @@ def md_module(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def site(md_module: Runtime):
+def site(md_module: Runtime, tmp_path_factory: pytest.TempPathFactory):
     md = md_module
     n = NAMES
     md.ok("run", "--network", "none", "--privileged", "--name", n["ok"], "busybox", "true")
@@ -89,7 +90,7 @@ def site(md_module: Runtime):
         first = server.stdout.readline()
         match = re.search(r"at (http://127\.0\.0\.1:\d+/) ", first)
         assert match, f"audit serve said {first!r}; {server.stderr.read() if server.poll() is not None else ''}"
-        yield Site(md, match.group(1), md.root.parent, server)
+        yield Site(md, match.group(1), md.root.parent, tmp_path_factory.mktemp("audit-timeline"), server)
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)
@@ -249,7 +250,7 @@ def test_the_timeline_renders_in_headless_chromium(site: Site) -> None:
     # Everything it loads comes from this server: it renders with no network.
     assert page.resources and all(r.startswith("/") and not r.startswith("//") for r in page.resources), \
         page.resources
-    screenshot = site.base / "timeline.png"
+    screenshot = site.shots / "timeline.png"
     shot = subprocess.run([*browser, f"--screenshot={screenshot}", url], capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL)
     assert shot.returncode == 0 and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot.stderr[-2000:]
