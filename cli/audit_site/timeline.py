@@ -10,23 +10,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # One row per container, newest first; names as created (the views' convention).
+# `+type` keeps SQLite off the (type, time) index: walking the log backwards finds the
+# newest creates at once, and a container's own events (its stream) are few, where that
+# index would walk every container's events for each container.
 SQL = """
+WITH newest AS (
+    SELECT seq, stream_id, time, payload FROM events
+     WHERE stream_type = 'container' AND +type = 'create' ORDER BY seq DESC LIMIT :limit)
 SELECT c.stream_id AS container_id,
        json_extract(c.payload, '$.name') AS name,
        json_extract(c.payload, '$.image') AS image,
        c.time AS created_at,
-       (SELECT MIN(s.time) FROM events s WHERE s.stream_id = c.stream_id AND s.type = 'start') AS first_started_at,
-       (SELECT MAX(s.version) FROM events s WHERE s.stream_id = c.stream_id AND s.type = 'start') AS last_start_version,
+       (SELECT MIN(s.time) FROM events s WHERE s.stream_id = c.stream_id AND +s.type = 'start') AS first_started_at,
+       (SELECT MAX(s.version) FROM events s
+         WHERE s.stream_id = c.stream_id AND +s.type = 'start') AS last_start_version,
        d.version AS last_die_version,
        d.time AS last_died_at,
        d.payload AS last_die,
-       (SELECT MAX(x.time) FROM events x WHERE x.stream_id = c.stream_id AND x.type = 'destroy') AS removed_at
-  FROM events c
+       (SELECT MAX(x.time) FROM events x WHERE x.stream_id = c.stream_id AND +x.type = 'destroy') AS removed_at
+  FROM newest c
   LEFT JOIN events d ON d.stream_id = c.stream_id AND d.version =
-       (SELECT MAX(v.version) FROM events v WHERE v.stream_id = c.stream_id AND v.type = 'die')
- WHERE c.stream_type = 'container' AND c.type = 'create'
+       (SELECT MAX(v.version) FROM events v WHERE v.stream_id = c.stream_id AND +v.type = 'die')
  ORDER BY c.seq DESC
- LIMIT :limit
 """
 COUNT_SQL = "SELECT COUNT(*) FROM events WHERE stream_type = 'container' AND type = 'create'"
 

@@ -22,7 +22,7 @@ from mydocker.cli.commands.events import FOLLOW_POLL, parse_filter, parse_when
 from mydocker.cli.parsing import Parser, UsageError
 from mydocker.statemachine.context import Context
 
-VIEW_SQL = "SELECT * FROM container_events WHERE seq > ? ORDER BY seq"
+VIEW_SQL = "SELECT * FROM container_events WHERE seq > :after AND seq <= :upto"
 
 
 def _port(text: str) -> int:
@@ -84,9 +84,14 @@ def rows(conn: sqlite3.Connection, args: argparse.Namespace, after_seq: int, upt
          ) -> Iterator[tuple[Any, ...]]:
     """container_events rows of the events in (after_seq, upto_seq] that `events` with the
     same filters shows."""
+    params = {"after": after_seq, "upto": upto_seq, "since": args.since, "until": args.until}
+    if not args.filter:  # the whole view: SQL alone, without decoding every event
+        sql = VIEW_SQL + (" AND time >= :since" if args.since else "") + (" AND time <= :until" if args.until else "")
+        yield from conn.execute(sql + " ORDER BY seq", params)
+        return
     from mydocker.statemachine.audit import Filters, matching
 
-    view = conn.cursor().execute(VIEW_SQL, (after_seq,))
+    view = conn.cursor().execute(VIEW_SQL + " ORDER BY seq", params)
     pending: tuple[Any, ...] | None = None
     for event, _ in matching(conn, Filters(args.filter), args.since, args.until, after_seq):
         if event.seq > upto_seq:
@@ -115,9 +120,16 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         def write(row: tuple[Any, ...]) -> None:
             writer.writerow(row)
     else:
+        others = [c for c in columns if c != "payload"]
+
         def write(row: tuple[Any, ...]) -> None:
+            # payload as an object, not a string holding one; it is JSON already, and last
+            if payload == len(columns) - 1:
+                head = json.dumps(dict(zip(others, row[:-1], strict=True)))
+                sys.stdout.write(f'{head[:-1]}, "payload": {row[payload]}}}\n')
+                return
             record = dict(zip(columns, row, strict=True))
-            record["payload"] = json.loads(row[payload])  # an object, not a string holding one
+            record["payload"] = json.loads(row[payload])
             sys.stdout.write(json.dumps(record) + "\n")
 
     last_seq = 0
