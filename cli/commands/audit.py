@@ -120,17 +120,12 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         def write(row: tuple[Any, ...]) -> None:
             writer.writerow(row)
     else:
-        others = [c for c in columns if c != "payload"]
+        others = [i for i, c in enumerate(columns) if c != "payload"]
 
         def write(row: tuple[Any, ...]) -> None:
-            # payload as an object, not a string holding one; it is JSON already, and last
-            if payload == len(columns) - 1:
-                head = json.dumps(dict(zip(others, row[:-1], strict=True)))
-                sys.stdout.write(f'{head[:-1]}, "payload": {row[payload]}}}\n')
-                return
-            record = dict(zip(columns, row, strict=True))
-            record["payload"] = json.loads(row[payload])
-            sys.stdout.write(json.dumps(record) + "\n")
+            # payload as an object, not a string holding one: it is JSON text already
+            head = json.dumps({columns[i]: row[i] for i in others})
+            sys.stdout.write(f'{head[:-1]}, "payload": {row[payload]}}}\n')
 
     last_seq = 0
     version = conn.execute("PRAGMA data_version").fetchone()[0]
