@@ -104,7 +104,8 @@ def main() -> None:
                     seconds, _ = fetch(f"{url}mydocker/{name}.json?_shape=array&_size=max{query}")
                     print(f"canned {name}: {seconds * 1000:.0f} ms")
                 except urllib.error.HTTPError as exc:
-                    print(f"canned {name}: HTTP {exc.code} ({json.loads(exc.read()).get('error')})")
+                    error = re.sub(r"<[^>]+>", "", json.loads(exc.read()).get("error") or "").strip()
+                    print(f"canned {name}: HTTP {exc.code} ({error.split('.')[0]})")
         finally:
             server.terminate()
             server.wait()
