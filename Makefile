@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # 26 MB, 98 MB; not counting dependencies). docker.io: its 20.10 client (/usr/bin/docker)
 # drives the Engine API service in tests/integration/test_api_*.py; dockerd is never started.
 HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2 \
-	docker-registry skopeo apache2-utils podman conmon containerd docker.io
+	docker-registry skopeo apache2-utils podman conmon containerd docker.io chromium
 DEMO_ROOT ?= /var/lib/mydocker
 
 .PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale bench-audit clean

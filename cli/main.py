@@ -41,6 +41,7 @@ COMMANDS = {
     "logout": "Log out from a registry",
     "replay": "Rebuild the projections from the event log (--check compares)",
     "events": "Show the event log (filters, formats, --follow)",
+    "audit": "serve: the log read-only in datasette (views, queries, timeline); export: jsonl or csv",
     "history": "Show the history of an image",
     "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root; df: disk usage",
     "restart": "Restart one or more containers",
