@@ -76,13 +76,18 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
     pid = os.fork()
     if pid == 0:
         code = 125
+        monitor = None
         try:
             os.close(report_r)
             if detach_r >= 0:
                 os.close(detach_r)
-            code = _Monitor(spec, hooks_factory, report_w, attached, detach_w).run()
+            monitor = _Monitor(spec, hooks_factory, report_w, attached, detach_w)
+            code = monitor.run()
         except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
-            _report(report_w, {"started": False, "exit_code": 125, "message": f"monitor: {exc}"})
+            # Only if nothing was reported yet: once reported, report_w is closed and its
+            # number may already be another file's (the database's WAL, for one).
+            if monitor is None or monitor.report_w >= 0:
+                _report(report_w, {"started": False, "exit_code": 125, "message": f"monitor: {exc}"})
         finally:
             os._exit(code)
     os.close(report_w)
@@ -94,6 +99,18 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
     msg = json.loads(raw.splitlines()[0])
     return LaunchResult(pid, msg["started"], msg.get("exit_code"), msg.get("message", ""), msg.get("prepared", True),
                         detach_r)
+
+
+def _children_on_host_pid_namespace() -> None:
+    """After unshare(CLONE_NEWPID) every later child of this process would join the
+    container's PID namespace: the exit hook's iptables, health probes and cleanup
+    command would run there (visible to the container), and once its PID 1 is gone
+    fork fails with ENOMEM. setns to our own namespace sends them back to ours."""
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sc.setns(fd, sc.CLONE_NEWPID)
+    finally:
+        os.close(fd)
 
 
 def _report(fd: int, message: dict[str, object]) -> None:
@@ -116,6 +133,11 @@ class _Monitor:
         self.master = -1
         self.console: socket.socket | None = None  # receives the pty's master from the init
 
+    def _report(self, message: dict[str, object]) -> None:
+        if self.report_w >= 0:
+            _report(self.report_w, message)
+            self.report_w = -1
+
     def run(self) -> int:
         self._detach_or_forward()
         spec = self.spec
@@ -124,7 +146,7 @@ class _Monitor:
             cgroups.create(spec.cgroups, spec.limits)
         except (OSError, cgroups.CgroupError) as exc:
             _safe_remove_cgroups(spec.cgroups)
-            _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc)})
+            self._report({"started": False, "exit_code": 125, "message": str(exc)})
             return 125
         crash("monitor.after-cgroups")
         # Before unshare: what preload spawns must not become the new namespace's PID 1.
@@ -144,6 +166,7 @@ class _Monitor:
             if self.console is not None:
                 self.console.close()
             init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends, console=init_console))
+        _children_on_host_pid_namespace()
         for fd in {ready_w, go_r, error_w, *child_ends} - {-1}:
             os.close(fd)
         if init_console is not None:
@@ -168,9 +191,9 @@ class _Monitor:
         crash("monitor.after-start")
         if failure:
             detail = json.loads(failure)
-            _report(self.report_w, {"started": False, "exit_code": detail["code"], "message": detail["message"]})
+            self._report({"started": False, "exit_code": detail["code"], "message": detail["message"]})
         else:
-            _report(self.report_w, {"started": True})
+            self._report({"started": True})
         if not self.attached and not failure:
             self._hand_over(ours, hooks)
         if self._pump(ours):
@@ -207,7 +230,7 @@ class _Monitor:
         if self.console is not None:
             self.console.close()
         _safe_remove_cgroups(self.spec.cgroups)
-        _report(self.report_w, {"started": False, "exit_code": 125, "message": str(exc), "prepared": False})
+        self._report({"started": False, "exit_code": 125, "message": str(exc), "prepared": False})
         return 125
 
     def _detach_or_forward(self) -> None:
