@@ -141,6 +141,20 @@ class KernelEffects:
 
             networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
 
+    def connect_network(self, view: ContainerView, network: dict[str, Any]) -> None:
+        """Hot-plug: an endpoint in the live init's netns (the caller refreshes /etc/hosts
+        once the aliases are recorded)."""
+        from mydocker.statemachine import networks
+
+        assert self.ctx is not None
+        networks.connect(self.ctx, view.id, network, view.row["pid"])
+
+    def disconnect_network(self, view: ContainerView) -> None:
+        assert self.ctx is not None
+        from mydocker.statemachine import networks
+
+        networks.disconnect(self.ctx, view.id)
+
     def teardown(self, view: ContainerView) -> None:
         """Idempotent: what is already gone counts as removed."""
         self.release(view)
