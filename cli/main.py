@@ -76,7 +76,7 @@ GROUPS: dict[str, dict[str, str]] = {
     # subcommands of other groups that live in modules of their own
     "volume": {"prune": "volume_prune"},
     "network": {"prune": "network_prune"},
-    "system": {"df": "system_df"},
+    "system": {"df": "system_df", "service": "system_service"},
 }
 
 # What the group usage says of modules that are not top-level commands.
@@ -87,6 +87,7 @@ SUBCOMMAND_HELP = {
     "volume_prune": "Remove all unused local volumes",
     "network_prune": "Remove all unused networks",
     "system_df": "Show disk usage",
+    "system_service": "Serve the Docker Engine API on a socket",
 }
 
 # Commands that read container state first make the log and the kernel agree.

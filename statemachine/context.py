@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_ROOT = "/var/lib/mydocker"
+# A front that runs a CLI command as its child (the Engine API service) says here,
+# as a JSON object, who really asked; it is merged into every event's actor.
+ACTOR_ENV = "MYDOCKER_ACTOR"
 
 
 def default_root() -> str:
@@ -22,7 +25,17 @@ def actor(command: str) -> dict[str, Any]:
         user = pwd.getpwuid(uid).pw_name
     except KeyError:
         user = str(uid)
-    return {"command": command, "pid": os.getpid(), "uid": uid, "user": user}
+    found: dict[str, Any] = {"command": command, "pid": os.getpid(), "uid": uid, "user": user}
+    if os.environ.get(ACTOR_ENV):
+        import json
+
+        try:
+            extra = json.loads(os.environ[ACTOR_ENV])
+        except ValueError:
+            extra = None
+        if isinstance(extra, dict):
+            found.update({k: v for k, v in extra.items() if k not in found})
+    return found
 
 
 @dataclass

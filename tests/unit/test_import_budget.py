@@ -24,8 +24,9 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mydocker runs as root")
 
-READ_FORBIDDEN = {"transitions", "sqlite_utils", "pyroute2", "pyseccomp"}
-NO_NETWORK_FORBIDDEN = {"pyroute2", "sqlite_utils", "pyseccomp"}
+# aiohttp is the Engine API service's alone (`system service`), never another command's.
+READ_FORBIDDEN = {"transitions", "sqlite_utils", "pyroute2", "pyseccomp", "aiohttp"}
+NO_NETWORK_FORBIDDEN = {"pyroute2", "sqlite_utils", "pyseccomp", "aiohttp"}
 
 # Runs one command like the `mydocker` script does, then prints what it imported.
 PROBE = """
@@ -148,3 +149,25 @@ def test_commands_on_a_running_container_without_network_import_no_network_code(
     assert not heavy(loaded, NO_NETWORK_FORBIDDEN), f"{argv[0]} imports {heavy(loaded, NO_NETWORK_FORBIDDEN)}"
     state = rig.cli("ps", "-a", "--format", "{{.Names}} {{.State}}")
     assert "busy running" not in state
+
+
+def test_only_the_api_service_imports_aiohttp() -> None:
+    """Every import statement of the project, read from the source: aiohttp (and the
+    cli/api package that wraps it) is imported by cli/api and `system service` only."""
+    import ast
+
+    top = Path(__file__).resolve().parents[2]
+    allowed = {top / "cli" / "commands" / "system_service.py"}
+    offenders = []
+    for folder in ("cli", "core", "statemachine", "store"):
+        for path in (top / folder).rglob("*.py"):
+            if (top / "cli" / "api") in path.parents or path in allowed:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n.split(".")[0] == "aiohttp" or n.startswith("mydocker.cli.api") for n in names):
+                    offenders.append(f"{path.relative_to(top)}:{node.lineno}")
+    assert not offenders, f"aiohttp imported outside the API service: {offenders}"
+    assert any("aiohttp" in line for line in (top / "cli" / "api" / "app.py").read_text().splitlines()
+               if line.startswith(("import", "from")))  # the scan reads real files
