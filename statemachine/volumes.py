@@ -18,7 +18,7 @@ from mydocker.core import locks
 from mydocker.core import volumes as core_volumes
 from mydocker.statemachine import naming
 from mydocker.statemachine.context import Context
-from mydocker.statemachine.errors import InvalidArgument, NotFound, UserError
+from mydocker.statemachine.errors import Conflict, InvalidArgument, NotFound, UserError
 from mydocker.store.events import ConcurrencyError, Event, append, stream_version
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -148,7 +148,7 @@ def remove(ctx: Context, name: str, force: bool = False) -> None:
             raise NoSuchVolume(name)
         holders = users(ctx.conn, name)
         if holders:
-            raise UserError(f"remove {name}: volume is in use - [{', '.join(holders)}]")
+            raise Conflict(f"remove {name}: volume is in use - [{', '.join(holders)}]")
         append(ctx.conn, "volume", name, row["version"],
                [Event("destroy", {"mountpoint": row["mountpoint"]}, ctx.actor())])
         core_volumes.remove(ctx.root, name)
