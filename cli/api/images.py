@@ -42,7 +42,7 @@ def _not_found(message: str) -> bool:
     return "not found" in message or "does not exist" in message or "No such image" in message
 
 
-def _summary(image: Any, tags: list[str], digests: dict[str, str], users: int) -> dict[str, Any]:
+def image_summary(image: Any, tags: list[str], digests: dict[str, str], users: int) -> dict[str, Any]:
     config = image.config
     return {
         "Id": image.id, "ParentId": "", "RepoTags": tags,
@@ -84,7 +84,7 @@ async def list_images(request: web.Request) -> web.Response:
                 tags = []
             else:
                 continue
-            out.append(_summary(image, tags, digests.get(image.id, {}), len(images.users(ctx.conn, image.id))))
+            out.append(image_summary(image, tags, digests.get(image.id, {}), len(images.users(ctx.conn, image.id))))
         return out
 
     return web.json_response(await in_thread(request, listing))
