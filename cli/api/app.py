@@ -75,6 +75,8 @@ def make_app(root: str) -> web.Application:
     app.on_response_prepare.append(_headers)
     for name in ROUTE_MODULES:
         module = sys.modules.get(f"mydocker.cli.api.{name}") or importlib.import_module(f"mydocker.cli.api.{name}")
+        if hasattr(module, "setup"):  # a module's own app state (e.g. live attach connections)
+            module.setup(app)
         for route in module.routes:
             assert isinstance(route, web.RouteDef)
             for path in (route.path, f"/v{{{VERSION_PARAM}:[0-9]+(\\.[0-9]+)*}}{route.path}"):

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -92,6 +93,9 @@ class Activity:
 async def serve(root: str, listen: Listen, timeout: float) -> None:
     from mydocker.cli.api.app import make_app
 
+    # Waits, stops (up to their timeout) and streams each hold a worker thread for a while:
+    # the default pool (cores + 4) would make the 7th client wait for the first.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="api"))
     app = make_app(root)
     activity = Activity()
     app.middlewares.insert(0, activity.track)
