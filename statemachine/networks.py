@@ -47,7 +47,7 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 BRIDGE_RE = re.compile(r"^(mydocker0|mdbr-[a-zA-Z0-9_.-]+|mydocker[a-zA-Z0-9_.-]*)$")
 
 
-class NoSuchNetwork(UserError):
+class NoSuchNetwork(NotFound):
     def __init__(self, ref: str) -> None:
         super().__init__(f"network {ref} not found")
 
