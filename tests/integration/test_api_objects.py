@@ -290,7 +290,7 @@ def test_docker_compose_up_ps_logs_down(api: ApiService, tmp_path: Path) -> None
         labels = api.rt.inspect("mdtest_web_1")["Config"]["Labels"]
         assert labels["com.docker.compose.project"] == "mdtest" and labels["com.docker.compose.service"] == "web"
     finally:
-        compose("down", "-v")
+        compose("down", "-v", "-t", "1")  # busybox as pid 1 ignores SIGTERM: do not wait 10 s
     assert api.rt.ok("ps", "-aq") == ""
     assert "mdtest_www" not in api.rt.ok("volume", "ls", "-q")
     assert "mdtest_front" not in api.rt.ok("network", "ls")
