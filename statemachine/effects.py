@@ -25,7 +25,8 @@ def has_network(view: ContainerView) -> bool:
     host containers never have any to release, and skip importing that code."""
     config = view.config
     mode = (config.get("network") or {}).get("mode") or config["spec"].get("network", "none")
-    return mode not in ("none", "host")
+    # an endpoint in the log counts too: a hot-plug that crashed before `network_connect` was recorded
+    return mode not in ("none", "host") or bool(view.row.get("endpoint"))
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
