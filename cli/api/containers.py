@@ -328,8 +328,9 @@ async def wait(request: web.Request) -> web.StreamResponse:
         if transport is None or transport.is_closing():
             return response
         await asyncio.sleep(POLL)
-    await response.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
-    await response.write_eof()
+    with contextlib.suppress(ConnectionError, RuntimeError):  # the client may have given up
+        await response.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
+        await response.write_eof()
     return response
 
 
@@ -371,10 +372,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
     view = await get_view(request, reconcile=True)
     tty = bool(view.config["spec"].get("tty"))
 
-    def keep(record: dict[str, str]) -> bool:
+    def in_window(record: dict[str, str]) -> bool:
         stamp = record.get("time", "")
-        return record.get("stream", "stdout") in streams and (since is None or stamp >= since) and \
-            (until is None or stamp < until)
+        return (since is None or stamp >= since) and (until is None or stamp < until)
+
+    def keep(record: dict[str, str]) -> bool:
+        return record.get("stream", "stdout") in streams and in_window(record)
 
     response = web.StreamResponse(status=200, headers={"Content-Type": RAW_STREAM})
     await response.prepare(request)
@@ -387,9 +390,10 @@ async def logs(request: web.Request) -> web.StreamResponse:
             return False
 
     records, position = await asyncio.get_running_loop().run_in_executor(None, _records, _log_path(view), 0)
-    shown = [r for r in records if keep(r)]
-    if tail is not None and tail >= 0:
+    shown = [r for r in records if in_window(r)]
+    if tail is not None and tail >= 0:  # docker: the last lines of the log, then the streams asked for
         shown = shown[len(shown) - tail:] if tail else []
+    shown = [r for r in shown if keep(r)]
     for record in shown:
         if not await send(record):
             return response

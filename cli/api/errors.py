@@ -42,7 +42,9 @@ def status_of(exc: BaseException) -> int:
 def error_response(status: int, message: str) -> web.Response:
     if status == 304:  # dockerd: "not modified" has no body
         return web.Response(status=304)
-    return web.json_response({"message": message}, status=status)
+    # exactly application/json (no charset): docker's client parses the message only then
+    return web.Response(body=json.dumps({"message": message}).encode(), status=status,
+                        content_type="application/json")
 
 
 def bad_request(message: str) -> ApiError:

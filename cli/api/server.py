@@ -25,14 +25,28 @@ class Listen:
     port: int = 0
 
     def __str__(self) -> str:
+        if self.kind == "fd":
+            return "fd:// (the socket systemd passed)"
         return f"unix://{self.path}" if self.kind == "unix" else f"tcp://{self.host}:{self.port}"
+
+
+SD_LISTEN_FDS_START = 3
+
+
+def activated() -> bool:
+    """systemd's socket activation (sd_listen_fds): a socket passed as fd 3, for us."""
+    return os.environ.get("LISTEN_PID") == str(os.getpid()) and os.environ.get("LISTEN_FDS") == "1"
 
 
 def parse_listen(text: str | None, root: str) -> Listen:
     """unix://PATH or tcp://HOST:PORT; TCP has no peer credentials and no
     authentication, so only a loopback address is served."""
     if not text:
-        return Listen("unix", path=os.path.join(root, "mydocker.sock"))
+        return Listen("fd") if activated() else Listen("unix", path=os.path.join(root, "mydocker.sock"))
+    if text == "fd://":  # dockerd's -H fd://
+        if not activated():
+            raise InvalidArgument("--listen fd:// needs a socket passed by systemd (LISTEN_FDS=1)")
+        return Listen("fd")
     if text.startswith("unix://"):
         path = text[len("unix://"):]
         if not path.startswith("/"):
@@ -102,7 +116,9 @@ async def serve(root: str, listen: Listen, timeout: float) -> None:
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site: web.BaseSite
-    if listen.kind == "unix":
+    if listen.kind == "fd":
+        site = web.SockSite(runner, socket.socket(fileno=SD_LISTEN_FDS_START))
+    elif listen.kind == "unix":
         _claim_socket(listen.path)
         site = web.UnixSite(runner, listen.path)
     else:
