@@ -205,6 +205,15 @@ def test_events_since_until_and_following(api: ApiService) -> None:
     assert first["Type"] == "volume" and first["Action"] == "create" and first["timeNano"] >= int(start) * 10**9
     assert api.request("GET", "/v1.41/events?filters=" + '{"colour":["x"]}').status == 400
 
+    # docker's container attributes carry its labels, and label= filters on them (compose's way)
+    cid = api.rt.ok("create", "--name", "evc", "--label", "tier=ev", "--network", "none", "busybox", "true").strip()
+    api.rt.ok("rm", "evc")
+    labelled = _ok(api.docker("events", "--since", f"{start:.3f}", "--until", f"{time.time() + 1:.3f}",
+                              "--filter", "label=tier=ev", "--format",
+                              "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Actor.Attributes.tier}}"))
+    assert labelled.splitlines()[0] == f"create {cid} evc ev"
+    assert labelled.splitlines()[-1] == f"destroy {cid} evc ev"
+
     # without --until it follows the log as it grows
     follower = subprocess.Popen([DOCKER_CLI, "events", "--filter", "type=volume", "--format",
                                  "{{.Action}} {{.Actor.ID}}"], env=_env(api), stdout=subprocess.PIPE,
