@@ -105,9 +105,14 @@ async def load(request: web.Request) -> web.Response:
 
         def work(ctx: ApiContext) -> list[str]:
             from mydocker.statemachine import images
+            from mydocker.statemachine.errors import UserError
 
             lines = []
-            for image, tags in images.load(ctx, spool):
+            try:
+                loaded = images.load(ctx, spool)
+            except UserError as exc:  # the body is no archive we take (unsafe paths included)
+                raise bad_request(str(exc)) from None
+            for image, tags in loaded:
                 lines += [f"Loaded image: {t}" for t in tags] or [f"Loaded image ID: {image.id}"]
             return lines
 
@@ -247,8 +252,14 @@ async def _import(request: web.Request, source: str) -> web.StreamResponse:
 
         def work(ctx: ApiContext) -> str:
             from mydocker.statemachine import images
+            from mydocker.statemachine.errors import InvalidArgument, UserError
 
-            return images.import_tarball(ctx, spool, ref, message=message, source="api").id
+            try:
+                return images.import_tarball(ctx, spool, ref, message=message, source="api").id
+            except InvalidArgument:
+                raise
+            except UserError as exc:  # the body is no rootfs we take (unsafe paths included)
+                raise bad_request(str(exc)) from None
 
         image_id = await in_thread(request, work)
     return _json_lines(json.dumps({"status": image_id}) + "\r\n")

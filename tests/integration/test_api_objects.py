@@ -8,10 +8,12 @@ subnet and a loopback port it picked."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,16 @@ from tests.integration.registry_server import Registry, free_port
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory):
     yield from serve_api(tmp_path_factory, "objects")
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def _env(api: ApiService) -> dict[str, str]:
@@ -113,6 +125,18 @@ def test_images_through_the_docker_cli(api: ApiService, tmp_path: Path) -> None:
     assert "Untagged: team/tool:1" in _ok(api.docker("rmi", "team/tool:1"))
     assert "Loaded image: team/tool:1" in _ok(api.docker("load", "-i", str(archive)))
     _ok(api.docker("rmi", "team/tool:1"))
+    # hostile archives: a path out of the layer is refused, nothing is stored or written
+    before = api.request("GET", "/v1.41/images/json").json()
+    evil = _tar({"../../escaped-by-api": b"x"})
+    loaded = api.request("POST", "/v1.41/images/load", _tar({"manifest.json": json.dumps(
+        [{"Config": "c.json", "RepoTags": ["evil:1"], "Layers": ["l/layer.tar"]}]).encode(),
+        "c.json": b"{}", "l/layer.tar": evil}), headers={"Content-Type": "application/x-tar"})
+    assert loaded.status == 400, loaded.body
+    imported = api.request("POST", "/v1.41/images/create?fromSrc=-&repo=evil&tag=2", evil,
+                           headers={"Content-Type": "application/x-tar"})
+    assert imported.status == 400 and "escaped-by-api" in imported.json()["message"], imported.body
+    assert api.request("GET", "/v1.41/images/json").json() == before
+    assert not list(api.rt.root.parent.parent.glob("**/escaped-by-api"))
     missing = api.docker("rmi", "nope")
     assert missing.returncode == 1 and "No such image: nope" in missing.stderr
     assert api.request("GET", "/v1.41/images/nope/json").status == 404
