@@ -272,8 +272,6 @@ async def attach(request: web.Request) -> web.StreamResponse:
     want_stdin = queryargs.flag(request, "stdin")
     stream = queryargs.flag(request, "stream")
     logs = queryargs.flag(request, "logs")
-    if view.state == "stopped" and stream and not logs:
-        raise ApiError(409, "You cannot attach to a stopped container, start it first")
     conn = await Connection.open(request)
 
     async def send(record: dict[str, str]) -> bool:

@@ -19,6 +19,7 @@ from mydocker.cli.api.errors import ApiError, bad_request
 from mydocker.cli.api.streams import Child, Connection
 
 routes = web.RouteTableDef()
+KEPT = 256  # exec instances remembered (dicts keep creation order: the oldest go first)
 
 
 @dataclass
@@ -99,11 +100,20 @@ async def create(request: web.Request) -> web.Response:
         return view.id + " " + naming.new_id()
 
     container_id, exec_id = (await in_thread(request, check, reconcile=True)).split()
+    _forget_finished(request.app[EXECS])
     request.app[EXECS][exec_id] = ExecInstance(
         exec_id, container_id, argv, env, workdir, typed(body, "User", str, where) or "",
         bool(typed(body, "Tty", bool, where)), bool(typed(body, "AttachStdin", bool, where)),
         bool(typed(body, "AttachStdout", bool, where)), bool(typed(body, "AttachStderr", bool, where)))
     return web.json_response({"Id": exec_id}, status=201)
+
+
+def _forget_finished(instances: dict[str, ExecInstance]) -> None:
+    """A long-lived service must not grow with every exec: past KEPT instances, the
+    oldest finished ones go (their exit codes stay in the log's exec_die events)."""
+    finished = [key for key, i in instances.items() if i.exit_code is not None]
+    for key in finished[: max(0, len(instances) - KEPT)]:
+        del instances[key]
 
 
 @routes.post("/exec/{id}/start")

@@ -158,7 +158,11 @@ def test_logs_follow_until_the_container_exits(api: ApiService) -> None:
     last = api.docker("logs", "--tail", "2", "counter")
     assert (last.stdout, last.stderr) == ("n3\n", "done\n")  # the last lines, whichever stream
     assert docker_ok(api, "wait", "counter") == "0\n"
+    again = api.docker("start", "-a", "counter", timeout=30)  # attached before its second start
+    assert (again.returncode, again.stdout, again.stderr) == (0, "n1\nn2\nn3\n", "done\n")
     docker_ok(api, "rm", "counter")
+    piped = api.docker("run", "-i", "--rm", *NONE, "busybox", "cat", input="piped in\n")
+    assert (piped.returncode, piped.stdout) == (0, "piped in\n")  # the client's half-close ends cat's stdin
 
 
 def test_run_it_and_exec_it_on_a_terminal_with_its_size(api: ApiService) -> None:
@@ -333,3 +337,65 @@ def test_socket_activation_and_idle_timeout(api: ApiService, tmp_path) -> None:
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert path.exists()  # systemd's socket, not ours to remove
+
+
+def test_restart_pause_rename_update_top_changes_export(api: ApiService) -> None:
+    import io
+    import tarfile
+
+    made = api.request("POST", "/v1.41/containers/create?name=tool",
+                       {"Image": "busybox", "Cmd": ["sh", "-c", "echo x > /made; sleep 300"],
+                        "HostConfig": {"NetworkMode": "none"}})
+    cid = made.json()["Id"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/start").status == 204
+    first_pid = api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]["Pid"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/restart?t=0").status == 204
+    state = api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]
+    assert state["Running"] and state["Pid"] != first_pid
+    assert api.request("POST", f"/v1.41/containers/{cid}/pause").status == 204
+    assert api.request("GET", f"/v1.41/containers/{cid}/json").json()["State"]["Paused"]
+    assert api.request("POST", f"/v1.41/containers/{cid}/pause").status == 409
+    assert api.request("POST", f"/v1.41/containers/{cid}/unpause").status == 204
+    assert api.request("POST", f"/v1.41/containers/{cid}/rename?name=renamed").status == 204
+    assert api.request("POST", "/v1.41/containers/renamed/rename?name=..%2Fbad").status in (400, 409)
+    assert api.request("POST", "/v1.41/containers/renamed/update", {"Memory": 64 << 20}).status == 200
+    assert api.request("GET", "/v1.41/containers/renamed/json").json()["HostConfig"]["Memory"] == 64 << 20
+    assert api.request("POST", "/v1.41/containers/renamed/update", {"Memory": "x"}).status == 400
+    top = api.request("GET", "/v1.41/containers/renamed/top").json()
+    assert "CMD" in top["Titles"] and any("sleep 300" in " ".join(p) for p in top["Processes"])
+    deadline = time.monotonic() + 10
+    changes = []
+    while {"Path": "/made", "Kind": 1} not in changes and time.monotonic() < deadline:
+        changes = api.request("GET", "/v1.41/containers/renamed/changes").json() or []
+        time.sleep(0.1)
+    assert {"Path": "/made", "Kind": 1} in changes
+    exported = api.request("GET", "/v1.41/containers/renamed/export")
+    assert exported.status == 200 and exported.headers["Content-Type"] == "application/x-tar"
+    names = tarfile.open(fileobj=io.BytesIO(exported.body)).getnames()
+    assert "made" in names or "./made" in names
+    assert api.request("POST", "/v1.41/containers/renamed/kill?signal=NOPE").status == 400
+    assert api.request("POST", "/v1.41/containers/renamed/kill?signal=SIGKILL").status == 204
+    assert api.request("POST", "/v1.41/containers/renamed/wait?condition=not-running").json()["StatusCode"] == 137
+    assert api.request("POST", "/v1.41/containers/renamed/kill").status == 409  # not running
+    assert api.request("DELETE", "/v1.41/containers/renamed").status == 204
+
+
+def test_docker_cp_both_ways_stays_inside_the_container(api: ApiService, tmp_path) -> None:
+    import base64
+
+    docker_ok(api, "run", "-d", "--name", "files", *NONE, "busybox", "sh", "-c", "echo inside > /made; sleep 300")
+    (tmp_path / "in.txt").write_text("from the host\n")
+    deadline = time.monotonic() + 10
+    while api.docker("exec", "files", "test", "-e", "/made").returncode and time.monotonic() < deadline:
+        time.sleep(0.1)
+    docker_ok(api, "cp", "files:/../../made", str(tmp_path / "out"))  # resolved inside the container's root
+    assert (tmp_path / "out").read_text() == "inside\n"
+    docker_ok(api, "cp", str(tmp_path / "in.txt"), "files:/tmp/")
+    assert docker_ok(api, "exec", "files", "cat", "/tmp/in.txt") == "from the host\n"
+    head = api.request("HEAD", "/v1.41/containers/files/archive?path=/tmp")
+    stat = json.loads(base64.b64decode(head.headers["X-Docker-Container-Path-Stat"]))
+    assert head.status == 200 and stat["name"] == "tmp" and stat["mode"] & (1 << 31)
+    missing = api.docker("cp", "files:/no/such", str(tmp_path / "x"))
+    assert missing.returncode == 1 and "No such container:path" in missing.stderr
+    assert api.request("PUT", "/v1.41/containers/files/archive?path=/made", b"not a tar").status >= 400
+    docker_ok(api, "rm", "-f", "files")

@@ -55,3 +55,22 @@ def test_one_table_maps_typed_errors_to_statuses() -> None:
     assert status_of(UserError("x")) == 500
     assert status_of(RuntimeError("x")) == 500
     assert status_of(ApiError(304, "")) == 304
+
+
+def test_finished_exec_instances_are_forgotten_past_a_bound() -> None:
+    import asyncio
+
+    from mydocker.cli.api import exec as api_exec
+
+    async def fill() -> dict:
+        instances = {}
+        for n in range(api_exec.KEPT + 10):
+            instance = api_exec.ExecInstance(str(n), "c", ["true"], [], "", "", False, False, True, True)
+            instance.exit_code = 0 if n != 0 else None  # the first is still running
+            instances[str(n)] = instance
+        api_exec._forget_finished(instances)
+        return instances
+
+    kept = asyncio.run(fill())
+    assert len(kept) == api_exec.KEPT
+    assert "0" in kept and "1" not in kept and str(api_exec.KEPT + 9) in kept
