@@ -7,9 +7,10 @@ BIN    := $(VENV)/bin
 # the registry tests; podman (+conmon) and containerd: real callers of mydocker-runc in
 # tests/integration/test_oci_*.py (podman: 11 MB download, 36 MB installed; containerd:
 # 26 MB, 98 MB; not counting dependencies). docker.io: its 20.10 client (/usr/bin/docker)
-# drives the Engine API service in tests/integration/test_api_*.py; dockerd is never started.
+# drives the Engine API service in tests/integration/test_api_*.py; dockerd is never started;
+# docker-compose (1.29, on the docker Python package) drives it in test_api_objects.py.
 HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp2 \
-	docker-registry skopeo apache2-utils podman conmon containerd docker.io chromium
+	docker-registry skopeo apache2-utils podman conmon containerd docker.io docker-compose chromium
 DEMO_ROOT ?= /var/lib/mydocker
 
 .PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale bench-audit clean

@@ -24,7 +24,7 @@ COMMANDS = {
     "inspect": "Return low-level information on containers or images",
     "wait": "Block until one or more containers stop, then print their exit codes",
     "images": "List images",
-    "network": "Manage networks: create, ls, inspect, rm",
+    "network": "Manage networks: create, ls, inspect, rm, connect, disconnect",
     "exec": "Execute a command in a running container",
     "volume": "Manage volumes (ls, create, rm, inspect)",
     "build": "Build an image from a Dockerfile",

@@ -4,7 +4,6 @@ dangling), --format, -q and --no-trunc."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -17,12 +16,12 @@ HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCO
 BUILTIN = ("bridge", "host", "none")
 
 
-def list_networks(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli import list_filters, template
-    from mydocker.cli.humanize import created_at
+def select(ctx: Context, texts: list[str]) -> list[Any]:
+    """The networks docker's filters (`key=value` texts) keep; the API's list too."""
+    from mydocker.cli import list_filters
     from mydocker.statemachine import networks
 
-    filters = list_filters.parse(args.filter, ("driver", "id", "label", "name", "scope", "type", "dangling"))
+    filters = list_filters.parse(texts, ("driver", "id", "label", "name", "scope", "type", "dangling"))
     for value in filters.get("type", []):
         if value not in ("custom", "builtin"):
             from mydocker.statemachine.errors import UserError
@@ -30,28 +29,32 @@ def list_networks(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError(f"invalid filter: 'type'='{value}'")
     views = networks.list_all(ctx.conn)
 
-    def labels(view: Any) -> dict[str, str]:
-        return dict(json.loads(view.row["config"]).get("labels") or {})
-
     def dangling(view: Any) -> bool:
         return view.name not in BUILTIN and not networks.containers_on(ctx.conn, view.id)
 
     matchers: dict[str, Any] = {
         "driver": lambda v, x: v.row["driver"] == x,
         "id": lambda v, x: v.id.startswith(x),
-        "label": lambda v, x: list_filters.label_matches(labels(v), x),
+        "label": lambda v, x: list_filters.label_matches(v.labels, x),
         "name": lambda v, x: x in v.name,
         "scope": lambda v, x: x == "local",
         "type": lambda v, x: (v.name in BUILTIN) == (x == "builtin"),
         "dangling": lambda v, x: dangling(v) == list_filters.BOOLS[x.lower()],
     }
-    views = list_filters.select(views, filters, matchers)
+    return list_filters.select(views, filters, matchers)
+
+
+def list_networks(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli import template
+    from mydocker.cli.humanize import created_at
+
+    views = select(ctx, args.filter)
     if args.quiet:
         sys.stdout.write("".join((v.id if args.no_trunc else v.id[:12]) + "\n" for v in views))
         return 0
     rows = []
     for v in views:
-        own = labels(v)
+        own = v.labels
         row = template.Struct(
             ID=v.id if args.no_trunc else v.id[:12], Name=v.name, Driver=v.row["driver"], Scope="local",
             IPv6="false", Internal="false", Labels=",".join(f"{k}={x}" for k, x in sorted(own.items())),

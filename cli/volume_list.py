@@ -14,11 +14,12 @@ HEADERS = {"Driver": "DRIVER", "Name": "VOLUME NAME", "Scope": "SCOPE", "Mountpo
            "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Label": None}
 
 
-def list_volumes(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli import list_filters, template
+def select(ctx: Context, texts: list[str]) -> list[dict[str, Any]]:
+    """The volume rows docker's filters (`key=value` texts) keep; the API's list too."""
+    from mydocker.cli import list_filters
     from mydocker.statemachine import volumes
 
-    filters = list_filters.parse(args.filter, ("dangling", "driver", "label", "name"))
+    filters = list_filters.parse(texts, ("dangling", "driver", "label", "name"))
     rows = volumes.list_all(ctx.conn)
     in_use = {row["id"] for row in rows if volumes.users(ctx.conn, row["id"])} if "dangling" in filters else set()
     matchers: dict[str, Any] = {
@@ -27,7 +28,13 @@ def list_volumes(args: argparse.Namespace, ctx: Context) -> int:
         "label": lambda r, v: list_filters.label_matches(json.loads(r["labels"]), v),
         "name": lambda r, v: v in r["id"],
     }
-    rows = list_filters.select(rows, filters, matchers)
+    return list_filters.select(rows, filters, matchers)
+
+
+def list_volumes(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli import template
+
+    rows = select(ctx, args.filter)
     if args.quiet:
         sys.stdout.write("".join(f"{r['id']}\n" for r in rows))
         return 0

@@ -11,13 +11,15 @@ from mydocker.store.events import Event, read_all
 
 
 def container_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
-    """{container id: {name, image}} for every container ever created."""
+    """{container id: {its labels..., name, image}} for every container ever created:
+    docker's container event attributes (labels first, so name and image win)."""
     out: dict[str, dict[str, str]] = {}
     for sid, payload in conn.execute(
         "SELECT stream_id, payload FROM events WHERE stream_type = 'container' AND type = 'create'"
     ):
         p = json.loads(payload)
-        out[sid] = {"name": p["name"], "image": p["image"]}
+        labels = (p.get("config") or {}).get("labels") or {}
+        out[sid] = {**{str(k): str(v) for k, v in labels.items()}, "name": p["name"], "image": p["image"]}
     return out
 
 
@@ -35,7 +37,7 @@ def image_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
 class Filters:
     """docker events --filter key=value; same key ORs, different keys AND."""
 
-    KEYS = ("container", "event", "image", "network", "type")
+    KEYS = ("container", "event", "image", "network", "type", "label", "volume", "scope")
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.by_key: dict[str, list[str]] = {}
@@ -58,6 +60,12 @@ class Filters:
                 images |= {i.rsplit(":", 1)[0] for i in images if i.endswith(":latest")}
                 if not any(v in images or event.stream_id.startswith(v) for v in values):
                     return False
+            if key == "label" and not all(_has_label(attrs, v) for v in values):
+                return False  # docker: every label filter must hold, against the attributes
+            if key == "volume" and (event.stream_type != "volume" or event.stream_id not in values):
+                return False
+            if key == "scope" and "local" not in values:
+                return False
             if key == "network":
                 if event.stream_type != "network" and attrs.get("network") not in values:
                     return False
@@ -66,6 +74,11 @@ class Filters:
                 ):
                     return False
         return True
+
+
+def _has_label(attrs: dict[str, Any], want: str) -> bool:
+    key, eq, value = want.partition("=")
+    return key in attrs and (not eq or str(attrs[key]) == value)
 
 
 def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict[str, list[str]]) -> dict[str, Any]:

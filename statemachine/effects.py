@@ -25,7 +25,8 @@ def has_network(view: ContainerView) -> bool:
     host containers never have any to release, and skip importing that code."""
     config = view.config
     mode = (config.get("network") or {}).get("mode") or config["spec"].get("network", "none")
-    return mode not in ("none", "host")
+    # an endpoint in the log counts too: a hot-plug that crashed before `network_connect` was recorded
+    return mode not in ("none", "host") or bool(view.row.get("endpoint"))
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
@@ -140,6 +141,20 @@ class KernelEffects:
             from mydocker.statemachine import networks
 
             networks.disconnect(self.ctx, view.id)  # veth, rules, addresses: whatever is left
+
+    def connect_network(self, view: ContainerView, network: dict[str, Any]) -> None:
+        """Hot-plug: an endpoint in the live init's netns (the caller refreshes /etc/hosts
+        once the aliases are recorded)."""
+        from mydocker.statemachine import networks
+
+        assert self.ctx is not None
+        networks.connect(self.ctx, view.id, network, view.row["pid"])
+
+    def disconnect_network(self, view: ContainerView) -> None:
+        assert self.ctx is not None
+        from mydocker.statemachine import networks
+
+        networks.disconnect(self.ctx, view.id)
 
     def teardown(self, view: ContainerView) -> None:
         """Idempotent: what is already gone counts as removed."""

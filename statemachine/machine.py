@@ -51,6 +51,10 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "attach", "source": "running", "dest": None},
     {"trigger": "update", "source": LIVE_OR_NOT, "dest": None, "before": "_update"},
     {"trigger": "rename", "source": LIVE_OR_NOT, "dest": None, "before": "_rename"},
+    # network connect/disconnect: plugged into (or out of) a live init's netns at
+    # once, otherwise recorded for the next start
+    {"trigger": "network_connect", "source": LIVE_OR_NOT, "dest": None, "before": "_network_connect"},
+    {"trigger": "network_disconnect", "source": LIVE_OR_NOT, "dest": None, "before": "_network_disconnect"},
     {"trigger": "remove", "source": ["created", "stopped"], "dest": "removed", "before": "_teardown"},
     {"trigger": "remove", "source": ALIVE, "dest": "removed", "conditions": "_forced",
      "before": ["_kill_for_removal", "_teardown"]},
@@ -87,6 +91,10 @@ class Effects(Protocol):
     def update(self, view: ContainerView, limits: dict[str, Any]) -> None: ...
 
     def adopt(self, view: ContainerView) -> tuple[int, int]: ...
+
+    def connect_network(self, view: ContainerView, network: dict[str, Any]) -> None: ...
+
+    def disconnect_network(self, view: ContainerView) -> None: ...
 
 
 class Container:
@@ -190,6 +198,19 @@ class Container:
 
     def _rename(self, event: EventData) -> None:
         self.pending.append(Event("rename", {"name": event.kwargs["name"], "old_name": self.view.name}))
+
+    def _network_connect(self, event: EventData) -> None:
+        network = dict(event.kwargs["network"])
+        if self.view.state in ALIVE:
+            self.effects.connect_network(self.view, network)
+        self.pending.append(Event("network_connect", {"network": network,
+                                                      "aliases": list(event.kwargs.get("aliases", []))}))
+
+    def _network_disconnect(self, event: EventData) -> None:
+        if self.view.state in ALIVE:
+            self.effects.disconnect_network(self.view)
+        self.pending.append(Event("network_disconnect", {"network": dict(event.kwargs["network"]),
+                                                         "left": event.kwargs.get("left", "")}))
 
     def _flush(self, event: EventData) -> None:
         """What is pending goes to the log now: restart's stop must be there before

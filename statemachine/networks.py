@@ -48,7 +48,7 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 BRIDGE_RE = re.compile(r"^(mydocker0|mdbr-[a-zA-Z0-9_.-]+|mydocker[a-zA-Z0-9_.-]*)$")
 
 
-class NoSuchNetwork(UserError):
+class NoSuchNetwork(NotFound):
     def __init__(self, ref: str) -> None:
         super().__init__(f"network {ref} not found")
 
@@ -80,6 +80,10 @@ class NetworkView:
     @property
     def config(self) -> dict[str, Any]:
         return json.loads(self.row["config"])
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.config.get("labels") or {})
 
     @property
     def allocations(self) -> dict[str, dict[str, Any]]:
@@ -135,7 +139,7 @@ def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, 
 
 def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | None = None,
            driver: str = "bridge", bridge: str | None = None, default: bool = False,
-           pools: tuple[tuple[str, int], ...] = AUTO_POOLS) -> NetworkView:
+           pools: tuple[tuple[str, int], ...] = AUTO_POOLS, labels: dict[str, str] | None = None) -> NetworkView:
     """Record the network, then build its bridge and NAT; undone if building fails.
     Without a subnet, the first of pools' (pool, prefix length) subnets that no
     network of this root, host route or other root's bridge overlaps."""
@@ -174,7 +178,8 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
         assert gateway is not None
         rules = iptables.network_rules(network_id, bridge, str(parsed), ctx.tag)
         payload = {"name": name, "driver": driver, "subnet": str(parsed), "gateway": gateway, "bridge": bridge,
-                   "default": default, "root_tag": ctx.tag, "rules": [r.to_list() for r in rules]}
+                   "default": default, "root_tag": ctx.tag, "rules": [r.to_list() for r in rules],
+                   "labels": dict(labels or {})}
         try:
             append(ctx.conn, "network", network_id, 0, [Event("create", payload, ctx.actor())])
         except NameConflict:
@@ -478,3 +483,77 @@ def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> 
         for endpoint in undone:  # its name stops resolving on the networks it left
             name_resolution.refresh(ctx, endpoint["network_id"])
     return undone
+
+
+# --- network connect / disconnect -------------------------------------------------------
+# A container has one network endpoint at a time (its eth0): `connect` joins a
+# container that has none (created with --network none is docker's private mode
+# and refuses, as docker does; one that `disconnect` left has none), hot-plugged
+# into a live init's netns, recorded for the next start otherwise.
+
+
+def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: list[str] | None = None,
+                      ip: str | None = None) -> None:
+    from mydocker.statemachine import aggregate, queries
+    from mydocker.statemachine.monitorhooks import effects_for
+
+    container = queries.get(ctx.conn, container_ref)
+    if net_ref == "host":
+        raise Conflict("container cannot be disconnected from host network or connected to host network")
+    if net_ref == "none":
+        raise Conflict("container cannot be connected to multiple networks with one of the networks in private "
+                       "(none) mode")
+    view = get(ctx.conn, net_ref)
+
+    def action(machine: Any) -> None:
+        current = machine.view.config.get("network") or {}
+        mode = current.get("mode") or machine.view.config["spec"].get("network", "none")
+        if mode == "host":
+            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        if current.get("id") == view.id:
+            raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
+        if mode == "none" and not current.get("disconnected"):
+            raise Conflict("container cannot be connected to multiple networks with one of the networks in "
+                           "private (none) mode")
+        if mode != "none":
+            raise Conflict(f"container {machine.view.name} is already connected to network {current.get('name')}: "
+                           "mydocker connects a container to one network at a time")
+        requested = ipam.check_requested(view.subnet, view.gateway, ip) if ip else None
+        ports = list(current.get("ports") or [])
+        if ports:
+            check_ports(ctx.conn, ports, machine.view.id)
+        network = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": ports}
+        machine.handle("network_connect", network=network, aliases=list(aliases or []))
+
+    aggregate.locked(ctx, container.id, action, effects_for(ctx))
+    from mydocker.statemachine import name_resolution
+
+    name_resolution.refresh(ctx, view.id)  # now that the aliases are in the log too
+
+
+def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:
+    from mydocker.statemachine import aggregate, queries
+    from mydocker.statemachine.monitorhooks import effects_for
+
+    container = queries.get(ctx.conn, container_ref)
+    if net_ref == "host":
+        raise Conflict("container cannot be disconnected from host network or connected to host network")
+    view = find(ctx.conn, net_ref)
+    if view is None and not force:
+        raise NoSuchNetwork(net_ref)
+
+    def action(machine: Any) -> None:
+        current = machine.view.config.get("network") or {}
+        mode = current.get("mode") or machine.view.config["spec"].get("network", "none")
+        if mode == "host":
+            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        wanted = view.id if view is not None else None
+        if mode != "bridge" or (wanted is not None and current.get("id") != wanted
+                                and current.get("name") != net_ref):
+            raise Conflict(f"container {machine.view.id} is not connected to network {net_ref}")
+        # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
+        left = {"mode": "none", "id": None, "name": "none", "ip": None, "ports": current.get("ports") or [],
+                "disconnected": True}
+        machine.handle("network_disconnect", network=left, left=current.get("name", ""))
+
+    aggregate.locked(ctx, container.id, action, effects_for(ctx))

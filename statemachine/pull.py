@@ -45,11 +45,13 @@ def parse_reference(text: str) -> registry_names.Reference:
         raise UserError(str(exc)) from None
 
 
-def client_for(ref: registry_names.Reference, actions: str) -> rc.Client:
-    try:
-        creds = registry_creds.get(ref.auth_key)
-    except registry_creds.CredentialsError as exc:
-        raise UserError(str(exc)) from None
+def client_for(ref: registry_names.Reference, actions: str, creds: tuple[str, str] | None = None) -> rc.Client:
+    """creds: given by the caller (the Engine API's X-Registry-Auth), else docker's config.json."""
+    if creds is None:
+        try:
+            creds = registry_creds.get(ref.auth_key)
+        except registry_creds.CredentialsError as exc:
+            raise UserError(str(exc)) from None
     try:
         return rc.Client(ref.api_host, ref.path, creds, actions)
     except rc.RegistryError as exc:  # certs.d is unreadable or incomplete
@@ -85,7 +87,7 @@ def list_tags(text: str) -> tuple[registry_names.Reference, list[str]]:
 
 
 def pull(ctx: Context, text: str, platform: str | None = None, progress: Progress | None = None,
-         resolved_hook: Callable[[], None] | None = None) -> PullResult:
+         resolved_hook: Callable[[], None] | None = None, creds: tuple[str, str] | None = None) -> PullResult:
     """resolved_hook: called once the registry has named the image (docker's
     "Pulling from" line comes then, not before an unknown name fails)."""
     ref = parse_reference(text)
@@ -96,7 +98,7 @@ def pull(ctx: Context, text: str, platform: str | None = None, progress: Progres
     report = progress or (lambda *_: None)
     _ = ctx.conn  # makes the root (and its database) before any lock or download lives in it
     core_images.layers_dir(ctx.root).mkdir(mode=0o700, exist_ok=True)
-    client = client_for(ref, "pull")
+    client = client_for(ref, "pull", creds)
     try:
         resolved = distribution.resolve(client, ref.reference, wanted)
         config_raw = client.blob_bytes(resolved.config["digest"])

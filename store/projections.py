@@ -106,6 +106,12 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         row["endpoint"] = json.dumps(p["endpoint"], sort_keys=True)
     elif event.type == "disconnect":
         row["endpoint"] = None
+    elif event.type in ("network_connect", "network_disconnect"):  # the network the next start joins
+        config = json.loads(row["config"])
+        config["network"] = p["network"]
+        config["spec"]["network"] = p["network"]["name"]
+        config["aliases"] = p.get("aliases", [])
+        row["config"] = json.dumps(config, sort_keys=True)
     # stop, kill, exec_start, exec_die, commit...: recorded history, no state change.
     return row
 

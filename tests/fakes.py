@@ -193,6 +193,12 @@ class FakeEffects:
         self.calls.append(Call("adopt", (view.id,)))
         return WATCHER
 
+    def connect_network(self, view: Any, network: dict[str, Any]) -> None:
+        self.calls.append(Call("connect_network", (view.id, network)))
+
+    def disconnect_network(self, view: Any) -> None:
+        self.calls.append(Call("disconnect_network", (view.id,)))
+
 
 # --- rows and events shaped like the real ones --------------------------------------
 

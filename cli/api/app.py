@@ -14,7 +14,8 @@ from mydocker.cli.api.errors import ApiError, error_response, status_of
 from mydocker.cli.errors import one_line
 
 # Each module exposes `routes: web.RouteTableDef`; paths are written unversioned.
-ROUTE_MODULES = ["system", "containers", "exec", "archive"]
+ROUTE_MODULES = ["system", "containers", "exec", "archive",
+                 "images", "networks", "volumes", "events"]
 
 API_VERSION = "1.41"  # what docker 20.10 serves
 MIN_API_VERSION = "1.12"  # dockerd 20.10's minimum

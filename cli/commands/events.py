@@ -61,7 +61,7 @@ def parser() -> Parser:
     p.add_argument("--since", type=parse_when, help="events after this time or duration ago (10m, 1h)")
     p.add_argument("--until", type=parse_when, help="events before this time")
     p.add_argument("-f", "--filter", type=parse_filter, action="append", default=[], metavar="KEY=VALUE",
-                   help="container=, event=, image=, network=, type=")
+                   help="container=, event=, image=, label=, network=, scope=, type=, volume=")
     p.add_argument("--format", help="a Go template, or json for one JSON object per line")
     return p
 

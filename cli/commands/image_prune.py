@@ -19,21 +19,17 @@ def parser() -> Parser:
     return p
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli.prune import confirm, matcher
-    from mydocker.cli.sizes import human_size
+def prune(ctx: Context, filters: list[str], everything: bool) -> tuple[list[str], int]:
+    """Remove the dangling (or, everything, all unused) images the filters keep:
+    (docker's "untagged: ..." / "deleted: ..." lines, bytes freed)."""
+    from mydocker.cli.prune import matcher
     from mydocker.statemachine import images
     from mydocker.statemachine.errors import UserError
 
-    match = matcher(args.filter)
-    warning = ("This will remove all images without at least one container associated to them." if args.all
-               else "This will remove all dangling images.")
-    if not confirm(warning, args.force):
-        print("Total reclaimed space: 0B")
-        return 0
+    match = matcher(filters)
     lines, reclaimed = [], 0
     for image in images.list_images(ctx.conn):
-        if (image.tags and not args.all) or images.users(ctx.conn, image.id):
+        if (image.tags and not everything) or images.users(ctx.conn, image.id):
             continue
         created = image.row["created_at"]
         if not match(created if created.endswith("Z") and "." in created else _iso(created),
@@ -45,6 +41,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue
         lines += [line[0].lower() + line[1:] for line in removed]
         reclaimed += int(image.row["size"] or 0)
+    return lines, reclaimed
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import confirm, matcher
+    from mydocker.cli.sizes import human_size
+
+    matcher(args.filter)  # a bad filter is refused before the prompt
+    warning = ("This will remove all images without at least one container associated to them." if args.all
+               else "This will remove all dangling images.")
+    if not confirm(warning, args.force):
+        print("Total reclaimed space: 0B")
+        return 0
+    lines, reclaimed = prune(ctx, args.filter, args.all)
     if lines:
         sys.stdout.write("Deleted Images:\n" + "".join(f"{line}\n" for line in lines) + "\n")
     print(f"Total reclaimed space: {human_size(reclaimed)}")

@@ -1,4 +1,4 @@
-"""mydocker network create|ls|inspect|rm"""
+"""mydocker network create|ls|inspect|rm|connect|disconnect"""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def parser() -> Parser:
     c.add_argument("-d", "--driver", default="bridge", help="driver (bridge)")
     c.add_argument("--subnet", help="subnet in CIDR form, e.g. 192.168.10.0/24")
     c.add_argument("--gateway", help="IPv4 gateway of the subnet (default: its first address)")
+    c.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="set metadata on a network")
     c.add_argument("name", metavar="NETWORK")
     ls = sub.add_parser("ls", aliases=["list"], help="list networks")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
@@ -33,6 +34,15 @@ def parser() -> Parser:
     add_flag(i)
     r = sub.add_parser("rm", aliases=["remove"], help="remove one or more networks")
     r.add_argument("names", nargs="+", metavar="NETWORK")
+    cn = sub.add_parser("connect", help="connect a container to a network")
+    cn.add_argument("--alias", action="append", default=[], help="add network-scoped alias for the container")
+    cn.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
+    cn.add_argument("network", metavar="NETWORK")
+    cn.add_argument("container", metavar="CONTAINER")
+    dc = sub.add_parser("disconnect", help="disconnect a container from a network")
+    dc.add_argument("-f", "--force", action="store_true", help="force the container to disconnect from a network")
+    dc.add_argument("network", metavar="NETWORK")
+    dc.add_argument("container", metavar="CONTAINER")
     return p
 
 
@@ -48,7 +58,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _create(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import networks
 
-    view = networks.create(ctx, args.name, args.subnet, args.gateway, driver=args.driver)
+    labels = dict(item.partition("=")[::2] for item in args.label)
+    view = networks.create(ctx, args.name, args.subnet, args.gateway, driver=args.driver, labels=labels)
     print(view.id)
     return 0
 
@@ -78,7 +89,7 @@ def inspect_network(conn: Any, view: Any) -> dict[str, Any]:
         "Internal": False,
         "Containers": containers,
         "Options": {"com.docker.network.bridge.name": view.bridge},
-        "Labels": {},
+        "Labels": view.labels,
     }
 
 
@@ -111,3 +122,17 @@ def _rm(args: argparse.Namespace, ctx: Context) -> int:
             report(exc)
             code = exit_code(exc, "network")
     return code
+
+
+def _connect(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import networks
+
+    networks.connect_container(ctx, args.network, args.container, aliases=args.alias, ip=args.ip)
+    return 0
+
+
+def _disconnect(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.statemachine import networks
+
+    networks.disconnect_container(ctx, args.network, args.container, force=args.force)
+    return 0

@@ -16,19 +16,16 @@ def parser() -> Parser:
     return p
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def prune(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
+    """Remove every unused volume the filters keep: (names removed, bytes freed)."""
     import json
     import os
 
-    from mydocker.cli.prune import confirm, matcher
-    from mydocker.cli.sizes import human_size
+    from mydocker.cli.prune import matcher
     from mydocker.statemachine import volumes
     from mydocker.statemachine.errors import UserError
 
-    match = matcher(args.filter)
-    if not confirm("This will remove all local volumes not used by at least one container.", args.force):
-        print("Total reclaimed space: 0B")
-        return 0
+    match = matcher(filters)
     deleted, reclaimed = [], 0
     for row in volumes.list_all(ctx.conn):
         if volumes.users(ctx.conn, row["id"]) or not match(row["created_at"], json.loads(row["labels"] or "{}")):
@@ -40,6 +37,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue
         deleted.append(row["id"])
         reclaimed += size
+    return deleted, reclaimed
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import confirm, matcher
+    from mydocker.cli.sizes import human_size
+
+    matcher(args.filter)  # a bad filter is refused before the prompt
+    if not confirm("This will remove all local volumes not used by at least one container.", args.force):
+        print("Total reclaimed space: 0B")
+        return 0
+    deleted, reclaimed = prune(ctx, args.filter)
     if deleted:
         sys.stdout.write("Deleted Volumes:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
     print(f"Total reclaimed space: {human_size(reclaimed)}")

@@ -52,12 +52,31 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "unpause": ("unpause", {}),
     "update": ("update", {"limits": {"memory": 1 << 26}}),
     "rename": ("rename", {"name": "new_name"}),
+    "network_connect": ("network_connect", {"network": {"mode": "bridge", "id": "n1", "name": "front"},
+                                            "aliases": ["web"]}),
+    "network_disconnect": ("network_disconnect", {"network": {"mode": "none", "name": "none"}, "left": "front"}),
 }
 # How the machine is loaded for a call, beyond the row.
 SETUP: dict[str, dict[str, Any]] = {"finish_removal": {"last_event": "destroying"}}
 LIMITS = {"memory": 1 << 26}
 UPDATE = ("update", {"limits": LIMITS})
 RENAME = ("rename", {"name": "new_name", "old_name": NAME})
+FRONT = {"mode": "bridge", "id": "n1", "name": "front"}
+CONNECT = ("network_connect", {"network": FRONT, "aliases": ["web"]})
+DISCONNECT = ("network_disconnect", {"network": {"mode": "none", "name": "none"}, "left": "front"})
+
+
+def network_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
+    """connect/disconnect: plugged into a live init at once, recorded in every state."""
+    if state == "removed":
+        return {(state, c): Illegal(cannot(c, state)) for c in ("network_connect", "network_disconnect")}
+    alive = state in ("running", "paused")
+    return {
+        (state, "network_connect"): Legal(state, [("connect_network", CONTAINER_ID, FRONT)] if alive else [],
+                                          [CONNECT]),
+        (state, "network_disconnect"): Legal(state, [("disconnect_network", CONTAINER_ID)] if alive else [],
+                                             [DISCONNECT]),
+    }
 
 
 @dataclass
@@ -125,6 +144,7 @@ def recovery_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
 
 TABLE: dict[tuple[str, str], Legal | Illegal] = {
     **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in recovery_rows(s).items()},
+    **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in network_rows(s).items()},
     ("created", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
     ("created", "exec"): Illegal(EXEC_NOT_RUNNING),
     ("created", "top"): Illegal(PAUSE_NOT_RUNNING),
@@ -218,7 +238,8 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
 def test_table_covers_every_state_and_trigger() -> None:
     assert set(STATES) == {"created", "running", "paused", "stopped", "removed"}
     assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename",
-                             "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal"}
+                             "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal",
+                             "network_connect", "network_disconnect"}
     assert {trigger for trigger, _ in CALLS.values()} == set(TRIGGERS)
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 

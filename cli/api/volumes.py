@@ -1,0 +1,106 @@
+"""/volumes: list, create, inspect, remove, prune, as docker 20.10 answers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from mydocker.cli.api import queryargs
+from mydocker.cli.api.calls import ApiContext, in_thread, json_body
+from mydocker.cli.api.errors import bad_request
+
+routes = web.RouteTableDef()
+
+
+def _labels(body: dict[str, Any], key: str = "Labels") -> dict[str, str]:
+    labels = body.get(key) or {}
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise bad_request(f"{key} must be a map of strings")
+    return labels
+
+
+@routes.get("/volumes")
+async def list_volumes(request: web.Request) -> web.Response:
+    wanted = queryargs.filters(request)
+
+    def listing(ctx: ApiContext) -> list[dict[str, Any]]:
+        from mydocker.cli.volume_list import select
+        from mydocker.statemachine import volumes
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            rows = select(ctx, wanted)
+        except UserError as exc:  # a filter key or value docker does not know
+            raise bad_request(str(exc)) from None
+        return [volumes.inspect(row) for row in rows]
+
+    return web.json_response({"Volumes": await in_thread(request, listing), "Warnings": []})
+
+
+@routes.post("/volumes/create")
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = body.get("Name") or ""
+    driver = body.get("Driver") or "local"
+    if not isinstance(name, str) or not isinstance(driver, str):
+        raise bad_request("Name and Driver must be strings")
+    if driver != "local":
+        raise bad_request(f"volume driver {driver!r} is not supported (only 'local')")
+    if body.get("DriverOpts"):
+        raise bad_request("driver options are not supported by the local driver here")
+    labels = _labels(body)
+
+    def make(ctx: ApiContext) -> dict[str, Any]:
+        import secrets
+
+        from mydocker.statemachine import volumes
+
+        return volumes.inspect(volumes.ensure(ctx, name or secrets.token_hex(32), anonymous=False, labels=labels))
+
+    return web.json_response(await in_thread(request, make), status=201)
+
+
+@routes.get("/volumes/{name}")
+async def inspect(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+
+    def look(ctx: ApiContext) -> dict[str, Any]:
+        from mydocker.statemachine import volumes
+
+        row = volumes.find(ctx.conn, name)
+        if row is None:
+            raise volumes.NoSuchVolume(name)
+        return volumes.inspect(row)
+
+    return web.json_response(await in_thread(request, look))
+
+
+@routes.delete("/volumes/{name}")
+async def remove(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    force = queryargs.flag(request, "force")
+
+    def rm(ctx: ApiContext) -> None:
+        from mydocker.statemachine import volumes
+
+        volumes.remove(ctx, name, force=force)
+
+    await in_thread(request, rm)
+    return web.Response(status=204)
+
+
+@routes.post("/volumes/prune")
+async def prune(request: web.Request) -> web.Response:
+    wanted = queryargs.filters(request)
+
+    def work(ctx: ApiContext) -> tuple[list[str], int]:
+        from mydocker.cli.commands.volume_prune import prune as prune_volumes
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            return prune_volumes(ctx, wanted)
+        except UserError as exc:  # a filter docker does not know
+            raise bad_request(str(exc)) from None
+
+    deleted, reclaimed = await in_thread(request, work)
+    return web.json_response({"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
