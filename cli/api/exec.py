@@ -90,13 +90,12 @@ async def create(request: web.Request) -> web.Response:
 
     def check(ctx: ApiContext) -> str:
         from mydocker.statemachine import naming, queries
-        from mydocker.statemachine.machine import alive
+        from mydocker.statemachine.machine import may, refusal
 
         view = queries.get(ctx.conn, ref)
-        if not alive(view):
-            raise ApiError(409, f"Container {view.id} is not running")
-        if view.state == "paused":
-            raise ApiError(409, f"Container {view.id} is paused, unpause the container before exec")
+        if not may(view, "exec"):  # the machine judges; dockerd's words start with a capital
+            message = refusal("exec", view, {"ref": view.id})
+            raise ApiError(409, message[0].upper() + message[1:])
         return view.id + " " + naming.new_id()
 
     container_id, exec_id = (await in_thread(request, check, reconcile=True)).split()

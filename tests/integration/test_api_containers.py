@@ -377,6 +377,8 @@ def test_restart_pause_rename_update_top_changes_export(api: ApiService) -> None
     assert api.request("POST", "/v1.41/containers/renamed/kill?signal=SIGKILL").status == 204
     assert api.request("POST", "/v1.41/containers/renamed/wait?condition=not-running").json()["StatusCode"] == 137
     assert api.request("POST", "/v1.41/containers/renamed/kill").status == 409  # not running
+    refused = api.request("POST", "/v1.41/containers/renamed/exec", {"Cmd": ["true"]})
+    assert refused.status == 409 and refused.json()["message"].endswith(" is not running")
     assert api.request("DELETE", "/v1.41/containers/renamed").status == 204
 
 
