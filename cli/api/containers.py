@@ -3,7 +3,8 @@
 Starting forks a monitor, which the threaded server must not do: a start runs the
 small child cli/api/launch.py. A client attached before the start (docker run's
 order: create, attach, start) gets that child's stdio (pipes, or a pty for a tty);
-one attached to a running container follows its log, as `mydocker attach` does."""
+one attached to a running detached container relays `mydocker attach` (stdin, detach keys,
+resize); a foreground one's streams belong to its terminal, so that attach follows its log."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from typing import Any
 
 from aiohttp import web
 from mydocker.cli.api import queryargs
-from mydocker.cli.api.calls import ROOT_KEY, ApiContext, cli_env, cli_error, in_thread, json_body, run_cli
+from mydocker.cli.api.calls import ROOT_KEY, ApiContext, cli_argv, cli_env, cli_error, in_thread, json_body, run_cli
 from mydocker.cli.api.errors import ApiError, bad_request
 from mydocker.cli.api.streams import RAW_STREAM, STDERR, STDOUT, Child, Connection, frame
+from mydocker.core.attachsock import NAME as ATTACH_SOCKET
 
 routes = web.RouteTableDef()
 POLL = 0.1  # seconds between looks at a container's state or log while streaming
@@ -288,7 +290,10 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if not stream:
             return conn.response
         if _alive(view):
-            await _follow(request, view, position, send)
+            if os.path.exists(os.path.join(view.config["directory"], ATTACH_SOCKET)):
+                await _attach_live(request, conn, view.id, tty, want_stdin)
+            else:  # a foreground container's streams belong to its terminal: its log only
+                await _follow(request, view, position, send)
             return conn.response
         attachment = Attachment(conn, want_stdin)
         request.app[PENDING].setdefault(view.id, []).append(attachment)
@@ -305,6 +310,22 @@ async def attach(request: web.Request) -> web.StreamResponse:
         return conn.response
     finally:
         conn.close()
+
+
+async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool) -> None:
+    """A running detached container's waiter serves its streams and stdin on the attach
+    socket: relay a `mydocker attach` child, detach keys and resize included."""
+    args = ["attach", "--sig-proxy=false"] + ([] if stdin else ["--no-stdin"])
+    if request.query.get("detachKeys"):
+        args += ["--detach-keys", request.query["detachKeys"]]
+    child = await Child.spawn(cli_argv(request, *args, container_id), cli_env(request), tty_mode=tty, stdin=stdin)
+    if tty:
+        request.app[TERMINALS][container_id] = child
+    try:
+        await child.relay(conn, multiplexed=not tty, stdin=stdin)
+    finally:
+        if request.app[TERMINALS].get(container_id) is child:
+            del request.app[TERMINALS][container_id]
 
 
 @routes.post("/containers/{id}/wait")

@@ -178,6 +178,14 @@ def test_run_it_and_exec_it_on_a_terminal_with_its_size(api: ApiService) -> None
     docker_ok(api, "rm", "-f", "box")
 
 
+def test_attach_to_a_running_container_gives_it_stdin(api: ApiService) -> None:
+    docker_ok(api, "run", "-d", "-i", "--name", "talker", *NONE, "busybox", "sh")
+    attached = api.docker("attach", "talker", input="echo through attach\nexit 7\n", timeout=30)
+    assert (attached.returncode, attached.stdout) == (7, "through attach\n")
+    assert docker_ok(api, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "talker") == "exited 7\n"
+    docker_ok(api, "rm", "talker")
+
+
 # --- the docker Python package -----------------------------------------------------------
 
 
