@@ -72,11 +72,47 @@ def add_flags(p: Parser) -> None:
     p.add_argument("--cidfile", help="write the container ID to the file")
     p.add_argument("--network-alias", "--net-alias", action="append", default=[],
                    help="add a network-scoped alias for the container")
+    add_restart_health_log_flags(p)
 
 
 def _stop_signal(text: str) -> str:
     parse_signal(text)  # refuses what kill would refuse
     return text
+
+
+# --- restart policy, health check, log options (helper `restart`) ------------------
+
+
+def parse_restart(text: str) -> dict[str, Any]:
+    from mydocker.statemachine.restart_policy import PolicyError, parse
+
+    try:
+        return parse(text)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def restart_policy_from_api(policy: dict[str, Any]) -> dict[str, Any]:
+    """HostConfig.RestartPolicy of the Engine API, checked as the CLI's flag."""
+    from mydocker.statemachine.restart_policy import PolicyError, validate
+
+    try:
+        return validate(policy)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_restart_health_log_flags(p: Parser) -> None:
+    p.add_argument("--restart", type=parse_restart, help="restart policy: no, always, unless-stopped, on-failure[:N]")
+
+
+def restart_health_log_config(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.restart is not None:
+        if args.rm and args.restart["Name"] != "no":
+            raise UsageError("conflicting options: cannot specify both --restart and --rm")
+        out["restart_policy"] = args.restart
+    return out
 
 
 # --- labels ---------------------------------------------------------------------
@@ -291,6 +327,7 @@ def config_extra(args: argparse.Namespace) -> dict[str, Any]:
                 "dns_options": list(args.dns_option)},
         "aliases": list(args.network_alias),
         "cidfile": args.cidfile or "",
+        **restart_health_log_config(args),
     }
 
 

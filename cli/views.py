@@ -23,6 +23,8 @@ def status_text(view: ContainerView) -> str:
         return up + " (Paused)" if view.state == "paused" else up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
+    if view.state == "restarting":
+        return f"Restarting ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
     return "Created"
 
 
@@ -132,9 +134,10 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Args": argv[1:],
         "State": {
             "Status": DOCKER_STATUS.get(view.state, view.state),
-            "Running": view.state in ("running", "paused"),  # docker: a paused container is running too
+            # docker: a paused or restarting container is running too
+            "Running": view.state in ("running", "paused", "restarting"),
             "Paused": view.state == "paused",
-            "Restarting": False,
+            "Restarting": view.state == "restarting",
             "OOMKilled": bool(row["oom_killed"]),
             "Dead": False,
             "Pid": row["pid"] or 0,

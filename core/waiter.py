@@ -22,6 +22,10 @@ import json
 import os
 import select
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
@@ -45,6 +49,44 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
         return  # the monitor carries on as before
+
+
+def spawn_sleeper(root: str, delay: float, command: list[str]) -> subprocess.Popen[bytes]:
+    """A restart policy's wait, as lean as the waiter: this file in a bare
+    interpreter that reads its stdin to the end (the caller closes it once the log
+    names the sleeper), sleeps delay seconds, then execs command with its own pid
+    appended. Its own session: the caller's terminal or exit does not end it.
+    The root is an argument of its own, so that core.roottags finds it."""
+    import subprocess
+
+    fork_here_again()
+    here = os.path.abspath(__file__)
+    args = {"sleep": delay, "command": command}
+    return subprocess.Popen([sys.executable, "-I", "-S", here, root, json.dumps(args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True, cwd="/")
+
+
+def fork_here_again() -> None:
+    """Children of a monitor are born in the pid namespace it unshared for the
+    init, and once that init is dead every fork there fails (ENOMEM). Joining our
+    own pid namespace for children again lets the exit path start processes."""
+    from mydocker.core import syscalls as sc
+
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sc.setns(fd, sc.CLONE_NEWPID)
+    finally:
+        os.close(fd)
+
+
+def sleep_then_exec(delay: float, command: list[str]) -> None:
+    import time
+
+    while os.read(0, 4096):
+        pass
+    time.sleep(delay)
+    os.execv(command[0], [*command, str(os.getpid())])
 
 
 def pump(streams: dict[int, str], log_path: str) -> None:
@@ -71,6 +113,9 @@ def pump(streams: dict[int, str], log_path: str) -> None:
 
 def main(argv: list[str]) -> None:
     args = json.loads(argv[2])
+    if "sleep" in args:
+        sleep_then_exec(float(args["sleep"]), args["command"])
+        return
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
     pump(streams, args["log"])

@@ -203,8 +203,9 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
                         "to be able to reuse that name.") from None
 
 
-def update(ctx: Context, ref: str, limits: dict[str, Any]) -> str:
-    _locked(ctx, ref, lambda agg: agg.handle("update", limits=limits))
+def update(ctx: Context, ref: str, limits: dict[str, Any], restart_policy: dict[str, Any] | None = None) -> str:
+    extra = {"restart_policy": restart_policy} if restart_policy is not None else {}
+    _locked(ctx, ref, lambda agg: agg.handle("update", limits=limits, **extra))
     return ref
 
 

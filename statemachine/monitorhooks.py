@@ -77,10 +77,14 @@ class RecordingHooks:
 
         before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
         # pid: the die of this run only, not of a later run someone restarted meanwhile
+        effects = effects_for(self.ctx)
         try:
-            aggregate.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)
+            # restartable: this exit path may hand the container to a restart policy's sleeper
+            aggregate.transact(self.ctx, self.id, "die", effects, exit=asdict(info), pid=self.pid, restartable=True)
         except NoSuchContainer:
             pass  # removed meanwhile (rm -f): its destroy says all there is
+        finally:
+            effects.let_sleepers_go()
         if self.pid is not None and has_network(self.view):
             from mydocker.statemachine import networks
 
