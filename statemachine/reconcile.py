@@ -11,7 +11,9 @@ What it repairs (each by appending events and re-running idempotent teardown):
 - running and alive, but its monitor is gone: `adopt` by a new watcher that
   records the exit later (status unknown, OOM still seen through the cgroup);
 - created, with cgroups left by a start that crashed midway: released;
-- `destroying` without `destroy` (an rm that crashed midway): finished.
+- `destroying` without `destroy` (an rm that crashed midway): finished;
+- restarting, but the restart policy's sleeper is gone (host reboot, killed):
+  the wait is over, the last exit stands (`system restore` starts it at boot).
 A container whose lock is held is being worked on right now and is skipped.
 """
 
@@ -31,7 +33,7 @@ UNKNOWN_EXIT = 255
 class Finding:
     container_id: str
     name: str
-    problem: str  # reboot | dead | orphaned | half-started | half-removed
+    problem: str  # reboot | dead | orphaned | half-started | half-removed | restart-lost
 
 
 def survey(conn: sqlite3.Connection) -> list[Finding]:
@@ -41,7 +43,7 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
         " c.config, e.type FROM containers c JOIN events e ON e.stream_id = c.id AND e.version = c.version"
-        " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
+        " WHERE c.state IN ('running', 'paused', 'created', 'restarting') OR e.type = 'destroying'"
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:
         if last == "destroying":
@@ -57,6 +59,9 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
                 findings.append(Finding(cid, name, "dead"))
             elif alive and not monitored:
                 findings.append(Finding(cid, name, "orphaned"))
+        elif state == "restarting":
+            if not procinfo.is_same_process(mpid, mstart):
+                findings.append(Finding(cid, name, "restart-lost"))
         elif state == "created" and _has_cgroups(config):
             findings.append(Finding(cid, name, "half-started"))
     return findings
@@ -115,6 +120,8 @@ def _repair(root: str, finding: Finding) -> bool:
                                    exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom, "reason": reason})
             elif finding.problem == "orphaned":
                 aggregate.transact(ctx, current.id, "adopt", effects, reason="monitor lost")
+            elif finding.problem == "restart-lost":
+                aggregate.transact(ctx, current.id, "abandon_restart", effects, reason="restart lost")
             elif finding.problem == "half-started":
                 aggregate.transact(ctx, current.id, "abort_start", effects, reason="start did not finish")
             elif finding.problem == "half-removed":
