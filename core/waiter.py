@@ -22,10 +22,6 @@ import json
 import os
 import select
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import subprocess
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
@@ -51,20 +47,26 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
         return  # the monitor carries on as before
 
 
-def spawn_sleeper(root: str, delay: float, command: list[str]) -> subprocess.Popen[bytes]:
+def spawn_sleeper(root: str, delay: float, command: list[str]) -> tuple[int, int]:
     """A restart policy's wait, as lean as the waiter: this file in a bare
-    interpreter that reads its stdin to the end (the caller closes it once the log
-    names the sleeper), sleeps delay seconds, then execs command with its own pid
-    appended. Its own session: the caller's terminal or exit does not end it.
-    The root is an argument of its own, so that core.roottags finds it."""
+    interpreter that reads its stdin to the end, sleeps delay seconds, then execs
+    command with its own pid appended. Returns (its pid, the write end of its
+    stdin): the caller closes that once the log names the sleeper. Its own
+    session: the caller's terminal or exit does not end it. The root is an
+    argument of its own, so that core.roottags finds it."""
     import subprocess
 
     fork_here_again()
     here = os.path.abspath(__file__)
     args = {"sleep": delay, "command": command}
-    return subprocess.Popen([sys.executable, "-I", "-S", here, root, json.dumps(args)],
+    proc = subprocess.Popen([sys.executable, "-I", "-S", here, root, json.dumps(args)],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True, cwd="/")
+    assert proc.stdin is not None
+    go = os.dup(proc.stdin.fileno())
+    proc.stdin.close()
+    proc.returncode = 0  # not ours to reap: it outlives this process
+    return proc.pid, go
 
 
 def fork_here_again() -> None:

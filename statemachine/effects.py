@@ -40,7 +40,7 @@ class KernelEffects:
         self.ctx = ctx
         self.hooks_factory = hooks_factory
         self.before_fork = before_fork
-        self.sleepers: list[Any] = []  # restart sleepers held until their die is in the log
+        self.sleepers: list[int] = []  # restart sleepers' stdin, held until their die is in the log
 
     def launch(self, view: ContainerView, attached: bool) -> monitor.LaunchResult:
         # SQLite keeps per-process state about open database files; a child that
@@ -142,14 +142,13 @@ class KernelEffects:
         from mydocker.core import waiter
 
         command = [sys.executable, "-m", "mydocker.statemachine.container_restart", self.root, view.id]
-        proc = waiter.spawn_sleeper(self.root, delay, command)
-        self.sleepers.append(proc)
-        return proc.pid, procinfo.start_time(proc.pid) or 0
+        pid, go = waiter.spawn_sleeper(self.root, delay, command)
+        self.sleepers.append(go)
+        return pid, procinfo.start_time(pid) or 0
 
     def let_sleepers_go(self) -> None:
-        for proc in self.sleepers:
-            if proc.stdin is not None:
-                proc.stdin.close()
+        for go in self.sleepers:
+            os.close(go)
         self.sleepers = []
 
     def cancel_restart(self, view: ContainerView) -> None:
