@@ -104,6 +104,24 @@ def restart_policy_from_api(policy: dict[str, Any]) -> dict[str, Any]:
 
 def add_restart_health_log_flags(p: Parser) -> None:
     p.add_argument("--restart", type=parse_restart, help="restart policy: no, always, unless-stopped, on-failure[:N]")
+    p.add_argument("--log-driver", help="logging driver for the container: json-file (default) or none")
+    p.add_argument("--log-opt", action="append", default=[], help="log driver options: max-size=10k, max-file=3")
+
+
+def log_config(args: argparse.Namespace) -> dict[str, Any] | None:
+    """HostConfig.LogConfig, or None for the default (json-file, no options)."""
+    from mydocker.statemachine.log_options import LogOptionError, validate
+
+    if args.log_driver is None and not args.log_opt:
+        return None
+    options: dict[str, str] = {}
+    for item in args.log_opt:
+        key, _, value = item.partition("=")  # docker: `max-size` alone is max-size=""
+        options[key] = value
+    try:
+        return validate(args.log_driver or "json-file", options)
+    except LogOptionError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def restart_health_log_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -112,6 +130,9 @@ def restart_health_log_config(args: argparse.Namespace) -> dict[str, Any]:
         if args.rm and args.restart["Name"] != "no":
             raise UsageError("conflicting options: cannot specify both --restart and --rm")
         out["restart_policy"] = args.restart
+    logs = log_config(args)
+    if logs is not None:
+        out["log_config"] = logs
     return out
 
 

@@ -149,7 +149,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Image": row["image_id"],
         "ResolvConfPath": "",
         "HostnamePath": "",
-        "LogPath": f"{directory}/container.log",
+        "LogPath": f"{directory}/container.log" if (config.get("log_config") or {}).get("Type") != "none" else "",
         "Name": "/" + view.name,
         "RestartCount": row.get("restart_count") or 0,
         "Driver": "overlay",
@@ -219,8 +219,11 @@ def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
     return {
         "Binds": [b for b in config.get("binds", []) if ":" in b] or None,
         "ContainerIDFile": config.get("cidfile", ""),
-        "LogConfig": {"Type": "json-file", "Config": {}},
-        "RestartPolicy": config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+        # in the field order of docker's structs, which its {{json}} keeps
+        "LogConfig": {"Type": (config.get("log_config") or {}).get("Type", "json-file"),
+                      "Config": (config.get("log_config") or {}).get("Config", {})},
+        "RestartPolicy": {"Name": (config.get("restart_policy") or {}).get("Name", "no"),
+                          "MaximumRetryCount": (config.get("restart_policy") or {}).get("MaximumRetryCount", 0)},
         "PublishAllPorts": bool(config.get("publish_all")),
         "Dns": etc.get("dns") or [],
         "DnsOptions": etc.get("dns_options") or [],

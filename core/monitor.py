@@ -178,7 +178,7 @@ class _Monitor:
             return
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
-                         [fd for fd in ours if fd not in streams], exit_command())
+                         [fd for fd in ours if fd not in streams], exit_command(), self.spec.log)
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded
@@ -250,7 +250,7 @@ class _Monitor:
 
     def _pump(self, ours: list[int]) -> None:
         """Copy output to the log (and terminal) until the container's side closes."""
-        log = LogWriter(self.spec.log_path)
+        log = LogWriter(self.spec.log_path, **self.spec.log)
         streams: dict[int, tuple[str, int]] = {}
         if self.spec.tty:
             if self.master >= 0:

@@ -39,6 +39,8 @@ class ContainerSpec:
     # extra device nodes: {path (in the container), type "c"|"b", major, minor, mode, perms}
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False  # a minimal reaper as PID 1 (--init)
+    # core.logs.LogWriter's options: driver (json-file | none), max_size (bytes), max_file
+    log: dict[str, Any] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:

@@ -25,7 +25,7 @@ import sys
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
-              exit_command: list[str]) -> None:
+              exit_command: list[str], log_options: dict[str, object] | None = None) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
     The state root is an argument of its own, so that core.roottags finds the
     waiter among the processes of its root.
@@ -40,7 +40,7 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     for fd in [*streams, *keep]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
-            "exit_command": exit_command, "path": package_parent}
+            "exit_command": exit_command, "path": package_parent, "log_options": log_options or {}}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
@@ -91,11 +91,11 @@ def sleep_then_exec(delay: float, command: list[str]) -> None:
     os.execv(command[0], [*command, str(os.getpid())])
 
 
-def pump(streams: dict[int, str], log_path: str) -> None:
+def pump(streams: dict[int, str], log_path: str, log_options: dict[str, object] | None = None) -> None:
     """Copy the container's output into its log until its side is closed."""
     from mydocker.core.logs import LogWriter
 
-    log = LogWriter(log_path)
+    log = LogWriter(log_path, **(log_options or {}))  # type: ignore[arg-type]
     readers = list(streams)
     try:
         while readers:
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> None:
         return
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
-    pump(streams, args["log"])
+    pump(streams, args["log"], args.get("log_options"))
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     _, status = os.waitpid(args["pid"], 0)

@@ -30,7 +30,12 @@ def has_network(view: ContainerView) -> bool:
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
-    return ContainerSpec.from_dict(view.config["spec"])
+    spec = ContainerSpec.from_dict(view.config["spec"])
+    if view.config.get("log_config"):  # --log-driver / --log-opt, in docker's HostConfig.LogConfig shape
+        from mydocker.statemachine.log_options import writer_options
+
+        spec.log = writer_options(view.config["log_config"])
+    return spec
 
 
 class KernelEffects:
