@@ -20,7 +20,13 @@ def status_text(view: ContainerView) -> str:
     row = view.row
     if view.state in ("running", "paused") and row.get("started_at"):
         up = "Up " + human_duration(since(row["started_at"]))
-        return up + " (Paused)" if view.state == "paused" else up
+        if view.state == "paused":
+            return up + " (Paused)"
+        if view.config.get("healthcheck"):
+            from mydocker.statemachine.health import ps_suffix
+
+            up += ps_suffix(view.config, view.state, json.loads(row["health"]) if row.get("health") else None)
+        return up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
     if view.state == "restarting":
@@ -145,6 +151,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Error": row["die_reason"] if (row["die_reason"] or "").startswith("start failed") else "",
             "StartedAt": row["started_at"] or ZERO_TIME,
             "FinishedAt": row["finished_at"] or ZERO_TIME,
+            **_health(view),
         },
         "Image": row["image_id"],
         "ResolvConfPath": "",
@@ -201,6 +208,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "ExposedPorts": {port: {} for port in config.get("exposed_ports", [])} or None,
             "Volumes": {m["destination"]: {} for m in spec.get("mounts", []) if m.get("anonymous")} or None,
             "Labels": dict(config.get("labels") or {}),
+            **({"Healthcheck": _healthcheck(config["healthcheck"])} if config.get("healthcheck") else {}),
             **({"StopSignal": config["stop_signal"]} if config.get("stop_signal") else {}),
             **({"StopTimeout": config["stop_timeout"]} if config.get("stop_timeout") is not None else {}),
         },
@@ -212,6 +220,24 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Cgroups": spec.get("cgroups", {}),
         },
     }
+
+
+def _health(view: ContainerView) -> dict[str, Any]:
+    if not view.config.get("healthcheck"):
+        return {}
+    from mydocker.statemachine.health import inspect_health
+
+    state = inspect_health(view)
+    return {"Health": state} if state is not None else {}
+
+
+def _healthcheck(check: dict[str, Any]) -> dict[str, Any]:
+    """Config.Healthcheck in docker's field order, unset durations left out (omitempty)."""
+    out: dict[str, Any] = {"Test": check.get("Test")}
+    for key in ("Interval", "Timeout", "StartPeriod", "Retries"):
+        if check.get(key):
+            out[key] = check[key]
+    return out
 
 
 def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,9 @@ class _Monitor:
             if self.console is not None:
                 self.console.close()
             init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends, console=init_console))
+        # The init is the one process of its pid namespace we make; what we start
+        # from now on (network tools, health probes, the exit path) belongs to ours.
+        waiter.fork_here_again()
         for fd in {ready_w, go_r, error_w, *child_ends} - {-1}:
             os.close(fd)
         if init_console is not None:
@@ -176,9 +179,11 @@ class _Monitor:
         exit_command = getattr(hooks, "exit_command", None)
         if exit_command is None:
             return
+        health_check = getattr(hooks, "health_check", None)
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
-                         [fd for fd in ours if fd not in streams], exit_command(), self.spec.log)
+                         [fd for fd in ours if fd not in streams], exit_command(), self.spec.log,
+                         health_check() if health_check else None)
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded

@@ -25,14 +25,16 @@ import sys
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
-              exit_command: list[str], log_options: dict[str, object] | None = None) -> None:
+              exit_command: list[str], log_options: dict[str, object] | None = None,
+              health: dict[str, object] | None = None) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
     The state root is an argument of its own, so that core.roottags finds the
     waiter among the processes of its root.
 
     streams: fd -> "stdout" | "stderr" to copy into the log; keep: fds to hold open
     (and close at the end) besides them. exit_command: run, in this process again,
-    with the wait status as its last argument once the container has exited."""
+    with the wait status as its last argument once the container has exited.
+    health: {"command", "interval"} of the health probe to run every interval."""
     here = os.path.abspath(__file__)
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     if not os.path.isfile(os.path.join(package_parent, "mydocker", "core", "logs.py")):
@@ -40,7 +42,8 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     for fd in [*streams, *keep]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
-            "exit_command": exit_command, "path": package_parent, "log_options": log_options or {}}
+            "exit_command": exit_command, "path": package_parent, "log_options": log_options or {},
+            "health": health}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
@@ -91,7 +94,51 @@ def sleep_then_exec(delay: float, command: list[str]) -> None:
     os.execv(command[0], [*command, str(os.getpid())])
 
 
-def pump(streams: dict[int, str], log_path: str, log_options: dict[str, object] | None = None) -> None:
+class HealthTimer:
+    """Runs the health probe (a short-lived process: statemachine.health_check)
+    every interval, one at a time, from inside the waiting loop: the wait between
+    probes costs a select() timeout, nothing resident."""
+
+    def __init__(self, command: list[str] | None, interval: float) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.command = command
+        self.interval = interval
+        self.due = self._clock() + interval  # docker: the first probe after one interval
+        self.running = 0
+
+    def timeout(self) -> float | None:
+        """How long select() may wait before tick() has something to do."""
+        if not self.command:
+            return None
+        if self.running:
+            done, _ = os.waitpid(self.running, os.WNOHANG)
+            if not done:
+                return 0.1
+            self.running = 0
+            self.due = self._clock() + self.interval
+        return max(0.0, self.due - self._clock())
+
+    def tick(self) -> None:
+        if self.command and not self.running and self._clock() >= self.due:
+            self.running = _spawn(self.command)
+
+
+def _spawn(command: list[str]) -> int:
+    """A child with none of our fds but stdio (ours are /dev/null once detached)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.closerange(3, 1 << 16)
+            os.execv(command[0], command)
+        finally:
+            os._exit(127)
+    return pid
+
+
+def pump(streams: dict[int, str], log_path: str, log_options: dict[str, object] | None = None,
+         timer: HealthTimer | None = None) -> None:
     """Copy the container's output into its log until its side is closed."""
     from mydocker.core.logs import LogWriter
 
@@ -99,7 +146,9 @@ def pump(streams: dict[int, str], log_path: str, log_options: dict[str, object] 
     readers = list(streams)
     try:
         while readers:
-            ready, _, _ = select.select(readers, [], [])
+            ready, _, _ = select.select(readers, [], [], timer.timeout() if timer else None)
+            if timer:
+                timer.tick()
             for fd in ready:
                 try:
                     data = os.read(fd, 65536)
@@ -120,7 +169,9 @@ def main(argv: list[str]) -> None:
         return
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
-    pump(streams, args["log"], args.get("log_options"))
+    health = args.get("health") or {}
+    timer = HealthTimer(health.get("command"), float(health.get("interval") or 0)) if health else None
+    pump(streams, args["log"], args.get("log_options"), timer)
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     _, status = os.waitpid(args["pid"], 0)

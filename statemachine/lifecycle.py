@@ -112,6 +112,10 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "network": network,
         **opts.config_extra,
     }
+    if config.get("healthcheck") or image_cfg.get("Healthcheck"):  # docker's merge: the image's where unset
+        from mydocker.statemachine.health import merge
+
+        config["healthcheck"] = merge(config.get("healthcheck"), image_cfg.get("Healthcheck"))
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
     for _attempt in range(20):
         payload["name"] = name or naming.random_name()

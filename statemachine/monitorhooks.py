@@ -71,6 +71,18 @@ class RecordingHooks:
 
         return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
 
+    def health_check(self) -> dict[str, object] | None:
+        """The probe the waiter runs every interval (statemachine.health_check)."""
+        import sys
+
+        from mydocker.statemachine import health
+
+        check = health.effective(self.view.config)
+        if check is None:
+            return None
+        return {"command": [sys.executable, "-m", "mydocker.statemachine.health_check", self.ctx.root, self.id],
+                "interval": check["Interval"] / health.SECOND}
+
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
         from mydocker.statemachine.diskspace import before_freeing
