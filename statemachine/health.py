@@ -44,6 +44,24 @@ def parse_go_duration(text: str) -> int:
     return sign * int(total)
 
 
+def go_duration(ns: int) -> str:
+    """Go's time.Duration.String(), as docker prints a timeout: 300ms, 1s, 1m30s."""
+    if ns == 0:
+        return "0s"
+    if ns < SECOND:
+        for unit, size in (("ms", 10**6), ("µs", 10**3)):
+            if ns >= size:
+                return f"{ns / size:g}{unit}"
+        return f"{ns}ns"
+    seconds = ns / SECOND
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.9f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    return f"{int(minutes)}m{text}" if minutes else text
+
+
 def merge(own: dict[str, Any] | None, image: dict[str, Any] | None) -> dict[str, Any] | None:
     """docker's merge at create: the container's fields, the image's where unset."""
     if not own:

@@ -69,7 +69,7 @@ def _probe(view: ContainerView, argv: list[str], timeout_s: float) -> tuple[int,
         code = result.exit_code
     except _Timeout:
         # docker leaves a probe that outlives its timeout running; it dies with the container
-        return -1, f"Health check exceeded timeout ({_go_seconds(timeout_s)})"
+        return -1, f"Health check exceeded timeout ({health.go_duration(int(timeout_s * health.SECOND))})"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         os.dup2(saved[0], 1)
@@ -81,10 +81,6 @@ def _probe(view: ContainerView, argv: list[str], timeout_s: float) -> tuple[int,
     if result.message:
         text = text or result.message
     return code, text
-
-
-def _go_seconds(seconds: float) -> str:
-    return f"{seconds:g}s"
 
 
 def main(argv: list[str]) -> int:
