@@ -105,6 +105,7 @@ class _Monitor:
         self.child = 0
         self.master = -1
         self.console: socket.socket | None = None  # receives the pty's master from the init
+        self.health: waiter.HealthTimer | None = None
 
     def run(self) -> int:
         self._detach_or_forward()
@@ -166,6 +167,10 @@ class _Monitor:
             _report(self.report_w, {"started": True})
         if not self.attached and not failure:
             self._hand_over(ours, hooks)
+        health_check = getattr(hooks, "health_check", None)
+        probe = health_check() if health_check and not failure else None
+        if probe:  # attached: this process runs the probes the waiter would
+            self.health = waiter.HealthTimer(list(probe["command"]), float(probe["interval"]))
         self._pump(ours)
         _, status = os.waitpid(self.child, 0)
         exited = finish(status, failure, spec.cgroups)
@@ -269,7 +274,9 @@ class _Monitor:
         try:
             while readers:
                 watch = readers + ([0] if stdin_open else [])
-                ready, _, _ = select.select(watch, [], [])
+                ready, _, _ = select.select(watch, [], [], self.health.timeout() if self.health else None)
+                if self.health:
+                    self.health.tick()
                 for fd in ready:
                     if fd == 0:
                         stdin_open = self._copy_stdin()

@@ -126,10 +126,13 @@ class HealthTimer:
 
 
 def _spawn(command: list[str]) -> int:
-    """A child with none of our fds but stdio (ours are /dev/null once detached)."""
+    """A child with none of our fds, its stdio /dev/null."""
     pid = os.fork()
     if pid == 0:
         try:
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):  # an attached monitor's are the user's terminal
+                os.dup2(null, fd)
             os.closerange(3, 1 << 16)
             os.execv(command[0], command)
         finally:

@@ -225,6 +225,12 @@ class Container:
         """New limits: live on the cgroups of a container that has them, recorded
         for every state so the next start applies them too."""
         limits = dict(event.kwargs["limits"])
+        policy = event.kwargs.get("restart_policy")
+        if policy and policy.get("Name") != "no" and self.view.config.get("autoremove"):
+            from mydocker.statemachine.errors import UserError
+
+            raise UserError(f"Cannot update container {self.view.id}: Restart policy cannot be updated "
+                                  "because AutoRemove is enabled for the container")
         if self.view.state in ALIVE and limits:
             self.effects.update(self.view, limits)
         payload: dict[str, Any] = {"limits": limits}

@@ -58,6 +58,14 @@ def test_probes_make_it_unhealthy_then_healthy_as_docker(md):
     md.ok("rm", "-f", "probed")
 
 
+def test_a_foreground_containers_monitor_runs_the_probes_too(md):
+    md.ok("run", "--name", "fg", "--network", "none", "--health-cmd", "echo hi", "--health-interval", "200ms",
+          "busybox", "sleep", "1.5")
+    state = md.inspect("fg")["State"]["Health"]
+    assert state["Status"] == "healthy" and state["Log"][0]["Output"] == "hi\n"
+    md.ok("rm", "fg")
+
+
 def test_a_probe_past_its_timeout_fails_with_docker_words(md):
     md.ok("run", "-d", "--name", "slow", "--network", "none", "--health-cmd", "sleep 5", "--health-interval", "200ms",
           "--health-timeout", "300ms", "--health-retries", "1", "busybox", "top")

@@ -158,3 +158,15 @@ def test_update_restart_changes_the_policy_only() -> None:
     config = json.loads(row["config"])
     assert config["restart_policy"] == policy
     assert config["spec"]["limits"] == {}
+
+
+def test_update_restart_of_an_autoremove_container_is_refused_as_docker() -> None:
+    from mydocker.statemachine.errors import UserError
+
+    config = {**container_config(), "autoremove": True}
+    container = Container(ContainerView(container_row("running", config=json.dumps(config))), FakeEffects())
+    with pytest.raises(UserError) as info:
+        container.handle("update", limits={}, restart_policy=rp.parse("always"))
+    assert str(info.value) == (f"Cannot update container {CONTAINER_ID}: Restart policy cannot be updated because "
+                               "AutoRemove is enabled for the container")
+    assert container.pending == []
