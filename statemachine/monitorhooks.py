@@ -91,8 +91,10 @@ class RecordingHooks:
         # pid: the die of this run only, not of a later run someone restarted meanwhile
         effects = effects_for(self.ctx)
         try:
-            # restartable: this exit path may hand the container to a restart policy's sleeper
-            aggregate.transact(self.ctx, self.id, "die", effects, exit=asdict(info), pid=self.pid, restartable=True)
+            # restartable: this exit path may hand the container to a restart policy's sleeper,
+            # unless its command never ran (docker restarts no container whose start failed)
+            aggregate.transact(self.ctx, self.id, "die", effects, exit=asdict(info), pid=self.pid,
+                               restartable=not info.reason.startswith("start failed"))
         except NoSuchContainer:
             pass  # removed meanwhile (rm -f): its destroy says all there is
         finally:

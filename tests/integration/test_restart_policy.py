@@ -143,6 +143,15 @@ def test_a_users_kill_is_not_restarted_and_update_changes_the_policy(md):
     md.ok("rm", "killed")
 
 
+def test_a_command_that_cannot_start_is_not_restarted(md):
+    """docker: a failed start is no exit of a running container; no restart."""
+    result = md("run", "-d", "--name", "nostart", "--network", "none", "--restart", "always", "busybox", "/nonexistent")
+    assert result.code == 127
+    time.sleep(0.5)
+    assert state_of(md, "nostart")[:2] == ("stopped", 0)
+    md.ok("rm", "nostart")
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--restart", "bogus"], "invalid restart policy 'bogus'"),
     (["--restart", "on-failure:x"], "invalid restart policy format: maximum retry count must be an integer"),
