@@ -43,7 +43,7 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
         " c.config, e.type FROM containers c JOIN events e ON e.stream_id = c.id AND e.version = c.version"
-        " WHERE c.state IN ('running', 'paused', 'created', 'restarting') OR e.type = 'destroying'"
+        " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:
         if last == "destroying":
@@ -59,11 +59,13 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
                 findings.append(Finding(cid, name, "dead"))
             elif alive and not monitored:
                 findings.append(Finding(cid, name, "orphaned"))
-        elif state == "restarting":
-            if not procinfo.is_same_process(mpid, mstart):
-                findings.append(Finding(cid, name, "restart-lost"))
         elif state == "created" and _has_cgroups(config):
             findings.append(Finding(cid, name, "half-started"))
+    # restarting: the wait is the sleeper's; if it is gone, nobody will start the container
+    for cid, name, mpid, mstart in conn.execute(
+            "SELECT id, name, monitor_pid, monitor_start FROM containers WHERE state = 'restarting'"):
+        if not procinfo.is_same_process(mpid, mstart):
+            findings.append(Finding(cid, name, "restart-lost"))
     return findings
 
 
