@@ -283,10 +283,9 @@ class Container:
         self.pending.append(Event("kill", {"signal": int(event.kwargs.get("signal", signal.SIGKILL))}))
 
     def _abandon_restart(self, event: EventData) -> None:
-        row = self.view.row
-        self.pending.append(Event("die", {"exit_code": row["exit_code"] if row["exit_code"] is not None else 255,
-                                          "oom_killed": bool(row["oom_killed"]),
-                                          "reason": event.kwargs.get("reason", "monitor lost")}))
+        # Not a `die`: the exit was recorded when the wait began, and an observed
+        # exit of a container that is not alive is no news (still_due).
+        self.pending.append(Event("restart_abandoned", {"reason": event.kwargs.get("reason", "monitor lost")}))
 
     def _adopt(self, event: EventData) -> None:
         pid, start = self.effects.adopt(self.view)

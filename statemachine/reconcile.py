@@ -64,7 +64,9 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     # restarting: the wait is the sleeper's; if it is gone, nobody will start the container
     for cid, name, mpid, mstart in conn.execute(
             "SELECT id, name, monitor_pid, monitor_start FROM containers WHERE state = 'restarting'"):
-        if not procinfo.is_same_process(mpid, mstart):
+        from mydocker.core.waiter import sleeper_alive
+
+        if not sleeper_alive(mpid, mstart):
             findings.append(Finding(cid, name, "restart-lost"))
     return findings
 

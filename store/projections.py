@@ -99,6 +99,8 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         row["stopped_by_user"] = 1
         if row["state"] == "restarting":  # stopped while waiting to restart: the wait ends
             row.update(state="stopped", **_CONTAINER_RUNTIME_RESET)
+    elif event.type == "restart_abandoned":  # the sleeper is gone: the last exit stands
+        row.update(state="stopped", die_reason=p["reason"], **_CONTAINER_RUNTIME_RESET)
     elif event.type == "health_status":
         row["health"] = json.dumps(p["health"], sort_keys=True)
     elif event.type == "rename":

@@ -130,6 +130,19 @@ def test_a_restarting_container_shows_so_and_stop_ends_the_wait(md):
     assert gone(sleeper), "rm -f leaves the sleeper alive"
 
 
+def test_recovery_ends_a_wait_whose_sleeper_is_gone(md):
+    md.ok("run", "-d", "--name", "lost", "--network", "none", "--restart", "always", "busybox", "sh", "-c", "exit 2")
+    sleeper = freeze_sleeper(md, "lost")
+    os.kill(sleeper, signal.SIGKILL)
+    assert gone(sleeper)
+    md.ok("ps")  # every command reconciles first
+    info = md.inspect("lost")
+    assert (info["State"]["Status"], info["State"]["ExitCode"], info["Mydocker"]["DieReason"]) == (
+        "exited", 2, "restart lost")
+    assert md.ok("replay", "--check").strip() == "projections match the log"
+    md.ok("rm", "lost")
+
+
 def test_a_users_kill_is_not_restarted_and_update_changes_the_policy(md):
     md.ok("run", "-d", "--name", "killed", "--network", "none", "--restart", "unless-stopped", "busybox", "top")
     md.ok("kill", "killed")

@@ -164,7 +164,7 @@ RESTARTING: dict[tuple[str, str], Legal | Illegal] = {
     ("restarting", "policy_restart"): Legal("running", [("launch", CONTAINER_ID, False)],
                                             [("restart", {"policy": "no", "count": 1})], True, STARTED),
     ("restarting", "policy_restart, stale sleeper"): Illegal(cannot("policy_restart", "restarting")),
-    ("restarting", "abandon_restart"): Legal("stopped", [], [("die", die_payload(3, reason="host reboot"))]),
+    ("restarting", "abandon_restart"): Legal("stopped", [], [("restart_abandoned", {"reason": "host reboot"})]),
     ("restarting", "start"): NOTHING("restarting", [], []),  # docker: already started, success
     ("restarting", "stop"): Legal("stopped", [CANCEL], [("stop", {"timeout": 7.0})]),
     ("restarting", "kill"): Legal("stopped", [CANCEL], [("kill", {"signal": int(signal.SIGTERM)})]),
