@@ -72,11 +72,126 @@ def add_flags(p: Parser) -> None:
     p.add_argument("--cidfile", help="write the container ID to the file")
     p.add_argument("--network-alias", "--net-alias", action="append", default=[],
                    help="add a network-scoped alias for the container")
+    add_restart_health_log_flags(p)
 
 
 def _stop_signal(text: str) -> str:
     parse_signal(text)  # refuses what kill would refuse
     return text
+
+
+# --- restart policy, health check, log options (helper `restart`) ------------------
+
+
+def parse_restart(text: str) -> dict[str, Any]:
+    from mydocker.statemachine.restart_policy import PolicyError, parse
+
+    try:
+        return parse(text)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def restart_policy_from_api(policy: dict[str, Any]) -> dict[str, Any]:
+    """HostConfig.RestartPolicy of the Engine API, checked as the CLI's flag."""
+    from mydocker.statemachine.restart_policy import PolicyError, validate
+
+    try:
+        return validate(policy)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_restart_health_log_flags(p: Parser) -> None:
+    p.add_argument("--restart", type=parse_restart, help="restart policy: no, always, unless-stopped, on-failure[:N]")
+    p.add_argument("--health-cmd", help="command to run to check health")
+    for flag, what in (("--health-interval", "time between running the check (ms|s|m|h) (default 0s)"),
+                       ("--health-timeout", "maximum time to allow one check to run (ms|s|m|h) (default 0s)"),
+                       ("--health-start-period", "start period for the container to initialize before starting "
+                                                 "health-retries countdown (ms|s|m|h) (default 0s)")):
+        p.add_argument(flag, type=_go_duration(flag), help=what)
+    p.add_argument("--health-retries", type=_int_flag("--health-retries"),
+                   help="consecutive failures needed to report unhealthy")
+    p.add_argument("--no-healthcheck", action="store_true", help="disable any container-specified HEALTHCHECK")
+    p.add_argument("--log-driver", help="logging driver for the container: json-file (default) or none")
+    p.add_argument("--log-opt", action="append", default=[], help="log driver options: max-size=10k, max-file=3")
+
+
+def _go_duration(flag: str):  # type: ignore[no-untyped-def]
+    def convert(text: str) -> int:
+        from mydocker.statemachine.health import parse_go_duration
+
+        try:
+            return parse_go_duration(text)
+        except ValueError as exc:
+            raise _flag_error(flag, text, str(exc)) from None
+    return convert
+
+
+def _int_flag(flag: str):  # type: ignore[no-untyped-def]
+    def convert(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise _flag_error(flag, text, f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+    return convert
+
+
+def healthcheck(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Config.Healthcheck from the flags (docker's checks and words), None if none given."""
+    durations = {"Interval": args.health_interval, "Timeout": args.health_timeout,
+                 "StartPeriod": args.health_start_period}
+    given = args.health_cmd is not None or args.health_retries is not None or any(
+        v is not None for v in durations.values())
+    if args.no_healthcheck:
+        if given:
+            raise UsageError("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not given:
+        return None
+    for key, flag in (("Interval", "interval"), ("Timeout", "timeout"), ("StartPeriod", "start-period")):
+        if (durations[key] or 0) < 0:
+            raise UsageError(f"--health-{flag} cannot be negative")
+    if (args.health_retries or 0) < 0:
+        raise UsageError("--health-retries cannot be negative")
+    for key in ("Interval", "Timeout", "StartPeriod"):  # the daemon's
+        if 0 < (durations[key] or 0) < 10**6:
+            raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
+    check: dict[str, Any] = {"Test": ["CMD-SHELL", args.health_cmd] if args.health_cmd else None}
+    check.update({k: v or 0 for k, v in durations.items()})
+    check["Retries"] = args.health_retries or 0
+    return check
+
+
+def log_config(args: argparse.Namespace) -> dict[str, Any] | None:
+    """HostConfig.LogConfig, or None for the default (json-file, no options)."""
+    from mydocker.statemachine.log_options import LogOptionError, validate
+
+    if args.log_driver is None and not args.log_opt:
+        return None
+    options: dict[str, str] = {}
+    for item in args.log_opt:
+        key, _, value = item.partition("=")  # docker: `max-size` alone is max-size=""
+        options[key] = value
+    try:
+        return validate(args.log_driver or "json-file", options)
+    except LogOptionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def restart_health_log_config(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.restart is not None:
+        if args.rm and args.restart["Name"] != "no":
+            raise UsageError("conflicting options: cannot specify both --restart and --rm")
+        out["restart_policy"] = args.restart
+    check = healthcheck(args)
+    if check is not None:
+        out["healthcheck"] = check  # merged with the image's HEALTHCHECK at create
+    logs = log_config(args)
+    if logs is not None:
+        out["log_config"] = logs
+    return out
 
 
 # --- labels ---------------------------------------------------------------------
@@ -291,6 +406,7 @@ def config_extra(args: argparse.Namespace) -> dict[str, Any]:
                 "dns_options": list(args.dns_option)},
         "aliases": list(args.network_alias),
         "cidfile": args.cidfile or "",
+        **restart_health_log_config(args),
     }
 
 

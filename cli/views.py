@@ -21,9 +21,17 @@ def status_text(view: ContainerView) -> str:
     row = view.row
     if view.state in ("running", "paused") and row.get("started_at"):
         up = "Up " + human_duration(since(row["started_at"]))
-        return up + " (Paused)" if view.state == "paused" else up
+        if view.state == "paused":
+            return up + " (Paused)"
+        if view.config.get("healthcheck"):
+            from mydocker.statemachine.health import ps_suffix
+
+            up += ps_suffix(view.config, view.state, json.loads(row["health"]) if row.get("health") else None)
+        return up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
+    if view.state == "restarting":
+        return f"Restarting ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
     return "Created"
 
 
@@ -133,9 +141,10 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         "Args": argv[1:],
         "State": {
             "Status": DOCKER_STATUS.get(view.state, view.state),
-            "Running": view.state in ("running", "paused"),  # docker: a paused container is running too
+            # docker: a paused or restarting container is running too
+            "Running": view.state in ("running", "paused", "restarting"),
             "Paused": view.state == "paused",
-            "Restarting": False,
+            "Restarting": view.state == "restarting",
             "OOMKilled": bool(row["oom_killed"]),
             "Dead": False,
             "Pid": row["pid"] or 0,
@@ -143,11 +152,12 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "Error": row["die_reason"] if (row["die_reason"] or "").startswith("start failed") else "",
             "StartedAt": row["started_at"] or ZERO_TIME,
             "FinishedAt": row["finished_at"] or ZERO_TIME,
+            **_health(view),
         },
         "Image": row["image_id"],
         "ResolvConfPath": "",
         "HostnamePath": "",
-        "LogPath": f"{directory}/container.log",
+        "LogPath": f"{directory}/container.log" if (config.get("log_config") or {}).get("Type") != "none" else "",
         "Name": "/" + view.name,
         "RestartCount": row.get("restart_count") or 0,
         "Driver": "overlay",
@@ -200,6 +210,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "ExposedPorts": {port: {} for port in config.get("exposed_ports", [])} or None,
             "Volumes": {m["destination"]: {} for m in spec.get("mounts", []) if m.get("anonymous")} or None,
             "Labels": dict(config.get("labels") or {}),
+            **({"Healthcheck": _healthcheck(config["healthcheck"])} if config.get("healthcheck") else {}),
             **({"StopSignal": config["stop_signal"]} if config.get("stop_signal") else {}),
             **({"StopTimeout": config["stop_timeout"]} if config.get("stop_timeout") is not None else {}),
         },
@@ -213,13 +224,34 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
     }
 
 
+def _health(view: ContainerView) -> dict[str, Any]:
+    if not view.config.get("healthcheck"):
+        return {}
+    from mydocker.statemachine.health import inspect_health
+
+    state = inspect_health(view)
+    return {"Health": state} if state is not None else {}
+
+
+def _healthcheck(check: dict[str, Any]) -> dict[str, Any]:
+    """Config.Healthcheck in docker's field order, unset durations left out (omitempty)."""
+    out: dict[str, Any] = {"Test": check.get("Test")}
+    for key in ("Interval", "Timeout", "StartPeriod", "Retries"):
+        if check.get(key):
+            out[key] = check[key]
+    return out
+
+
 def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
     etc = config.get("etc") or {}
     return {
         "Binds": [b for b in config.get("binds", []) if ":" in b] or None,
         "ContainerIDFile": config.get("cidfile", ""),
-        "LogConfig": {"Type": "json-file", "Config": {}},
-        "RestartPolicy": config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+        # in the field order of docker's structs, which its {{json}} keeps
+        "LogConfig": {"Type": (config.get("log_config") or {}).get("Type", "json-file"),
+                      "Config": (config.get("log_config") or {}).get("Config", {})},
+        "RestartPolicy": {"Name": (config.get("restart_policy") or {}).get("Name", "no"),
+                          "MaximumRetryCount": (config.get("restart_policy") or {}).get("MaximumRetryCount", 0)},
         "PublishAllPorts": bool(config.get("publish_all")),
         "Dns": etc.get("dns") or [],
         "DnsOptions": etc.get("dns_options") or [],

@@ -101,18 +101,6 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
                         detach_r)
 
 
-def _children_on_host_pid_namespace() -> None:
-    """After unshare(CLONE_NEWPID) every later child of this process would join the
-    container's PID namespace: the exit hook's iptables, health probes and cleanup
-    command would run there (visible to the container), and once its PID 1 is gone
-    fork fails with ENOMEM. setns to our own namespace sends them back to ours."""
-    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        sc.setns(fd, sc.CLONE_NEWPID)
-    finally:
-        os.close(fd)
-
-
 def _report(fd: int, message: dict[str, object]) -> None:
     try:
         os.write(fd, json.dumps(message).encode() + b"\n")
@@ -132,6 +120,7 @@ class _Monitor:
         self.child = 0
         self.master = -1
         self.console: socket.socket | None = None  # receives the pty's master from the init
+        self.health: waiter.HealthTimer | None = None
 
     def _report(self, message: dict[str, object]) -> None:
         if self.report_w >= 0:
@@ -166,7 +155,9 @@ class _Monitor:
             if self.console is not None:
                 self.console.close()
             init.run(spec, init.InitPipes(ready_w, go_r, error_w, *child_ends, console=init_console))
-        _children_on_host_pid_namespace()
+        # The init is the one process of its pid namespace we make; what we start
+        # from now on (network tools, health probes, the exit path) belongs to ours.
+        waiter.fork_here_again()
         for fd in {ready_w, go_r, error_w, *child_ends} - {-1}:
             os.close(fd)
         if init_console is not None:
@@ -196,6 +187,10 @@ class _Monitor:
             self._report({"started": True})
         if not self.attached and not failure:
             self._hand_over(ours, hooks)
+        health_check = getattr(hooks, "health_check", None)
+        probe = health_check() if health_check and not failure else None
+        if probe:  # attached: this process runs the probes the waiter would
+            self.health = waiter.HealthTimer(list(probe["command"]), float(probe["interval"]))
         if self._pump(ours):
             self._detach(ours, hooks)
             self._pump(ours)
@@ -211,6 +206,7 @@ class _Monitor:
         exit_command = getattr(hooks, "exit_command", None)
         if exit_command is None:
             return
+        health_check = getattr(hooks, "health_check", None)
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
         stdin = -1
         if self.spec.interactive:
@@ -218,7 +214,8 @@ class _Monitor:
         attach = {"directory": str(self.spec.directory), "stdin": stdin,
                   "tty_master": self.master if self.spec.tty else -1}
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
-                         [fd for fd in ours if fd not in streams], exit_command(), attach)
+                         [fd for fd in ours if fd not in streams], exit_command(), attach, self.spec.log,
+                         health_check() if health_check else None)
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded
@@ -312,7 +309,7 @@ class _Monitor:
     def _pump(self, ours: list[int]) -> bool:
         """Copy output to the log (and terminal) until the container's side closes;
         True, with ours still open, when the user typed the detach keys instead."""
-        log = LogWriter(self.spec.log_path)
+        log = LogWriter(self.spec.log_path, **self.spec.log)
         streams: dict[int, tuple[str, int]] = {}
         if self.spec.tty:
             if self.master >= 0:
@@ -329,9 +326,11 @@ class _Monitor:
             while readers:
                 watch = readers + ([0] if stdin_open else [])
                 try:
-                    ready, _, _ = select.select(watch, [], [])
+                    ready, _, _ = select.select(watch, [], [], self.health.timeout() if self.health else None)
                 except InterruptedError:
                     continue
+                if self.health:
+                    self.health.tick()
                 for fd in ready:
                     if fd == 0:
                         stdin_open, detached = self._copy_stdin(keys)

@@ -40,6 +40,8 @@ class ContainerSpec:
     devices: list[dict[str, Any]] = field(default_factory=list)
     init: bool = False  # a minimal reaper as PID 1 (--init)
     cgroupns: str = "host"  # private: a cgroup namespace of its own (--cgroupns)
+    # core.logs.LogWriter's options: driver (json-file | none), max_size (bytes), max_file
+    log: dict[str, Any] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:

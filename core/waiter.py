@@ -25,14 +25,16 @@ import sys
 
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
-              exit_command: list[str], attach: dict[str, object] | None = None) -> None:
+              exit_command: list[str], attach: dict[str, object] | None = None,
+              log_options: dict[str, object] | None = None, health: dict[str, object] | None = None) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
     The state root is an argument of its own, so that core.roottags finds the
     waiter among the processes of its root.
 
     streams: fd -> "stdout" | "stderr" to copy into the log; keep: fds to hold open
     (and close at the end) besides them. exit_command: run, in this process again,
-    with the wait status as its last argument once the container has exited."""
+    with the wait status as its last argument once the container has exited.
+    health: {"command", "interval"} of the health probe to run every interval."""
     here = os.path.abspath(__file__)
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     if not os.path.isfile(os.path.join(package_parent, "mydocker", "core", "logs.py")):
@@ -40,19 +42,125 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     for fd in [*streams, *keep]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
-            "exit_command": exit_command, "path": package_parent, "attach": attach}
+            "exit_command": exit_command, "path": package_parent, "attach": attach,
+            "log_options": log_options or {}, "health": health}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
         return  # the monitor carries on as before
 
 
-def pump(streams: dict[int, str], log_path: str, attach: dict | None = None) -> None:
-    """Copy the container's output into its log until its side is closed, and
-    serve `attach` clients meanwhile (core.attachsock)."""
+def spawn_sleeper(root: str, delay: float, command: list[str]) -> tuple[int, int]:
+    """A restart policy's wait, as lean as the waiter: this file in a bare
+    interpreter that reads its stdin to the end, sleeps delay seconds, then execs
+    command with its own pid appended. Returns (its pid, the write end of its
+    stdin): the caller closes that once the log names the sleeper. Its own
+    session: the caller's terminal or exit does not end it. The root is an
+    argument of its own, so that core.roottags finds it."""
+    import subprocess
+
+    fork_here_again()
+    here = os.path.abspath(__file__)
+    args = {"sleep": delay, "command": command}
+    proc = subprocess.Popen([sys.executable, "-I", "-S", here, root, json.dumps(args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True, cwd="/")
+    assert proc.stdin is not None
+    go = os.dup(proc.stdin.fileno())
+    proc.stdin.close()
+    proc.returncode = 0  # not ours to reap: it outlives this process
+    return proc.pid, go
+
+
+def sleeper_alive(pid: int | None, start: int | None) -> bool:
+    """Is this (pid, start time) a live process? A killed sleeper whose parent
+    has gone may stay a zombie for long (an init that reaps late): dead all the same."""
+    if not pid or start is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return False
+    fields = raw[raw.rindex(b")") + 2:].split()
+    return fields[0] != b"Z" and int(fields[19]) == start
+
+
+def fork_here_again() -> None:
+    """Children of a monitor are born in the pid namespace it unshared for the
+    init, and once that init is dead every fork there fails (ENOMEM). Joining our
+    own pid namespace for children again lets the exit path start processes."""
+    from mydocker.core import syscalls as sc
+
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sc.setns(fd, sc.CLONE_NEWPID)
+    finally:
+        os.close(fd)
+
+
+def sleep_then_exec(delay: float, command: list[str]) -> None:
+    import time
+
+    while os.read(0, 4096):
+        pass
+    time.sleep(delay)
+    os.execv(command[0], [*command, str(os.getpid())])
+
+
+class HealthTimer:
+    """Runs the health probe (a short-lived process: statemachine.health_check)
+    every interval, one at a time, from inside the waiting loop: the wait between
+    probes costs a select() timeout, nothing resident."""
+
+    def __init__(self, command: list[str] | None, interval: float) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.command = command
+        self.interval = interval
+        self.due = self._clock() + interval  # docker: the first probe after one interval
+        self.running = 0
+
+    def timeout(self) -> float | None:
+        """How long select() may wait before tick() has something to do."""
+        if not self.command:
+            return None
+        if self.running:
+            done, _ = os.waitpid(self.running, os.WNOHANG)
+            if not done:
+                return 0.1
+            self.running = 0
+            self.due = self._clock() + self.interval
+        return max(0.0, self.due - self._clock())
+
+    def tick(self) -> None:
+        if self.command and not self.running and self._clock() >= self.due:
+            self.running = _spawn(self.command)
+
+
+def _spawn(command: list[str]) -> int:
+    """A child with none of our fds, its stdio /dev/null."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):  # an attached monitor's are the user's terminal
+                os.dup2(null, fd)
+            os.closerange(3, 1 << 16)
+            os.execv(command[0], command)
+        finally:
+            os._exit(127)
+    return pid
+
+
+def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
+         log_options: dict[str, object] | None = None, timer: HealthTimer | None = None) -> None:
+    """Copy the container's output into its log until its side is closed, serve
+    `attach` clients meanwhile (core.attachsock), and run the health probes when due."""
     from mydocker.core.logs import LogWriter
 
-    log = LogWriter(log_path)
+    log = LogWriter(log_path, **(log_options or {}))  # type: ignore[arg-type]
     readers = list(streams)
     server = None
     if attach:
@@ -65,7 +173,9 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None) -> 
     try:
         while readers:
             attached = server.fds() if server is not None else []
-            ready, _, _ = select.select(readers + attached, [], [])
+            ready, _, _ = select.select(readers + attached, [], [], timer.timeout() if timer else None)
+            if timer:
+                timer.tick()
             for fd in ready:
                 if server is not None and fd in attached:
                     server.handle(fd)
@@ -88,9 +198,14 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None) -> 
 
 def main(argv: list[str]) -> None:
     args = json.loads(argv[2])
+    if "sleep" in args:
+        sleep_then_exec(float(args["sleep"]), args["command"])
+        return
     sys.path.insert(0, args["path"])
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
-    pump(streams, args["log"], args.get("attach"))
+    health = args.get("health") or {}
+    timer = HealthTimer(health.get("command"), float(health.get("interval") or 0)) if health else None
+    pump(streams, args["log"], args.get("attach"), args.get("log_options"), timer)
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     _, status = os.waitpid(args["pid"], 0)

@@ -4,6 +4,7 @@ value is refused before anything is listed."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -150,6 +151,12 @@ def _exposed(view: ContainerView) -> list[tuple[int, str]]:
     return out
 
 
+def _health_status(view: ContainerView) -> str:
+    from mydocker.statemachine.health import status_of
+
+    return status_of(view.config, view.state, json.loads(view.row["health"]) if view.row.get("health") else None)
+
+
 _MATCHERS: dict[str, Callable[[ContainerView, str], bool]] = {
     "id": lambda v, want: v.id.startswith(want),
     "name": _name,
@@ -160,7 +167,7 @@ _MATCHERS: dict[str, Callable[[ContainerView, str], bool]] = {
     "network": _network,
     "publish": lambda v, want: _ports_match(_published(v), want),
     "expose": lambda v, want: _ports_match(_exposed(v), want),
-    "health": lambda v, want: want == "none",  # health checks are not run yet: every container has none
+    "health": lambda v, want: _health_status(v) == want,
     "isolation": lambda v, want: want in ("default", "process"),
     "is-task": lambda v, want: want == "false",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,12 @@ def has_network(view: ContainerView) -> bool:
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
-    return ContainerSpec.from_dict(view.config["spec"])
+    spec = ContainerSpec.from_dict(view.config["spec"])
+    if view.config.get("log_config"):  # --log-driver / --log-opt, in docker's HostConfig.LogConfig shape
+        from mydocker.statemachine.log_options import writer_options
+
+        spec.log = writer_options(view.config["log_config"])
+    return spec
 
 
 class KernelEffects:
@@ -40,6 +46,7 @@ class KernelEffects:
         self.ctx = ctx
         self.hooks_factory = hooks_factory
         self.before_fork = before_fork
+        self.sleepers: list[int] = []  # restart sleepers' stdin, held until their die is in the log
 
     def launch(self, view: ContainerView, attached: bool) -> monitor.LaunchResult:
         # SQLite keeps per-process state about open database files; a child that
@@ -133,6 +140,31 @@ class KernelEffects:
             env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
         )
         return proc.pid, procinfo.start_time(proc.pid) or 0
+
+    def schedule_restart(self, view: ContainerView, delay: float) -> tuple[int, int]:
+        """A lean sleeper (core.waiter) that starts the container again after delay
+        seconds; it waits for let_sleepers_go() first, so it never wakes before the
+        log names it. Its (pid, start time)."""
+        from mydocker.core import waiter
+
+        command = [sys.executable, "-m", "mydocker.statemachine.container_restart", self.root, view.id]
+        pid, go = waiter.spawn_sleeper(self.root, delay, command)
+        self.sleepers.append(go)
+        return pid, procinfo.start_time(pid) or 0
+
+    def let_sleepers_go(self) -> None:
+        for go in self.sleepers:
+            os.close(go)
+        self.sleepers = []
+
+    def cancel_restart(self, view: ContainerView) -> None:
+        """The wait ends: its sleeper goes (idempotent)."""
+        mpid = view.row["monitor_pid"]
+        if procinfo.is_same_process(mpid, view.row["monitor_start"]):
+            try:
+                os.kill(mpid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""

@@ -114,6 +114,10 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "network": network,
         **opts.config_extra,
     }
+    if config.get("healthcheck") or image_cfg.get("Healthcheck"):  # docker's merge: the image's where unset
+        from mydocker.statemachine.health import merge
+
+        config["healthcheck"] = merge(config.get("healthcheck"), image_cfg.get("Healthcheck"))
     payload = {"name": "", "image": opts.image, "image_id": image.id, "command": argv, "config": config}
     for _attempt in range(20):
         payload["name"] = name or naming.random_name()
@@ -205,8 +209,9 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
                         "to be able to reuse that name.") from None
 
 
-def update(ctx: Context, ref: str, limits: dict[str, Any]) -> str:
-    _locked(ctx, ref, lambda agg: agg.handle("update", limits=limits))
+def update(ctx: Context, ref: str, limits: dict[str, Any], restart_policy: dict[str, Any] | None = None) -> str:
+    extra = {"restart_policy": restart_policy} if restart_policy is not None else {}
+    _locked(ctx, ref, lambda agg: agg.handle("update", limits=limits, **extra))
     return ref
 
 

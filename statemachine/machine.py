@@ -18,14 +18,37 @@ from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import Event
 from transitions import EventData, Machine, MachineError
 
-STATES = ["created", "running", "paused", "stopped", "removed"]
+STATES = ["created", "running", "paused", "restarting", "stopped", "removed"]
 ALIVE = ("running", "paused")  # states with a live init (docker: State.Running is true for both)
-NOT_ALIVE = ("created", "stopped", "removed")
-LIVE_OR_NOT = ["created", "running", "paused", "stopped"]  # every state a container still has
+NOT_ALIVE = ("created", "restarting", "stopped", "removed")
+LIVE_OR_NOT = ["created", "running", "paused", "restarting", "stopped"]  # every state a container still has
+
+# Restart policies (statemachine.restart_policy decides): the monitor's own exit
+# path may hand the container to a lean sleeper that starts it again after the
+# backoff; while it waits the container is `restarting` (no init, the sleeper as
+# its monitor). A user's stop, kill or rm -f ends the wait; the sleeper, once
+# awake, asks for `policy_restart` and only the sleeper the log names is heard.
+# These rows come first: for one trigger and source the first that fits wins.
+RESTART_ROWS: list[dict[str, Any]] = [
+    {"trigger": "die", "source": ALIVE, "dest": "restarting", "conditions": ["_same_run", "_policy_restarts"],
+     "before": ["_schedule_restart", "_release"]},
+    {"trigger": "policy_restart", "source": "restarting", "dest": "running", "conditions": "_its_sleeper",
+     "before": ["_launch", "_policy_restarted"]},
+    {"trigger": "stop", "source": "restarting", "dest": "stopped", "before": ["_cancel_restart", "_stopped_waiting"]},
+    {"trigger": "kill", "source": "restarting", "dest": "stopped", "before": ["_cancel_restart", "_killed_waiting"]},
+    {"trigger": "remove", "source": "restarting", "dest": "removed", "conditions": "_forced",
+     "before": ["_cancel_restart", "_teardown"]},
+    {"trigger": "restart", "source": "restarting", "dest": "running",
+     "before": ["_cancel_restart", "_stopped_waiting", "_flush", "_launch", "_restarted"]},
+    {"trigger": "start", "source": "restarting", "dest": None, "before": "_ignore"},  # docker: already started
+    # recovery: the sleeper is gone (host reboot, killed): the wait is over, the last exit stands
+    {"trigger": "abandon_restart", "source": "restarting", "dest": "stopped", "before": "_abandon_restart"},
+]
 
 # Rows are tried in order: for one trigger and source the first whose conditions
 # hold wins. `dest: None` keeps the state; `_ignore` rows are explicit no-ops.
 TRANSITIONS: list[dict[str, Any]] = [
+    *RESTART_ROWS,
     {"trigger": "start", "source": ["created", "stopped"], "dest": "running", "before": "_launch"},
     # docker: starting a running container is nothing to do, and succeeds
     {"trigger": "start", "source": "running", "dest": None, "before": "_ignore"},
@@ -96,6 +119,10 @@ class Effects(Protocol):
 
     def disconnect_network(self, view: ContainerView) -> None: ...
 
+    def schedule_restart(self, view: ContainerView, delay: float) -> tuple[int, int]: ...
+
+    def cancel_restart(self, view: ContainerView) -> None: ...
+
 
 class Container:
     """One container's state machine; `state` is set by transitions."""
@@ -132,6 +159,20 @@ class Container:
 
     def _removal_begun(self, event: EventData) -> bool:
         return self.last_event == "destroying"
+
+    def _policy_restarts(self, event: EventData) -> bool:
+        """Only the monitor's own exit path can hand over to a sleeper (restartable)."""
+        from mydocker.statemachine import restart_policy
+
+        if not event.kwargs.get("restartable"):
+            return False
+        row = self.view.row
+        exit_code = int(event.kwargs["exit"]["exit_code"])
+        return restart_policy.should_restart(restart_policy.of(self.view.config), exit_code,
+                                             bool(row.get("stopped_by_user")), int(row.get("restart_count") or 0))
+
+    def _its_sleeper(self, event: EventData) -> bool:
+        return event.kwargs.get("sleeper") == self.view.row["monitor_pid"]
 
     # no-op rows
     def _ignore(self, event: EventData) -> None:
@@ -192,9 +233,18 @@ class Container:
         """New limits: live on the cgroups of a container that has them, recorded
         for every state so the next start applies them too."""
         limits = dict(event.kwargs["limits"])
-        if self.view.state in ALIVE:
+        policy = event.kwargs.get("restart_policy")
+        if policy and policy.get("Name") != "no" and self.view.config.get("autoremove"):
+            from mydocker.statemachine.errors import UserError
+
+            raise UserError(f"Cannot update container {self.view.id}: Restart policy cannot be updated "
+                                  "because AutoRemove is enabled for the container")
+        if self.view.state in ALIVE and limits:
             self.effects.update(self.view, limits)
-        self.pending.append(Event("update", {"limits": limits}))
+        payload: dict[str, Any] = {"limits": limits}
+        if event.kwargs.get("restart_policy") is not None:  # update --restart: read by the next exit
+            payload["restart_policy"] = event.kwargs["restart_policy"]
+        self.pending.append(Event("update", payload))
 
     def _rename(self, event: EventData) -> None:
         self.pending.append(Event("rename", {"name": event.kwargs["name"], "old_name": self.view.name}))
@@ -223,6 +273,40 @@ class Container:
         from mydocker.statemachine.stopping import stop_timeout
 
         self.pending.append(Event("restart", {"timeout": stop_timeout(self.view.config, event.kwargs.get("timeout"))}))
+
+    # restart policy
+    def _schedule_restart(self, event: EventData) -> None:
+        from mydocker.statemachine import restart_policy
+
+        row = self.view.row
+        delay = restart_policy.next_delay(float(row.get("restart_delay") or 0),
+                                          restart_policy.seconds_since(row.get("started_at")))
+        pid, start = self.effects.schedule_restart(self.view, delay)
+        restart = {"count": int(row.get("restart_count") or 0) + 1, "delay": delay,
+                   "monitor_pid": pid, "monitor_start": start}
+        self._record_now(Event("die", {**event.kwargs["exit"], "restart": restart}))
+
+    def _policy_restarted(self, event: EventData) -> None:
+        from mydocker.statemachine import restart_policy
+
+        self.pending.append(Event("restart", {"policy": restart_policy.of(self.view.config)["Name"],
+                                              "count": int(self.view.row.get("restart_count") or 0)}))
+
+    def _cancel_restart(self, event: EventData) -> None:
+        self.effects.cancel_restart(self.view)
+
+    def _stopped_waiting(self, event: EventData) -> None:
+        from mydocker.statemachine.stopping import stop_timeout
+
+        self.pending.append(Event("stop", {"timeout": stop_timeout(self.view.config, event.kwargs.get("timeout"))}))
+
+    def _killed_waiting(self, event: EventData) -> None:
+        self.pending.append(Event("kill", {"signal": int(event.kwargs.get("signal", signal.SIGKILL))}))
+
+    def _abandon_restart(self, event: EventData) -> None:
+        # Not a `die`: the exit was recorded when the wait began, and an observed
+        # exit of a container that is not alive is no news (still_due).
+        self.pending.append(Event("restart_abandoned", {"reason": event.kwargs.get("reason", "monitor lost")}))
 
     def _adopt(self, event: EventData) -> None:
         pid, start = self.effects.adopt(self.view)
@@ -288,6 +372,14 @@ def still_due(event: Event, view: ContainerView) -> bool:
 def refusal(trigger: str, view: ContainerView, kwargs: dict[str, Any] | None = None) -> str:
     """What docker says when this command does not fit the container's state."""
     ident = view.id
+    if view.state == "restarting":
+        if trigger in ("exec", "pause", "top"):
+            return f"Container {ident} is restarting, wait until the container is running"
+        if trigger == "attach":
+            return "You cannot attach to a restarting container, wait until it is running"
+        if trigger == "remove":
+            return (f"You cannot remove a restarting container {ident}. "
+                    "Stop the container before attempting removal or force remove")
     if trigger == "exec":
         if view.state == "paused":
             return f"Container {(kwargs or {}).get('ref', ident)} is paused, unpause the container before exec"

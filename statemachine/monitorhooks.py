@@ -71,16 +71,34 @@ class RecordingHooks:
 
         return [sys.executable, "-m", "mydocker.statemachine.container_exit", self.ctx.root, self.id, str(self.pid)]
 
+    def health_check(self) -> dict[str, object] | None:
+        """The probe the waiter runs every interval (statemachine.health_check)."""
+        import sys
+
+        from mydocker.statemachine import health
+
+        check = health.effective(self.view.config)
+        if check is None:
+            return None
+        return {"command": [sys.executable, "-m", "mydocker.statemachine.health_check", self.ctx.root, self.id],
+                "interval": check["Interval"] / health.SECOND}
+
     def exited(self, info: monitor.Exited) -> None:
         crash("monitor.before-die")
         from mydocker.statemachine.diskspace import before_freeing
 
         before_freeing(self.ctx.root)  # the die (and --rm) must be recorded on a full disk too
         # pid: the die of this run only, not of a later run someone restarted meanwhile
+        effects = effects_for(self.ctx)
         try:
-            aggregate.transact(self.ctx, self.id, "die", effects_for(self.ctx), exit=asdict(info), pid=self.pid)
+            # restartable: this exit path may hand the container to a restart policy's sleeper,
+            # unless its command never ran (docker restarts no container whose start failed)
+            aggregate.transact(self.ctx, self.id, "die", effects, exit=asdict(info), pid=self.pid,
+                               restartable=not info.reason.startswith("start failed"))
         except NoSuchContainer:
             pass  # removed meanwhile (rm -f): its destroy says all there is
+        finally:
+            effects.let_sleepers_go()
         if self.pid is not None and has_network(self.view):
             from mydocker.statemachine import networks
 

@@ -66,6 +66,6 @@ def by_id(conn: sqlite3.Connection, container_id: str) -> ContainerView | None:
 def list_all(conn: sqlite3.Connection, include_stopped: bool) -> list[ContainerView]:
     sql = "SELECT * FROM containers"
     if not include_stopped:
-        sql += " WHERE state IN ('running', 'paused')"
+        sql += " WHERE state IN ('running', 'paused', 'restarting')"
     sql += " ORDER BY created_at DESC, id"
     return [ContainerView(dict(r)) for r in conn.execute(sql)]

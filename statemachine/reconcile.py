@@ -11,7 +11,9 @@ What it repairs (each by appending events and re-running idempotent teardown):
 - running and alive, but its monitor is gone: `adopt` by a new watcher that
   records the exit later (status unknown, OOM still seen through the cgroup);
 - created, with cgroups left by a start that crashed midway: released;
-- `destroying` without `destroy` (an rm that crashed midway): finished.
+- `destroying` without `destroy` (an rm that crashed midway): finished;
+- restarting, but the restart policy's sleeper is gone (host reboot, killed):
+  the wait is over, the last exit stands (`system restore` starts it at boot).
 A container whose lock is held is being worked on right now and is skipped.
 """
 
@@ -31,7 +33,7 @@ UNKNOWN_EXIT = 255
 class Finding:
     container_id: str
     name: str
-    problem: str  # reboot | dead | orphaned | half-started | half-removed
+    problem: str  # reboot | dead | orphaned | half-started | half-removed | restart-lost
 
 
 def survey(conn: sqlite3.Connection) -> list[Finding]:
@@ -63,6 +65,13 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
                 findings.append(Finding(cid, name, "orphaned"))
         elif state == "created" and _has_cgroups(config):
             findings.append(Finding(cid, name, "half-started"))
+    # restarting: the wait is the sleeper's; if it is gone, nobody will start the container
+    for cid, name, mpid, mstart in conn.execute(
+            "SELECT id, name, monitor_pid, monitor_start FROM containers WHERE state = 'restarting'"):
+        from mydocker.core.waiter import sleeper_alive
+
+        if not sleeper_alive(mpid, mstart):
+            findings.append(Finding(cid, name, "restart-lost"))
     return findings
 
 
@@ -119,6 +128,8 @@ def _repair(root: str, finding: Finding) -> bool:
                                    exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom, "reason": reason})
             elif finding.problem == "orphaned":
                 aggregate.transact(ctx, current.id, "adopt", effects, reason="monitor lost")
+            elif finding.problem == "restart-lost":
+                aggregate.transact(ctx, current.id, "abandon_restart", effects, reason="restart lost")
             elif finding.problem == "half-started":
                 aggregate.transact(ctx, current.id, "abort_start", effects, reason="start did not finish")
             elif finding.problem == "half-removed":

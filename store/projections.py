@@ -62,12 +62,19 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
             "oom_killed": 0,
             "die_reason": None,
             "endpoint": None,
+            "restart_count": 0,
+            "restart_delay": 0.0,
+            "stopped_by_user": 0,
+            "health": None,
         }
     row = _after_creation(row, event, "container", ENDING["container"])
     if row is None:
         return None
     if event.type == "start":
+        if row["state"] != "restarting":  # a user's start: docker resets the restart manager
+            row.update(restart_count=0, restart_delay=0.0, stopped_by_user=0)
         row.update(
+            health=None,
             state="running",
             started_at=event.time,
             finished_at=None,
@@ -89,6 +96,18 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
             die_reason=p.get("reason"),
             **_CONTAINER_RUNTIME_RESET,
         )
+        restart = p.get("restart")
+        if restart:  # the policy starts it again after a delay; the sleeper is its monitor
+            row.update(state="restarting", restart_count=restart["count"], restart_delay=restart["delay"],
+                       monitor_pid=restart["monitor_pid"], monitor_start=restart["monitor_start"])
+    elif event.type in ("kill", "stop"):
+        row["stopped_by_user"] = 1
+        if row["state"] == "restarting":  # stopped while waiting to restart: the wait ends
+            row.update(state="stopped", **_CONTAINER_RUNTIME_RESET)
+    elif event.type == "restart_abandoned":  # the sleeper is gone: the last exit stands
+        row.update(state="stopped", die_reason=p["reason"], **_CONTAINER_RUNTIME_RESET)
+    elif event.type == "health_status":
+        row["health"] = json.dumps(p["health"], sort_keys=True)
     elif event.type == "rename":
         row["name"] = p["name"]
     # A pause or unpause the monitor's `die` overtook changes nothing: dead stays dead.
@@ -98,7 +117,9 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
         row["state"] = "running"
     elif event.type == "update":
         config = json.loads(row["config"])
-        config["spec"]["limits"] = {**config["spec"].get("limits", {}), **p["limits"]}
+        config["spec"]["limits"] = {**config["spec"].get("limits", {}), **p.get("limits", {})}
+        if "restart_policy" in p:
+            config["restart_policy"] = p["restart_policy"]
         row["config"] = json.dumps(config, sort_keys=True)
     elif event.type == "adopt":  # a new watcher took over from a lost monitor
         row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])

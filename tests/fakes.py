@@ -199,10 +199,18 @@ class FakeEffects:
     def disconnect_network(self, view: Any) -> None:
         self.calls.append(Call("disconnect_network", (view.id,)))
 
+    def schedule_restart(self, view: Any, delay: float) -> tuple[int, int]:
+        self.calls.append(Call("schedule_restart", (view.id, delay)))
+        return SLEEPER
+
+    def cancel_restart(self, view: Any) -> None:
+        self.calls.append(Call("cancel_restart", (view.id,)))
+
 
 # --- rows and events shaped like the real ones --------------------------------------
 
 CONTAINER_ID = "c0ffee" + "0" * 58
+SLEEPER = (6161, 515100)  # a restart policy's sleeper: (pid, start time)
 
 
 def container_config(container_id: str = CONTAINER_ID, root: str = "/var/lib/mydocker") -> dict[str, Any]:
@@ -235,11 +243,12 @@ def container_row(state: str, container_id: str = CONTAINER_ID, name: str = "hap
                   **overrides: Any) -> dict[str, Any]:
     """A row of the containers table (the columns store.projections.apply_container writes)."""
     running = state in ("running", "paused")
-    stopped = state == "stopped"
+    stopped = state in ("stopped", "restarting")  # restarting: exited, its sleeper is the monitor
+    restarting = state == "restarting"
     row = {
         "id": container_id,
         "name": name,
-        "version": {"created": 1, "running": 2, "paused": 3, "stopped": 3, "removed": 4}[state],
+        "version": {"created": 1, "running": 2, "paused": 3, "stopped": 3, "restarting": 3, "removed": 4}[state],
         "state": state,
         "image": "busybox",
         "image_id": "sha256:" + "ab" * 32,
@@ -251,11 +260,15 @@ def container_row(state: str, container_id: str = CONTAINER_ID, name: str = "hap
         "pid": 4242 if running else None,
         "pid_start": 123456 if running else None,
         "boot_id": "boot-1" if running else None,
-        "monitor_pid": 4241 if running else None,
-        "monitor_start": 123450 if running else None,
-        "exit_code": 0 if stopped else None,
+        "monitor_pid": 4241 if running else SLEEPER[0] if restarting else None,
+        "monitor_start": 123450 if running else SLEEPER[1] if restarting else None,
+        "exit_code": (3 if restarting else 0) if stopped else None,
         "oom_killed": 0,
         "die_reason": None,
+        "restart_count": 1 if restarting else 0,
+        "restart_delay": 0.1 if restarting else 0.0,
+        "stopped_by_user": 0,
+        "health": None,
     }
     row.update(overrides)
     return row

@@ -77,12 +77,12 @@ def docker_shape(event: Any, attrs: dict[str, Any]) -> dict[str, Any]:
         attributes["exitCode"] = attributes.pop("exit_code")
     return {
         "Type": event.stream_type,
-        "Action": event.type,
+        "Action": action(event),
         "Actor": {"ID": event.stream_id, "Attributes": attributes},
         "scope": "local",
         "time": nano // 1_000_000_000,
         "timeNano": nano,
-        "status": event.type,
+        "status": action(event),
         "id": event.stream_id,
         "from": attrs.get("image", ""),
         "Seq": event.seq,
@@ -95,7 +95,14 @@ def docker_shape(event: Any, attrs: dict[str, Any]) -> dict[str, Any]:
 def line(event: Any, attrs: dict[str, Any]) -> str:
     stamp = event.time[:-1] + "000Z"  # docker prints nanoseconds
     shown = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()) if k != "names")
-    return f"{stamp} {event.stream_type} {event.type} {event.stream_id} ({shown})"
+    return f"{stamp} {event.stream_type} {action(event)} {event.stream_id} ({shown})"
+
+
+def action(event: Any) -> str:
+    """docker's Action: a health check's carries its new status."""
+    if event.type == "health_status":
+        return f"health_status: {event.payload.get('status', '')}"
+    return str(event.type)
 
 
 def _now() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -57,6 +58,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import queries
 
     view = queries.get(ctx.conn, args.container)
+    from mydocker.statemachine.log_options import keeps_logs
+
+    if not keeps_logs(view.config):
+        from mydocker.cli.errors import CliError
+
+        raise CliError("configured logging driver does not support reading", 1)
     path = os.path.join(view.config["directory"], "container.log")
     try:
         f = open(path, encoding="utf-8", errors="replace")
@@ -64,7 +71,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         f = None
     position = 0
     if f is not None:
-        records: Iterable[dict[str, Any]] = _window(parse_lines(iter(f.readline, "")), args.since, args.until)
+        records: Iterable[dict[str, Any]] = _window(
+            itertools.chain(_rotated(path), parse_lines(iter(f.readline, ""))), args.since, args.until)
         if args.tail is not None:
             records = deque(records, maxlen=args.tail) if args.tail else []
         _emit(records, args.timestamps, args.details)
@@ -81,6 +89,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if f is not None:
             f.seek(position)
             chunk = f.read()
+            if _rotated_away(f, path):  # the writer moved it to .1: finish it, go on with the new file
+                chunk += "\n" if chunk and not chunk.endswith("\n") else ""
+                f.close()
+                f = open(path, encoding="utf-8", errors="replace")
+                position = -len(chunk.encode("utf-8", "replace"))
+                chunk += f.read()
             complete = chunk[: chunk.rfind("\n") + 1]  # leave a half-written line for next time
             position += len(complete.encode("utf-8", "replace"))
             _emit(_window(parse_lines(iter(complete.splitlines(keepends=True))), args.since, args.until),
@@ -88,6 +102,25 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if not running or (args.until and _now() >= args.until):
             return 0
         time.sleep(FOLLOW_POLL)
+
+
+def _rotated(path: str) -> Iterable[dict[str, Any]]:
+    """The records of the rotated files (--log-opt max-file), oldest first."""
+    from mydocker.core.logs import parse_lines, rotated_paths
+
+    for older in rotated_paths(path)[:-1]:
+        try:
+            with open(older, encoding="utf-8", errors="replace") as f:
+                yield from parse_lines(iter(f.readline, ""))
+        except FileNotFoundError:
+            continue  # rotated further (or dropped) meanwhile
+
+
+def _rotated_away(f: Any, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _now() -> str:

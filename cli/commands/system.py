@@ -1,11 +1,12 @@
-"""mydocker system check | prune | reset: the log against the kernel.
+"""mydocker system check | prune | reset | restore: the log against the kernel.
 
 check: what is running as the log says, what died unseen or is half done
 (reconcile's findings), and host objects of this root that the log does not
 know (cgroups, container directories, mounts, links, rules). prune: removes
 those leaks. With --orphans, both look instead at the whole host for objects
 whose root tag names only roots that no longer exist. reset: removes this root
-and everything it put on the host (podman's `system reset`)."""
+and everything it put on the host (podman's `system reset`). restore: at boot,
+starts the containers whose restart policy says so (statemachine.restore)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ on this host that carries the tag of a mydocker state root that no longer exists
 
 def parser() -> Parser:
     p = Parser("system", "Compare the log with the kernel, remove leaks, reset the root")
-    p.add_argument("action", choices=["check", "prune", "reset"])
+    p.add_argument("action", choices=["check", "prune", "reset", "restore"])
     p.add_argument("--orphans", action="store_true",
                    help="check/prune: what roots that no longer exist left on the host")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
@@ -60,9 +61,25 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     if args.action == "reset":
         return _reset(args, ctx)
+    if args.action == "restore":
+        return _restore(ctx)
     if args.orphans:
         return _orphans(args)
     return _check_or_prune(args, ctx)
+
+
+def _restore(ctx: Context) -> int:
+    """At boot: start the containers whose restart policy says so (one id a line)."""
+    from mydocker.cli.errors import report
+    from mydocker.statemachine.restore import restore
+
+    ctx.command = "system restore"
+    started, failed = restore(ctx)
+    for cid in started:
+        print(cid)
+    for cid, why in failed:
+        report(f"cannot restore {cid[:12]}: {why}")
+    return 1 if failed else 0
 
 
 def _confirmed(warning: str) -> bool:

@@ -22,6 +22,7 @@ def parser() -> Parser:
                    help="CPU shares (relative weight)")
     p.add_argument("--cpuset-cpus", type=parse_cpuset, help="CPUs in which to allow execution (0-3, 0,1)")
     p.add_argument("--pids-limit", type=parse_int("--pids-limit"), help="tune container pids limit (-1 unlimited)")
+    p.add_argument("--restart", help="restart policy to apply when a container exits")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     return p
 
@@ -62,7 +63,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import lifecycle
 
     limits = limits_from(args)
-    if not limits:
+    policy = None
+    if args.restart is not None:
+        from mydocker.cli.errors import CliError
+        from mydocker.cli.parsing import UsageError
+        from mydocker.cli.run_flags import parse_restart
+
+        try:
+            policy = parse_restart(args.restart)
+        except UsageError as exc:
+            raise CliError(str(exc), 1) from None  # docker: the daemon refuses it, exit 1
+    if not limits and policy is None:
         sys.stderr.write("you must provide one or more flags when using this command\n")  # docker's words, as is
         return 1
-    return for_each(args.containers, lambda ref: lifecycle.update(ctx, ref, limits))
+    return for_each(args.containers, lambda ref: lifecycle.update(ctx, ref, limits, policy))

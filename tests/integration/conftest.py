@@ -119,6 +119,11 @@ def _alive(pid: int | None, start: int | None) -> bool:
 CONTAINER_CREATES = "SELECT payload FROM events WHERE type = 'create' AND stream_type = 'container'"
 
 
+# a restart policy's sleeper, which the die that scheduled it names
+RESTART_SLEEPERS = ("SELECT json_extract(payload, '$.restart') FROM events"
+                    " WHERE type = 'die' AND json_extract(payload, '$.restart') IS NOT NULL")
+
+
 def find_leaks(root: Path) -> list[str]:
     leaks: list[str] = []
     db = root / "mydocker.db"
@@ -137,6 +142,10 @@ def find_leaks(root: Path) -> list[str]:
                 leaks.append(f"container process: {p['pid']}")
             if _alive(p["monitor_pid"], p["monitor_start"]):
                 leaks.append(f"monitor process: {p['monitor_pid']}")
+        for (payload,) in conn.execute(RESTART_SLEEPERS):
+            r = json.loads(payload)
+            if _alive(r["monitor_pid"], r["monitor_start"]):
+                leaks.append(f"restart sleeper: {r['monitor_pid']}")
     finally:
         conn.close()
     containers = root / "containers"
@@ -159,6 +168,10 @@ def force_clean(root: Path) -> None:
             for pid, start in ((p["pid"], p["pid_start"]), (p["monitor_pid"], p["monitor_start"])):
                 if _alive(pid, start):
                     os.kill(pid, signal.SIGKILL)
+        for (payload,) in conn.execute(RESTART_SLEEPERS):
+            r = json.loads(payload)
+            if _alive(r["monitor_pid"], r["monitor_start"]):
+                os.kill(r["monitor_pid"], signal.SIGKILL)
         time.sleep(0.2)
         for (payload,) in conn.execute(CONTAINER_CREATES):
             for d in json.loads(payload)["config"]["spec"]["cgroups"].values():

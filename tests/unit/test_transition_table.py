@@ -10,6 +10,7 @@ pending, state unchanged.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import signal
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from mydocker.statemachine.errors import IllegalTransition, UserError
 from mydocker.statemachine.machine import STATES, TRIGGERS, Container
 from mydocker.statemachine.queries import ContainerView
 
-from tests.fakes import CONTAINER_ID, WATCHER, FakeEffects, container_config, container_row, die_payload
+from tests.fakes import CONTAINER_ID, SLEEPER, WATCHER, FakeEffects, container_config, container_row, die_payload
 
 NAME = "happy_turing"
 EXIT = die_payload(exit_code=3, reason=None)
@@ -55,9 +56,23 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "network_connect": ("network_connect", {"network": {"mode": "bridge", "id": "n1", "name": "front"},
                                             "aliases": ["web"]}),
     "network_disconnect": ("network_disconnect", {"network": {"mode": "none", "name": "none"}, "left": "front"}),
+    # restart policies: the monitor's exit with a policy, its sleeper waking (or a stale one), recovery
+    "die, policy always": ("die", {"exit": EXIT, "restartable": True}),
+    "policy_restart": ("policy_restart", {"sleeper": SLEEPER[0]}),
+    "policy_restart, stale sleeper": ("policy_restart", {"sleeper": 1}),
+    "abandon_restart": ("abandon_restart", {"reason": "host reboot"}),
 }
 # How the machine is loaded for a call, beyond the row.
 SETUP: dict[str, dict[str, Any]] = {"finish_removal": {"last_event": "destroying"}}
+ALWAYS = {"Name": "always", "MaximumRetryCount": 0}
+# The row's columns a call needs beyond container_row's.
+ROWS: dict[str, dict[str, Any]] = {
+    "die, policy always": {"config": json.dumps({**container_config(), "restart_policy": ALWAYS}, sort_keys=True)},
+}
+
+
+def row_for(state: str, call: str) -> dict[str, Any]:
+    return container_row(state, name=NAME, **ROWS.get(call, {}))
 LIMITS = {"memory": 1 << 26}
 UPDATE = ("update", {"limits": LIMITS})
 RENAME = ("rename", {"name": "new_name", "old_name": NAME})
@@ -142,9 +157,56 @@ def recovery_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
     return rows
 
 
+RESTARTING_WAIT = rf"Container {CONTAINER_ID} is restarting, wait until the container is running"
+RESTART_SCHEDULED = ("die", {**EXIT, "restart": {"count": 1, "delay": 0.1, "monitor_pid": SLEEPER[0],
+                                                 "monitor_start": SLEEPER[1]}})
+
+
+def policy_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
+    """The restart policy's triggers from every state but restarting."""
+    alive = state in ("running", "paused")
+    return {
+        (state, "die, policy always"): Legal("restarting", [("schedule_restart", CONTAINER_ID, 0.1),
+                                                            ("release", CONTAINER_ID)], [RESTART_SCHEDULED])
+        if alive else NOTHING(state, [], []),
+        (state, "policy_restart"): Illegal(cannot("policy_restart", state)),
+        (state, "policy_restart, stale sleeper"): Illegal(cannot("policy_restart", state)),
+        (state, "abandon_restart"): Illegal(cannot("abandon_restart", state)),
+    }
+
+
+CANCEL = ("cancel_restart", CONTAINER_ID)
+RESTARTING: dict[tuple[str, str], Legal | Illegal] = {
+    **recovery_rows("restarting"),
+    ("restarting", "die"): NOTHING("restarting", [], []),  # the exit is in the log already
+    ("restarting", "die, policy always"): NOTHING("restarting", [], []),
+    ("restarting", "policy_restart"): Legal("running", [("launch", CONTAINER_ID, False)],
+                                            [("restart", {"policy": "no", "count": 1})], True, STARTED),
+    ("restarting", "policy_restart, stale sleeper"): Illegal(cannot("policy_restart", "restarting")),
+    ("restarting", "abandon_restart"): Legal("stopped", [], [("restart_abandoned", {"reason": "host reboot"})]),
+    ("restarting", "start"): NOTHING("restarting", [], []),  # docker: already started, success
+    ("restarting", "stop"): Legal("stopped", [CANCEL], [("stop", {"timeout": 7.0})]),
+    ("restarting", "kill"): Legal("stopped", [CANCEL], [("kill", {"signal": int(signal.SIGTERM)})]),
+    ("restarting", "remove"): Illegal(rf"You cannot remove a restarting container {CONTAINER_ID}\. "
+                                      r"Stop the container before attempting removal or force remove"),
+    ("restarting", "remove -f"): Legal("removed", [CANCEL, ("teardown", CONTAINER_ID)], [DESTROYING, DESTROY]),
+    ("restarting", "restart"): Legal("running", [CANCEL, ("launch", CONTAINER_ID, False)],
+                                     [("stop", {"timeout": 7.0}), RESTART], True, STARTED),
+    ("restarting", "pause"): Illegal(RESTARTING_WAIT),
+    ("restarting", "unpause"): Illegal(NOT_PAUSED),
+    ("restarting", "exec"): Illegal(RESTARTING_WAIT),
+    ("restarting", "top"): Illegal(RESTARTING_WAIT),
+    ("restarting", "attach"): Illegal(r"You cannot attach to a restarting container, wait until it is running"),
+    ("restarting", "update"): Legal("restarting", [], [UPDATE]),
+    ("restarting", "rename"): Legal("restarting", [], [RENAME]),
+}
+
 TABLE: dict[tuple[str, str], Legal | Illegal] = {
     **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in recovery_rows(s).items()},
-    **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in network_rows(s).items()},
+    **{row: v for s in ("created", "running", "paused", "restarting", "stopped", "removed")
+       for row, v in network_rows(s).items()},
+    **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in policy_rows(s).items()},
+    **RESTARTING,
     ("created", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
     ("created", "exec"): Illegal(EXEC_NOT_RUNNING),
     ("created", "top"): Illegal(PAUSE_NOT_RUNNING),
@@ -236,17 +298,17 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
 
 
 def test_table_covers_every_state_and_trigger() -> None:
-    assert set(STATES) == {"created", "running", "paused", "stopped", "removed"}
+    assert set(STATES) == {"created", "running", "paused", "restarting", "stopped", "removed"}
     assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename",
                              "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal",
-                             "network_connect", "network_disconnect"}
+                             "network_connect", "network_disconnect", "policy_restart", "abandon_restart"}
     assert {trigger for trigger, _ in CALLS.values()} == set(TRIGGERS)
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 
 
 def make(state: str, effects: FakeEffects | None = None, call: str = "") -> tuple[Container, FakeEffects]:
     effects = effects or FakeEffects()
-    return Container(ContainerView(container_row(state, name=NAME)), effects, **SETUP.get(call, {})), effects
+    return Container(ContainerView(row_for(state, call)), effects, **SETUP.get(call, {})), effects
 
 
 @pytest.mark.parametrize(("state", "call"), sorted(TABLE), ids=[f"{s}-{c}" for s, c in sorted(TABLE)])
@@ -286,7 +348,7 @@ def test_the_fold_of_a_legal_rows_events_lands_in_its_dest(state: str, call: str
     assert isinstance(expected, Legal)
     trigger, kwargs = CALLS[call]
     batches: list[Any] = []
-    row = container_row(state, name=NAME)
+    row = row_for(state, call)
     container = Container(ContainerView(row), FakeEffects(), record=batches.extend, **SETUP.get(call, {}))
     container.handle(trigger, **kwargs)
     events = [(e.type, e.payload) for e in [*batches, *container.pending]]
@@ -305,7 +367,7 @@ def test_may_and_judge_agree_with_the_table_and_change_nothing(state: str, call:
 
     expected = TABLE[(state, call)]
     trigger, kwargs = CALLS[call]
-    view = ContainerView(container_row(state, name=NAME))
+    view = ContainerView(row_for(state, call))
     assert may(view, trigger, **SETUP.get(call, {}), **kwargs) == isinstance(expected, Legal)
     if isinstance(expected, Illegal) and not SETUP.get(call):
         with pytest.raises(IllegalTransition) as info:
