@@ -109,7 +109,9 @@ def test_rm_force_killed_midway(md, point):
 
 
 def test_monitor_killed_container_is_adopted_and_its_exit_recorded(md):
-    md.ok("run", "-d", "--name", "orphan", "busybox", "top")
+    # sleep, not top: with its monitor gone nobody reads the container's stdout, and
+    # top's next refresh would die of SIGPIPE before the test kills it.
+    md.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "300")
     info = md.inspect("orphan")
     os.kill(info["Mydocker"]["MonitorPid"], signal.SIGKILL)
     time.sleep(0.2)
