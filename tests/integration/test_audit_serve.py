@@ -30,6 +30,7 @@ from tests.integration.conftest import MYDOCKER, Runtime, _checked_runtime
 README = Path(__file__).resolve().parents[2] / "README.md"
 CHROMIUM = shutil.which("chromium")
 NAMES = {"ok": "audok", "three": "audthree", "victim": "audvictim", "hog": "audhog", "run": "audrun"}
+VICTIM_PORT: dict[str, str] = {}  # the ephemeral host port it got (released when it dies)
 
 
 @dataclass
@@ -75,6 +76,7 @@ def site(md_module: Runtime, tmp_path_factory: pytest.TempPathFactory):
     assert md("run", "--network", "none", "--name", n["three"], "busybox", "sh", "-c", "exit 3").code == 3
     md.ok("run", "-d", "--cap-add", "NET_ADMIN", "-p", "127.0.0.1::80", "--name", n["victim"],
           "busybox", "sleep", "300")
+    VICTIM_PORT["80/tcp"] = md.ok("port", n["victim"], "80/tcp").strip().rsplit(":", 1)[1]
     md.ok("exec", n["victim"], "true")
     assert md("exec", n["victim"], "sh", "-c", "exit 2").code == 2
     md.ok("kill", n["victim"])
@@ -157,7 +159,7 @@ def test_canned_queries_answer_from_the_log(site: Site) -> None:
     assert privileged[n["victim"]]["added_capabilities"] == "NET_ADMIN"
 
     ports = site.canned("published_ports")
-    port = site.md.ok("port", n["victim"], "80/tcp").strip().rsplit(":", 1)[1]  # the ephemeral one it got
+    port = VICTIM_PORT["80/tcp"]
     assert [(p["name"], p["host_ip"], str(p["host_port"]), p["container_port"], p["proto"]) for p in ports] == [
         (n["victim"], "127.0.0.1", port, 80, "tcp")]
 
