@@ -136,12 +136,18 @@ def find_leaks(root: Path) -> list[str]:
         for (payload,) in conn.execute(CONTAINER_CREATES):
             cgroups = json.loads(payload)["config"]["spec"]["cgroups"]
             leaks += [f"cgroup: {d}" for d in cgroups.values() if os.path.isdir(d)]
+        monitors = []
         for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'start'"):
             p = json.loads(payload)
             if _alive(p["pid"], p["pid_start"]):
                 leaks.append(f"container process: {p['pid']}")
-            if _alive(p["monitor_pid"], p["monitor_start"]):
-                leaks.append(f"monitor process: {p['monitor_pid']}")
+            monitors.append((p["monitor_pid"], p["monitor_start"]))
+        # A monitor that has just recorded `destroy` (--rm) is still on its way out:
+        # give it a few seconds; one that stays is a leak.
+        deadline = time.monotonic() + 10
+        while any(_alive(*m) for m in monitors) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        leaks += [f"monitor process: {pid}" for pid, start in monitors if _alive(pid, start)]
         for (payload,) in conn.execute(RESTART_SLEEPERS):
             r = json.loads(payload)
             if _alive(r["monitor_pid"], r["monitor_start"]):
