@@ -53,26 +53,34 @@ class Frames:
         return out
 
 
+def listen(directory: str) -> socket.socket:
+    """The listening socket. The monitor makes it before it reports a detached start,
+    so an `attach` right after `run -d` finds it (and waits in its backlog until the
+    waiter, which inherits it, accepts)."""
+    dfd, short = _short(directory)
+    try:
+        try:
+            os.unlink(short)
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(short)
+        os.chmod(short, 0o600)
+        listener.listen(8)
+        return listener
+    finally:
+        os.close(dfd)
+
+
 class Server:
     """The waiter's side. fileno() goes into its select(); handle() when readable."""
 
-    def __init__(self, directory: str, stdin: int, tty_master: int) -> None:
+    def __init__(self, directory: str, stdin: int, tty_master: int, listener_fd: int = -1) -> None:
         self.stdin = stdin  # -1: the container has no open stdin (no -i)
         self.tty_master = tty_master
         self.clients: dict[socket.socket, Frames] = {}
         self.path = os.path.join(directory, NAME)
-        dfd, short = _short(directory)
-        try:
-            try:
-                os.unlink(short)
-            except FileNotFoundError:
-                pass
-            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.listener.bind(short)
-            os.chmod(short, 0o600)
-            self.listener.listen(8)
-        finally:
-            os.close(dfd)
+        self.listener = socket.socket(fileno=listener_fd) if listener_fd >= 0 else listen(directory)
 
     def fds(self) -> list[int]:
         """What to watch, as numbers, beside the container's own descriptors."""

@@ -121,6 +121,7 @@ class _Monitor:
         self.master = -1
         self.console: socket.socket | None = None  # receives the pty's master from the init
         self.health: waiter.HealthTimer | None = None
+        self.attach_listener: socket.socket | None = None
 
     def _report(self, message: dict[str, object]) -> None:
         if self.report_w >= 0:
@@ -184,6 +185,8 @@ class _Monitor:
             detail = json.loads(failure)
             self._report({"started": False, "exit_code": detail["code"], "message": detail["message"]})
         else:
+            if not self.attached:
+                self._listen_for_attach()
             self._report({"started": True})
         if not self.attached and not failure:
             self._hand_over(ours, hooks)
@@ -212,10 +215,21 @@ class _Monitor:
         if self.spec.interactive:
             stdin = self.master if self.spec.tty else ours[2]  # ours[2]: the kept end of stdin's pipe
         attach = {"directory": str(self.spec.directory), "stdin": stdin,
-                  "tty_master": self.master if self.spec.tty else -1}
+                  "tty_master": self.master if self.spec.tty else -1, "listener": -1}
+        if self.attach_listener is not None:
+            attach["listener"] = self.attach_listener.fileno()
+            os.set_inheritable(self.attach_listener.fileno(), True)
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
                          [fd for fd in ours if fd not in streams], exit_command(), attach, self.spec.log,
                          health_check() if health_check else None)
+
+    def _listen_for_attach(self) -> None:
+        from mydocker.core import attachsock
+
+        try:
+            self.attach_listener = attachsock.listen(str(self.spec.directory))
+        except OSError:
+            self.attach_listener = None  # the waiter makes it then, a moment later
 
     def _abort(self, exc: Exception, fds: tuple[int, ...]) -> int:
         """prepare() failed: the init never runs the command and nothing is recorded

@@ -167,7 +167,7 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
         from mydocker.core.attachsock import Server
 
         try:
-            server = Server(attach["directory"], attach["stdin"], attach["tty_master"])
+            server = Server(attach["directory"], attach["stdin"], attach["tty_master"], attach.get("listener", -1))
         except OSError:
             server = None  # logs and the exit still matter more than attach
     try:

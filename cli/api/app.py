@@ -5,6 +5,7 @@ typed errors into dockerd's statuses, and dockerd's response headers."""
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import sys
 
@@ -42,10 +43,32 @@ def check_version(text: str) -> None:
                             f"{MIN_API_VERSION}, please upgrade your client to a newer version")
 
 
+# Headers only a web browser sends: docker's CLI, docker-py and compose never do.
+BROWSER_HEADERS = ("Origin", "Sec-Fetch-Mode", "Sec-Fetch-Site")
+
+
+def refuse_browsers(request: web.Request) -> None:
+    """The API has no authentication and can start privileged containers: a web page
+    the user opens must not reach it, neither directly nor by DNS rebinding (a name
+    of its own that resolves to 127.0.0.1, sent as Host)."""
+    if any(name in request.headers for name in BROWSER_HEADERS):
+        raise ApiError(403, "requests from a web browser are refused (the API has no authentication)")
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if isinstance(sockname, tuple):  # TCP (a unix socket's name is a str)
+        host = (request.url.host or "").strip("[]")
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ApiError(403, f"Host {host!r} refused: the API answers only to a loopback address")
+
+
 @web.middleware
 async def dispatch(request: web.Request, handler):  # type: ignore[no-untyped-def]
     version = request.match_info.get(VERSION_PARAM)
     try:
+        refuse_browsers(request)
         if version is not None:
             check_version(version)
         return await handler(request)

@@ -108,6 +108,10 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if not raw.strip():
         return {}
+    if request.content_type != "application/json":
+        # dockerd's CheckForJSON; it is also what keeps a web page's no-preflight
+        # `text/plain` POST from creating containers through a loopback TCP port
+        raise bad_request(f"Content-Type specified ({request.content_type}) must be 'application/json'")
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

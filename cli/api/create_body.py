@@ -13,9 +13,6 @@ from typing import Any
 
 from mydocker.cli.api.errors import bad_request
 
-# Passed through to the create config as-is (docker's shapes; see restart-interface notes).
-PASS_THROUGH = {"RestartPolicy": "restart_policy", "LogConfig": "log_config"}
-
 
 def typed(body: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = body.get(key)
@@ -127,11 +124,7 @@ def create_argv(body: dict[str, Any], name: str | None) -> tuple[list[str], dict
     if entrypoint is not None:
         after["entrypoint"] = [] if entrypoint == [""] else entrypoint
     argv += ["--", image, *(strings(body, "Cmd", "ContainerConfig") or [])]
-    extra = {field: host[key] for key, field in PASS_THROUGH.items() if host.get(key)}
-    healthcheck = typed(body, "Healthcheck", dict, "ContainerConfig")
-    if healthcheck:
-        extra["healthcheck"] = healthcheck
-    after["config_extra"] = extra
+    after["config_extra"] = _checked_extras(body, host)
     return argv, after
 
 
@@ -190,3 +183,59 @@ def _host_flags(host: dict[str, Any]) -> list[str]:
     if parent:
         argv += ["--cgroup-parent", parent]
     return argv
+
+
+def _checked_extras(body: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    """RestartPolicy, LogConfig and Healthcheck in docker's shapes, checked as the
+    daemon checks them: the exit path, teardown and the health timer trust them."""
+    from mydocker.statemachine.log_options import LogOptionError
+    from mydocker.statemachine.log_options import validate as validate_log
+    from mydocker.statemachine.restart_policy import PolicyError
+    from mydocker.statemachine.restart_policy import validate as validate_policy
+
+    extra: dict[str, Any] = {}
+    policy = typed(host, "RestartPolicy", dict, "HostConfig")
+    if policy and policy.get("Name"):
+        typed(policy, "Name", str, "RestartPolicy")
+        typed(policy, "MaximumRetryCount", int, "RestartPolicy")
+        try:
+            extra["restart_policy"] = validate_policy(policy)
+        except PolicyError as exc:
+            raise bad_request(str(exc)) from None
+        if host.get("AutoRemove") and extra["restart_policy"]["Name"] != "no":
+            raise bad_request("can't create 'AutoRemove' container with restart policy")
+    logs = typed(host, "LogConfig", dict, "HostConfig")
+    if logs and (logs.get("Type") or logs.get("Config")):
+        options = typed(logs, "Config", dict, "LogConfig") or {}
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
+            raise bad_request("json: cannot unmarshal into Go struct field LogConfig.Config of type string")
+        try:
+            extra["log_config"] = validate_log(typed(logs, "Type", str, "LogConfig") or "json-file", options)
+        except LogOptionError as exc:
+            raise bad_request(str(exc)) from None
+    check = typed(body, "Healthcheck", dict, "ContainerConfig")
+    if check:
+        extra["healthcheck"] = _healthcheck(check)
+    return extra
+
+
+def _healthcheck(check: dict[str, Any]) -> dict[str, Any]:
+    where = "Healthcheck"
+    test = strings(check, "Test", where)
+    if test and test[0] not in ("NONE", "CMD", "CMD-SHELL"):
+        raise bad_request(f"unknown Healthcheck type {test[0]!r} (want CMD, CMD-SHELL or NONE)")
+    if test and test[0] != "NONE" and len(test) < 2:
+        raise bad_request(f"Healthcheck {test[0]} needs a command")
+    out: dict[str, Any] = {"Test": test or None}
+    for key in ("Interval", "Timeout", "StartPeriod"):
+        value = typed(check, key, int, where) or 0
+        if value < 0:
+            raise bad_request(f"{key} in Healthcheck cannot be negative")
+        if 0 < value < 10**6:  # nanoseconds, as the daemon says
+            raise bad_request(f"{key} in Healthcheck cannot be less than 1ms")
+        out[key] = value
+    retries = typed(check, "Retries", int, where) or 0
+    if retries < 0:
+        raise bad_request("Retries in Healthcheck cannot be negative")
+    out["Retries"] = retries
+    return out

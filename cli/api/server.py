@@ -8,6 +8,7 @@ import ipaddress
 import os
 import signal
 import socket
+import stat
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,8 @@ def _claim_socket(path: str) -> None:
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         return
+    if not stat.S_ISSOCK(os.lstat(path).st_mode):
+        raise InvalidArgument(f"{path} exists and is not a socket: refusing to replace it")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(path)

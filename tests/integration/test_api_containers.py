@@ -178,6 +178,35 @@ def test_run_it_and_exec_it_on_a_terminal_with_its_size(api: ApiService) -> None
     docker_ok(api, "rm", "-f", "box")
 
 
+def test_create_checks_what_the_exit_path_and_teardown_trust(api: ApiService) -> None:
+    def create(extra: dict, host: dict | None = None) -> tuple[int, str]:
+        body = {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "none", **(host or {})}, **extra}
+        answer = api.request("POST", "/v1.41/containers/create?name=checked", body)
+        return answer.status, (answer.json() or {}).get("message", "")
+
+    for host in ({"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": "2"}},
+                 {"RestartPolicy": {"Name": "sometimes"}},
+                 {"RestartPolicy": {"Name": "always"}, "AutoRemove": True},
+                 {"LogConfig": {"Type": "json-file", "Config": {"max-size": "abc"}}},
+                 {"LogConfig": {"Type": "syslog"}}):
+        assert create({}, host)[0] == 400, host
+    for check in ({"Test": "CMD-SHELL true"}, {"Test": ["CMD-SHELL", "true"], "Interval": 5},
+                  {"Test": ["CMD-SHELL", "true"], "Retries": -1}, {"Test": ["WHAT", "x"]}):
+        assert create({"Healthcheck": check})[0] == 400, check
+    # a JSON body must say so (dockerd's CheckForJSON; a web page's text/plain POST)
+    plain = api.request("POST", "/v1.41/containers/create?name=checked", b'{"Image": "busybox"}',
+                        headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert plain.status == 400 and "must be 'application/json'" in plain.json()["message"]
+    assert api.docker("inspect", "checked").returncode == 1, "nothing was made"
+    status, _ = create({"Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 10**9}},
+                       {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
+                        "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}}})
+    assert status == 201
+    info = api.request("GET", "/v1.41/containers/checked/json").json()
+    assert info["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert api.request("DELETE", "/v1.41/containers/checked").status == 204
+
+
 def test_attach_to_a_running_container_gives_it_stdin(api: ApiService) -> None:
     docker_ok(api, "run", "-d", "-i", "--name", "talker", *NONE, "busybox", "sh")
     attached = api.docker("attach", "talker", input="echo through attach\nexit 7\n", timeout=30)
@@ -429,5 +458,17 @@ def test_tcp_only_on_loopback(api: ApiService) -> None:
     conn.request("GET", "/v1.41/version")
     answer = conn.getresponse()
     assert answer.status == 200 and json.loads(answer.read())["ApiVersion"] == "1.41"
+    # a web page: its own name for 127.0.0.1 (DNS rebinding), or a browser's request
+    for headers in ({"Host": "attacker.example"}, {"Origin": "http://attacker.example"},
+                    {"Sec-Fetch-Mode": "no-cors"}):
+        conn.request("POST", "/v1.41/containers/create?name=csrf", body='{"Image": "busybox"}',
+                     headers={"Content-Type": "application/json", **headers})
+        answer = conn.getresponse()
+        assert answer.status == 403 and "refused" in json.loads(answer.read())["message"], headers
     conn.close()
     assert proc.wait(timeout=30) == 0  # idle for --timeout: gone by itself
+    assert api.rt("inspect", "csrf").code == 1, "nothing was made"
+    regular = api.rt.root.parent / "not-a-socket"
+    regular.write_text("keep me")
+    taken = api.rt("system", "service", "--listen", f"unix://{regular}")
+    assert taken.code != 0 and "not a socket" in taken.err and regular.read_text() == "keep me"
