@@ -23,6 +23,7 @@ import struct
 import termios
 
 NAME = "attach.sock"
+SEND_STALL = 2.0  # seconds
 _HEADER = struct.Struct(">cI")
 
 
@@ -89,6 +90,9 @@ class Server:
     def handle(self, fd: int) -> None:
         if fd == self.listener.fileno():
             client, _ = self.listener.accept()
+            # A client that stops reading must not stop the container's output (and
+            # its log) for long: a send stalled this long drops that client.
+            client.settimeout(SEND_STALL)
             self.clients[client] = Frames()
             return
         ready = next(c for c in self.clients if c.fileno() == fd)

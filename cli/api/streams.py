@@ -168,6 +168,9 @@ class Child:
                 proc = await asyncio.create_subprocess_exec(
                     "setsid", "--ctty", *argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                     pass_fds=pass_fds)
+            except BaseException:
+                os.close(master)
+                raise
             finally:
                 os.close(slave)
             os.set_blocking(master, False)
