@@ -138,6 +138,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         **_hardening(args),
         config_extra=run_flags.config_extra(args),
         cgroupns=resource_flags.cgroupns(args),
+        spec_extra=run_flags.spec_extra(args, network),
     )
 
 

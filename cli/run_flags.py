@@ -73,6 +73,7 @@ def add_flags(p: Parser) -> None:
     p.add_argument("--network-alias", "--net-alias", action="append", default=[],
                    help="add a network-scoped alias for the container")
     add_restart_health_log_flags(p)
+    add_namespace_flags(p)
 
 
 def _stop_signal(text: str) -> str:
@@ -427,3 +428,47 @@ def write_cidfile(path: str, container_id: str) -> None:
         raise UsageError(f"failed to create the container ID file: {exc}") from None
     with os.fdopen(fd, "w") as f:
         f.write(container_id)
+
+
+# --- kernel parameters and namespaces: --sysctl, --shm-size, --domainname (helper flags2) ---
+
+
+def parse_sysctl(text: str) -> tuple[str, str]:
+    from mydocker.core.sysctls import allowed
+
+    key, eq, value = text.partition("=")
+    if not eq or not allowed(key) or "/" in key or ".." in key:
+        raise _flag_error("--sysctl", text, f"sysctl '{text}' is not allowed")
+    return key, value
+
+
+def parse_shm_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except UsageError:
+        raise _flag_error("--shm-size", text, f"invalid size: '{text}'") from None
+
+
+def add_namespace_flags(p: Parser) -> None:
+    p.add_argument("--sysctl", action="append", default=[], type=parse_sysctl, help="sysctl options (KEY=VALUE)")
+    p.add_argument("--shm-size", type=parse_shm_size, default=0, help="size of /dev/shm (default 64m)")
+    p.add_argument("--domainname", default="", help="container NIS domain name")
+
+
+def spec_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
+    """ContainerSpec fields of these flags; what needs the network is checked here,
+    before anything exists (docker's runc refuses it only at start)."""
+    sysctls = dict(args.sysctl)
+    if network == "host":
+        for key in sysctls:
+            if key.startswith("net."):
+                raise UsageError(f'sysctl "{key}" not allowed in host network namespace')
+    return {"sysctls": sysctls, "shm_size": args.shm_size, "domainname": args.domainname}
+
+
+def host_config(spec: dict[str, Any]) -> dict[str, Any]:
+    """inspect's HostConfig fields for these flags (Sysctls is omitempty in docker)."""
+    out: dict[str, Any] = {"ShmSize": spec.get("shm_size") or 64 * 1024 * 1024}
+    if spec.get("sysctls"):
+        out["Sysctls"] = dict(sorted(spec["sysctls"].items()))
+    return out

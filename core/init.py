@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from typing import NoReturn
 
-from mydocker.core import finalize, rootfs, security
+from mydocker.core import finalize, rootfs, security, sysctls
 from mydocker.core import syscalls as sc
 from mydocker.core.ptyrelay import send_master
 from mydocker.core.spec import ContainerSpec
@@ -70,6 +70,13 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
         # cgroups, so they become this namespace's root
         sc.unshare(sc.CLONE_NEWCGROUP)
     sc.sethostname(spec.hostname)
+    if spec.domainname:
+        sc.setdomainname(spec.domainname)
+    if spec.sysctls:
+        try:
+            sysctls.apply(spec.sysctls)
+        except (OSError, ValueError) as exc:
+            raise SetupFailure(125, str(exc.args[-1] if isinstance(exc, OSError) else exc)) from exc
     if spec.network != "host":
         sc.interface_up("lo")
     rootfs.setup(spec)

@@ -42,6 +42,10 @@ class ContainerSpec:
     cgroupns: str = "host"  # private: a cgroup namespace of its own (--cgroupns)
     # core.logs.LogWriter's options: driver (json-file | none), max_size (bytes), max_file
     log: dict[str, Any] = field(default_factory=dict)
+    # --sysctl (namespaced keys only), --shm-size (bytes, 0: docker's 64 MiB), --domainname
+    sysctls: dict[str, str] = field(default_factory=dict)
+    shm_size: int = 0
+    domainname: str = ""
 
     @property
     def directory(self) -> Path:
