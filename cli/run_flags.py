@@ -463,7 +463,8 @@ def spec_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
         for key in sysctls:
             if key.startswith("net."):
                 raise UsageError(f'sysctl "{key}" not allowed in host network namespace')
-    return {"sysctls": sysctls, "shm_size": args.shm_size, "domainname": args.domainname}
+    return {"sysctls": sysctls, "shm_size": args.shm_size, "domainname": args.domainname,
+            "oom_score_adj": args.oom_score_adj}
 
 
 def host_config(spec: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,9 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
     sc.sethostname(spec.hostname)
     if spec.domainname:
         sc.setdomainname(spec.domainname)
+    if spec.oom_score_adj:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(spec.oom_score_adj))
     if spec.sysctls:
         try:
             sysctls.apply(spec.sysctls)

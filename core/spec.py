@@ -46,6 +46,7 @@ class ContainerSpec:
     sysctls: dict[str, str] = field(default_factory=dict)
     shm_size: int = 0
     domainname: str = ""
+    oom_score_adj: int = 0  # --oom-score-adj, written by the init for itself and its command
 
     @property
     def directory(self) -> Path:

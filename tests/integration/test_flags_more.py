@@ -62,3 +62,57 @@ def test_net_sysctl_refused_with_host_network(mdm):
     r = mdm("create", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "true")
     assert r.code == 125 and 'sysctl "net.ipv4.ip_forward" not allowed in host network namespace' in r.err
     assert mdm.ok("ps", "-aq") == ""
+
+
+def _memory_cgroup(mdm, name: str) -> str:
+    paths = mdm.inspect(name)["Mydocker"]["Cgroups"]
+    return paths.get("memory") or paths["unified"]
+
+
+def test_oom_and_memory_knobs(mdm):
+    mdm.ok("run", "-d", "--name", "mem", "--network", "none", "-m", "64m", "--oom-score-adj", "500",
+           "--memory-reservation", "16m", "--memory-swappiness", "10", "--oom-kill-disable", "--cpuset-mems", "0",
+           "busybox", "sleep", "60")
+    assert mdm.ok("exec", "mem", "cat", "/proc/1/oom_score_adj") == "500\n"
+    shown = mdm.ok("inspect", "-f", "{{.HostConfig.OomScoreAdj}} {{.HostConfig.MemoryReservation}} "
+                   "{{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}} {{json .HostConfig.CpusetMems}}",
+                   "mem")
+    assert shown == '500 16777216 10 true "0"\n'
+    cg = _memory_cgroup(mdm, "mem")
+    if "memory" in mdm.inspect("mem")["Mydocker"]["Cgroups"]:  # v1
+        def read(name: str) -> str:
+            with open(f"{cg}/{name}") as f:
+                return f.read()
+        assert read("memory.soft_limit_in_bytes").strip() == "16777216"
+        assert read("memory.swappiness").strip() == "10"
+        assert "oom_kill_disable 1" in read("memory.oom_control")
+    else:
+        with open(f"{cg}/memory.low") as f:
+            assert f.read().strip() == "16777216"
+    mdm.ok("rm", "-f", "mem")
+    mdm.ok("create", "--name", "plainmem", "--network", "none", "busybox", "true")
+    info = mdm.inspect("plainmem")["HostConfig"]
+    assert [info[k] for k in ("OomScoreAdj", "MemoryReservation", "MemorySwappiness", "OomKillDisable",
+                              "CpusetMems")] == [0, 0, None, False, ""]
+    mdm.ok("rm", "plainmem")
+
+
+def test_oom_kill_disable_without_memory_warns_as_docker(mdm):
+    r = mdm("create", "--name", "warned", "--network", "none", "--oom-kill-disable", "busybox", "true")
+    assert r.code == 0 and r.err.startswith("WARNING: OOM killer is disabled for the container, but no memory limit")
+    mdm.ok("rm", "warned")
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--oom-score-adj", "1001"], "Invalid value 1001, range for oom score adj is [-1000, 1000]"),
+    (["--oom-score-adj", "x"], 'invalid argument "x" for "--oom-score-adj" flag: strconv.ParseInt: parsing "x"'),
+    (["--memory-reservation", "x"], 'invalid argument "x" for "--memory-reservation" flag: invalid size: \'x\''),
+    (["--memory-reservation", "1k"], "Minimum memory reservation allowed is 6MB"),
+    (["-m", "32m", "--memory-reservation", "64m"], "Minimum memory limit can not be less than memory reservation"),
+    (["--memory-swappiness", "101"], "invalid value: 101. Valid memory swappiness range is 0-100"),
+    (["--memory-swappiness", "-2"], "invalid value: -2. Valid memory swappiness range is 0-100"),
+    (["--cpuset-mems", "99"], "Requested memory nodes are not available - requested 99, available: "),
+    (["--cpuset-mems", "x"], "Invalid value x for cpuset mems: invalid format: x"),
+])
+def test_bad_memory_flags_are_refused(mdm, flags, words):
+    assert words in _refused(mdm, *flags)
