@@ -46,6 +46,12 @@ class ContainerSpec:
     sysctls: dict[str, str] = field(default_factory=dict)
     shm_size: int = 0
     domainname: str = ""
+    # --group-add (names looked up in the container's /etc/group, or gids), --ipc
+    # private|shareable|host, --uts host, --pid host: "host" shares the host's namespace
+    group_add: list[str] = field(default_factory=list)
+    ipc: str = "private"
+    uts: str = ""
+    pid_mode: str = ""
     oom_score_adj: int = 0  # --oom-score-adj, written by the init for itself and its command
 
     @property

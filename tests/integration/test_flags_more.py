@@ -116,3 +116,54 @@ def test_oom_kill_disable_without_memory_warns_as_docker(mdm):
 ])
 def test_bad_memory_flags_are_refused(mdm, flags, words):
     assert words in _refused(mdm, *flags)
+
+
+def _ns(pid: str, kind: str) -> str:
+    import os
+
+    return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+
+def test_group_add_ipc_uts_pid_modes(mdm):
+    import socket
+
+    out = mdm.ok("run", "--rm", "--network", "none", "--group-add", "10", "--group-add", "nogroup",
+                 "busybox", "id", "-G")
+    assert out.split() == ["0", "10", "65534"]
+    mdm.ok("run", "-d", "--name", "shared", "--network", "none", "--ipc", "host", "--uts", "host", "--pid", "host",
+           "busybox", "sleep", "60")
+    pid = str(mdm.inspect("shared")["State"]["Pid"])
+    for kind in ("ipc", "uts", "pid"):
+        assert _ns(pid, kind) == _ns("self", kind), kind
+    assert _ns(pid, "mnt") != _ns("self", "mnt")
+    assert mdm.ok("exec", "shared", "hostname") == socket.gethostname() + "\n"
+    assert mdm.ok("exec", "shared", "sh", "-c", "test -d /proc/1 && cat /proc/1/comm") != "sleep\n"
+    shown = mdm.ok("inspect", "-f", "{{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}} {{.HostConfig.PidMode}} "
+                   "{{json .HostConfig.GroupAdd}} {{.Config.Hostname}}", "shared")
+    assert shown == f"host host host null {socket.gethostname()}\n"
+    mdm.ok("rm", "-f", "shared")
+    mdm.ok("run", "-d", "--name", "own", "--network", "none", "--ipc", "shareable", "--group-add", "10",
+           "busybox", "sleep", "60")
+    pid = str(mdm.inspect("own")["State"]["Pid"])
+    for kind in ("ipc", "uts", "pid"):
+        assert _ns(pid, kind) != _ns("self", kind), kind
+    shown = mdm.ok("inspect", "-f", "{{.HostConfig.IpcMode}} {{json .HostConfig.UTSMode}} {{json .HostConfig.PidMode}} "
+                   "{{json .HostConfig.GroupAdd}}", "own")
+    assert shown == 'shareable "" "" ["10"]\n'
+    mdm.ok("rm", "-f", "own")
+
+
+def test_unknown_group_fails_the_start(mdm):
+    r = mdm("run", "--rm", "--network", "none", "--group-add", "nosuchgroup", "busybox", "true")
+    assert r.code == 125 and "Unable to find group nosuchgroup: no matching entries in group file" in r.err, r
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--ipc", "bogus"], "Invalid IPC mode: bogus"),
+    (["--uts", "bogus"], "--uts: invalid UTS mode"),
+    (["--pid", "bogus"], "--pid: invalid PID mode"),
+    (["--uts", "host", "-h", "foo"], "conflicting options: hostname and the UTS mode"),
+    (["--ipc", "host", "--sysctl", "kernel.shmmax=1"], 'sysctl "kernel.shmmax" not allowed in host IPC namespace'),
+])
+def test_bad_namespace_modes_are_refused(mdm, flags, words):
+    assert words in _refused(mdm, *flags)
