@@ -167,3 +167,42 @@ def test_unknown_group_fails_the_start(mdm):
 ])
 def test_bad_namespace_modes_are_refused(mdm, flags, words):
     assert words in _refused(mdm, *flags)
+
+
+def _cap_eff(text: str) -> str:
+    return next(line.split()[1] for line in text.splitlines() if line.startswith("CapEff:"))
+
+
+def test_exec_detach_and_privileged(mdm, tmp_path):
+    import subprocess
+    import time
+
+    mdm.ok("run", "-d", "--name", "ex", "--network", "none", "busybox", "sleep", "60")
+    mdm.ok("exec", "ex", "mkfifo", "/tmp/fifo")
+    # returns while the command still waits on the fifo, and holds none of our pipes
+    started = subprocess.run([*mdm_command(mdm), "exec", "-d", "ex", "sh", "-c",
+                              "read x < /tmp/fifo; echo $x > /tmp/mark"], capture_output=True, text=True, timeout=30)
+    assert (started.returncode, started.stdout, started.stderr) == (0, "", "")
+    assert mdm("exec", "ex", "cat", "/tmp/mark").code == 1
+    mdm.ok("exec", "ex", "sh", "-c", "echo done > /tmp/fifo")
+    for _ in range(100):
+        if mdm("exec", "ex", "cat", "/tmp/mark").out == "done\n":
+            break
+        time.sleep(0.1)
+    assert mdm.ok("exec", "ex", "cat", "/tmp/mark") == "done\n"
+    history = mdm.ok("container", "history", "ex")
+    assert history.count("exec_die") >= 1
+    r = mdm("exec", "-d", "ex", "/no/such/command")
+    assert r.code in (126, 127) and r.err.startswith("Error: OCI runtime exec failed") and r.out == "", r
+    plain = _cap_eff(mdm.ok("exec", "ex", "cat", "/proc/self/status"))
+    extended = _cap_eff(mdm.ok("exec", "--privileged", "ex", "cat", "/proc/self/status"))
+    everything = _cap_eff(mdm.ok("run", "--rm", "--network", "none", "--privileged", "busybox",
+                                 "cat", "/proc/self/status"))
+    assert plain != extended == everything
+    mdm.ok("rm", "-f", "ex")
+
+
+def mdm_command(mdm) -> list[str]:
+    from tests.integration.conftest import MYDOCKER
+
+    return [MYDOCKER, "--root", str(mdm.root)]
