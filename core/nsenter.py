@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 from mydocker.core import cgroups, finalize, procinfo, security
 from mydocker.core import syscalls as sc
 from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
-from mydocker.core.users import SetupError, lookup_user
+from mydocker.core.users import SetupError, lookup_groups, lookup_user
 
 ExecError = SetupError  # an exec that could not run: docker's exit code and words
 
@@ -46,6 +46,7 @@ class ExecSpec:
     interactive: bool = False
     cgroups: dict[str, str] = field(default_factory=dict)
     security: dict[str, Any] = field(default_factory=dict)  # the container's core.security.Profile
+    group_add: list[str] = field(default_factory=list)  # the container's --group-add, as docker's exec
 
 
 @dataclass
@@ -160,6 +161,8 @@ def _forward(pid: int, signum: int) -> None:
 def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
     try:
         uid, gid, groups = lookup_user(spec.user)
+        if spec.group_add:
+            groups = sorted({*groups, *lookup_groups(spec.group_add)})
         try:
             os.chdir(spec.workdir)
         except OSError as exc:

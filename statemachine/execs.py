@@ -59,6 +59,7 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
         interactive=opts.interactive,
         cgroups=spec.get("cgroups", {}),
         security=_exec_security(spec.get("security", {}), opts.privileged),
+        group_add=list(spec.get("group_add") or []),
     )
     exec_id = naming.new_id()
     try:

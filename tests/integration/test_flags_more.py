@@ -147,6 +147,7 @@ def test_group_add_ipc_uts_pid_modes(mdm):
     pid = str(mdm.inspect("own")["State"]["Pid"])
     for kind in ("ipc", "uts", "pid"):
         assert _ns(pid, kind) != _ns("self", kind), kind
+    assert mdm.ok("exec", "own", "id", "-G") == "0 10\n"  # exec joins the added groups too, as docker's
     shown = mdm.ok("inspect", "-f", "{{.HostConfig.IpcMode}} {{json .HostConfig.UTSMode}} {{json .HostConfig.PidMode}} "
                    "{{json .HostConfig.GroupAdd}}", "own")
     assert shown == 'shareable "" "" ["10"]\n'
