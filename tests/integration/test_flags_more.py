@@ -32,6 +32,9 @@ def test_sysctl_shm_size_domainname(mdm):
     # the host's own values are untouched (each is namespaced)
     with open("/proc/sys/kernel/shmmax") as f:
         assert f.read().strip() != "1000000"
+    out = mdm.ok("run", "--rm", "-h", "web", "--domainname", "example.org", "busybox", "sh", "-c",
+                 "hostname -f; grep -c '\tweb.example.org web ' /etc/hosts")
+    assert out == "web.example.org\n1\n"  # docker's hosts line: the FQDN first
     mdm.ok("create", "--name", "sx", "--network", "none", "--sysctl", "net.ipv4.ip_forward=1",
            "--sysctl", "kernel.shmmax=1000000", "--shm-size", "8m", "--domainname", "example.org", "busybox", "true")
     shown = mdm.ok("inspect", "-f", "{{json .HostConfig.Sysctls}} {{.HostConfig.ShmSize}} {{json .Config.Domainname}}",
