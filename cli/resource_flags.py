@@ -212,9 +212,21 @@ def memory_limits(args: argparse.Namespace) -> dict[str, Any]:
     if args.oom_kill_disable and args.memory is None:
         sys.stderr.write("WARNING: OOM killer is disabled for the container, but no memory limit is set, "
                          "this can result in the system running out of resources.\n")
+    swappiness = None if args.memory_swappiness == -1 else args.memory_swappiness
+    oom_kill_disable = bool(args.oom_kill_disable)
+    if swappiness is not None or oom_kill_disable:
+        from mydocker.core.cgroups import detect_mode
+
+        if detect_mode() == "v2":  # v2 has neither file: docker's warnings, and the value dropped
+            if swappiness is not None:
+                sys.stderr.write("WARNING: Your kernel does not support memory swappiness capabilities or the cgroup "
+                                 "is not mounted. Memory swappiness discarded.\n")
+            if oom_kill_disable:
+                sys.stderr.write("WARNING: Your kernel does not support OomKillDisable. OomKillDisable discarded.\n")
+            swappiness, oom_kill_disable = None, False
     return {"memory_reservation": reservation,
-            "memory_swappiness": None if args.memory_swappiness == -1 else args.memory_swappiness,
-            "oom_kill_disable": bool(args.oom_kill_disable),
+            "memory_swappiness": swappiness,
+            "oom_kill_disable": oom_kill_disable,
             "cpuset_mems": None if args.cpuset_mems is None else _check_cpuset_mems(args.cpuset_mems)}
 
 
