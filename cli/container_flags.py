@@ -115,6 +115,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     volume_requests += run_flags.mount_requests(args)
+    args.hostname = run_flags.uts_hostname(args)
     limits = Limits(memory=args.memory, memory_swap=swap, cpu_quota=quota, cpu_period=period,
                     cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit,
                     **resource_flags.limits(args))
@@ -138,6 +139,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         **_hardening(args),
         config_extra=run_flags.config_extra(args),
         cgroupns=resource_flags.cgroupns(args),
+        spec_extra=run_flags.spec_extra(args, network),
     )
 
 

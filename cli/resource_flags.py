@@ -77,6 +77,7 @@ def add_flags(p: Parser) -> None:
                    help="add a rule to the cgroup allowed devices list: 'c|b|a MAJOR|*:MINOR|* rwm'")
     p.add_argument("--cgroupns", type=parse_cgroupns, default="",
                    help="cgroup namespace: host or private (default: private on cgroup v2, host on v1)")
+    add_memory_flags(p)
 
 
 def _device_number(path: str) -> str:
@@ -103,7 +104,8 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("Range of blkio weight is from 10 to 1000")
     throttle = [[kind, path, _device_number(path), rate]
                 for kind in THROTTLES.values() for path, rate in getattr(args, f"throttle_{kind}")]
-    return {"blkio_weight": weight, "blkio_throttle": throttle, "device_cgroup_rules": list(args.device_cgroup_rule)}
+    return {"blkio_weight": weight, "blkio_throttle": throttle, "device_cgroup_rules": list(args.device_cgroup_rule),
+            **memory_limits(args)}
 
 
 def _weight_supported(cgroups: Any) -> bool:
@@ -135,4 +137,103 @@ def host_config(spec: dict[str, Any]) -> dict[str, Any]:
         "BlkioWeightDevice": [],
         **out,
         "DeviceCgroupRules": list(limits.get("device_cgroup_rules") or []) or None,
+        **memory_host_config(spec),
     }
+
+
+# --- OOM and memory knobs, memory nodes (helper flags2) ---------------------------------
+
+_NODES = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*", re.ASCII)
+
+
+def _go_int(flag: str):  # type: ignore[no-untyped-def]
+    def convert(text: str) -> int:
+        try:
+            return int(text, 10)
+        except ValueError:
+            raise _flag_error(flag, text, f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+
+    return convert
+
+
+def _memory_reservation(text: str) -> int:
+    try:
+        return parse_size(text)
+    except UsageError:
+        raise _flag_error("--memory-reservation", text, f"invalid size: '{text}'") from None
+
+
+def add_memory_flags(p: Parser) -> None:
+    p.add_argument("--oom-score-adj", type=_go_int("--oom-score-adj"), default=0,
+                   help="tune host's OOM preferences (-1000 to 1000)")
+    p.add_argument("--memory-reservation", type=_memory_reservation, help="memory soft limit")
+    p.add_argument("--memory-swappiness", type=_go_int("--memory-swappiness"), default=-1,
+                   help="tune container memory swappiness (0 to 100) (default -1)")
+    p.add_argument("--oom-kill-disable", action="store_true", help="disable OOM Killer")
+    p.add_argument("--cpuset-mems", help="memory nodes (MEMs) in which to allow execution (0-3, 0,1)")
+
+
+def _online_nodes() -> str:
+    try:
+        with open("/sys/devices/system/node/online") as f:
+            return f.read().strip()
+    except OSError:
+        return "0"  # a kernel without NUMA has node 0 only
+
+
+def _node_set(text: str) -> set[int]:
+    out: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
+
+
+def _check_cpuset_mems(text: str) -> str:
+    if not _NODES.fullmatch(text):
+        raise UsageError(f"Invalid value {text} for cpuset mems: invalid format: {text}")
+    online = _online_nodes()
+    if not _node_set(text) <= _node_set(online):
+        raise UsageError(f"Requested memory nodes are not available - requested {text}, available: {online}")
+    return text
+
+
+def memory_limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The Limits fields of these flags, checked with the daemon's words."""
+    if not -1000 <= args.oom_score_adj <= 1000:
+        raise UsageError(f"Invalid value {args.oom_score_adj}, range for oom score adj is [-1000, 1000]")
+    if not -1 <= args.memory_swappiness <= 100:
+        raise UsageError(f"invalid value: {args.memory_swappiness}. Valid memory swappiness range is 0-100")
+    reservation = args.memory_reservation or None
+    if reservation is not None and reservation < 6 * 1024 * 1024:
+        raise UsageError("Minimum memory reservation allowed is 6MB")
+    if reservation is not None and args.memory is not None and args.memory < reservation:
+        raise UsageError("Minimum memory limit can not be less than memory reservation limit, see usage")
+    if args.oom_kill_disable and args.memory is None:
+        sys.stderr.write("WARNING: OOM killer is disabled for the container, but no memory limit is set, "
+                         "this can result in the system running out of resources.\n")
+    swappiness = None if args.memory_swappiness == -1 else args.memory_swappiness
+    oom_kill_disable = bool(args.oom_kill_disable)
+    if swappiness is not None or oom_kill_disable:
+        from mydocker.core.cgroups import detect_mode
+
+        if detect_mode() == "v2":  # v2 has neither file: docker's warnings, and the value dropped
+            if swappiness is not None:
+                sys.stderr.write("WARNING: Your kernel does not support memory swappiness capabilities or the cgroup "
+                                 "is not mounted. Memory swappiness discarded.\n")
+            if oom_kill_disable:
+                sys.stderr.write("WARNING: Your kernel does not support OomKillDisable. OomKillDisable discarded.\n")
+            swappiness, oom_kill_disable = None, False
+    return {"memory_reservation": reservation,
+            "memory_swappiness": swappiness,
+            "oom_kill_disable": oom_kill_disable,
+            "cpuset_mems": None if args.cpuset_mems is None else _check_cpuset_mems(args.cpuset_mems)}
+
+
+def memory_host_config(spec: dict[str, Any]) -> dict[str, Any]:
+    limits = spec.get("limits") or {}
+    return {"OomScoreAdj": spec.get("oom_score_adj") or 0,
+            "MemoryReservation": limits.get("memory_reservation") or 0,
+            "MemorySwappiness": limits.get("memory_swappiness"),
+            "OomKillDisable": bool(limits.get("oom_kill_disable")),
+            "CpusetMems": limits.get("cpuset_mems") or ""}

@@ -73,6 +73,7 @@ def add_flags(p: Parser) -> None:
     p.add_argument("--network-alias", "--net-alias", action="append", default=[],
                    help="add a network-scoped alias for the container")
     add_restart_health_log_flags(p)
+    add_namespace_flags(p)
 
 
 def _stop_signal(text: str) -> str:
@@ -427,3 +428,78 @@ def write_cidfile(path: str, container_id: str) -> None:
         raise UsageError(f"failed to create the container ID file: {exc}") from None
     with os.fdopen(fd, "w") as f:
         f.write(container_id)
+
+
+# --- kernel parameters and namespaces: --sysctl, --shm-size, --domainname (helper flags2) ---
+
+
+def parse_sysctl(text: str) -> tuple[str, str]:
+    from mydocker.core.sysctls import allowed
+
+    key, eq, value = text.partition("=")
+    if not eq or not allowed(key) or "/" in key or ".." in key:
+        raise _flag_error("--sysctl", text, f"sysctl '{text}' is not allowed")
+    return key, value
+
+
+def parse_shm_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except UsageError:
+        raise _flag_error("--shm-size", text, f"invalid size: '{text}'") from None
+
+
+def add_namespace_flags(p: Parser) -> None:
+    p.add_argument("--sysctl", action="append", default=[], type=parse_sysctl, help="sysctl options (KEY=VALUE)")
+    p.add_argument("--shm-size", type=parse_shm_size, default=0, help="size of /dev/shm (default 64m)")
+    p.add_argument("--domainname", default="", help="container NIS domain name")
+    p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
+    p.add_argument("--ipc", default="", help="IPC mode: private (default), shareable or host")
+    p.add_argument("--uts", type=_host_mode("--uts", "UTS"), default="", help="UTS namespace to use: host")
+    p.add_argument("--pid", type=_host_mode("--pid", "PID"), default="", help="PID namespace to use: host")
+
+
+def _host_mode(flag: str, what: str):  # type: ignore[no-untyped-def]
+    def convert(text: str) -> str:
+        if text not in ("", "host"):
+            raise UsageError(f"{flag}: invalid {what} mode")
+        return text
+
+    return convert
+
+
+def uts_hostname(args: argparse.Namespace) -> str | None:
+    """--uts host: the container has the host's name, and may not set another."""
+    if args.uts != "host":
+        return args.hostname
+    if args.hostname is not None:
+        raise UsageError("conflicting options: hostname and the UTS mode")
+    return socket.gethostname()
+
+
+def spec_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
+    """ContainerSpec fields of these flags; what needs the network is checked here,
+    before anything exists (docker's runc refuses it only at start)."""
+    sysctls = dict(args.sysctl)
+    ipc = args.ipc or "private"
+    if ipc not in ("private", "shareable", "host"):
+        raise UsageError(f"Invalid IPC mode: {ipc}" if not ipc.startswith("container:")
+                         else "--ipc container:NAME is not supported by mydocker")
+    for key in sysctls:
+        if network == "host" and key.startswith("net."):
+            raise UsageError(f'sysctl "{key}" not allowed in host network namespace')
+        if ipc == "host" and not key.startswith("net."):
+            raise UsageError(f'sysctl "{key}" not allowed in host IPC namespace')
+    return {"sysctls": sysctls, "shm_size": args.shm_size, "domainname": args.domainname,
+            "oom_score_adj": args.oom_score_adj, "group_add": list(args.group_add), "ipc": ipc,
+            "uts": args.uts, "pid_mode": args.pid}
+
+
+def host_config(spec: dict[str, Any]) -> dict[str, Any]:
+    """inspect's HostConfig fields for these flags (Sysctls is omitempty in docker)."""
+    out: dict[str, Any] = {"ShmSize": spec.get("shm_size") or 64 * 1024 * 1024,
+                           "IpcMode": spec.get("ipc") or "private", "UTSMode": spec.get("uts") or "",
+                           "PidMode": spec.get("pid_mode") or "", "GroupAdd": list(spec.get("group_add") or []) or None}
+    if spec.get("sysctls"):
+        out["Sysctls"] = dict(sorted(spec["sysctls"].items()))
+    return out

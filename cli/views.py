@@ -10,6 +10,7 @@ from typing import Any
 from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
 from mydocker.cli.ports import format_ports
 from mydocker.cli.resource_flags import host_config as host_config_of_resources
+from mydocker.cli.run_flags import host_config as host_config_of_namespaces
 from mydocker.cli.template import Struct
 from mydocker.statemachine.queries import ContainerView
 
@@ -186,6 +187,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
             **_host_config_extras(config),
             **host_config_of_resources(spec),
+            **host_config_of_namespaces(spec),
         },
         "Mounts": mounts_of(config),
         "GraphDriver": {
@@ -199,6 +201,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
         },
         "Config": {
             "Hostname": spec["hostname"],
+            "Domainname": spec.get("domainname", ""),
             "Env": spec["env"],
             "Cmd": config.get("cmd") or None,
             "Entrypoint": config.get("entrypoint") or None,
@@ -258,7 +261,6 @@ def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
         "DnsSearch": etc.get("dns_search") or [],
         "ExtraHosts": etc.get("extra_hosts") or None,
         "Tmpfs": dict(config.get("tmpfs") or {}) or None,
-        "ShmSize": 67108864,
         "Mounts": [_mount_flag(m) for m in config.get("mount_flags", [])] or None,
     }
 

@@ -39,6 +39,12 @@ class Limits:
     # --device-read-bps and friends: [kind, host path, "major:minor", rate], kind one of
     # read_bps, write_bps, read_iops, write_iops
     blkio_throttle: tuple[Any, ...] | list[Any] = ()
+    # --memory-reservation (v1 soft limit, v2 memory.low), --memory-swappiness (v1 only),
+    # --oom-kill-disable (v1 only: v2 has no switch), --cpuset-mems
+    memory_reservation: int | None = None
+    memory_swappiness: int | None = None
+    oom_kill_disable: bool = False
+    cpuset_mems: str | None = None
 
 
 class CgroupError(Exception):
@@ -146,6 +152,8 @@ def create(paths: dict[str, str], limits: Limits) -> None:
             _make_cpuset(directory)
             if limits.cpuset_cpus:
                 _write(directory, "cpuset.cpus", limits.cpuset_cpus)
+            if limits.cpuset_mems:
+                _write(directory, "cpuset.mems", limits.cpuset_mems)
         else:
             os.makedirs(directory, exist_ok=True)
     if "unified" in paths and "memory" not in paths:
@@ -173,6 +181,7 @@ def _apply_v1(paths: dict[str, str], limits: Limits) -> None:
         memsw = os.path.join(paths["memory"], "memory.memsw.limit_in_bytes")
         if os.path.exists(memsw):
             _write(paths["memory"], "memory.memsw.limit_in_bytes", swap)
+    _apply_v1_memory_extras(paths.get("memory"), limits)
     cpu = paths.get("cpu")
     if cpu:
         if limits.cpu_period is not None:
@@ -197,13 +206,24 @@ def _apply_v1(paths: dict[str, str], limits: Limits) -> None:
             _write(blkio, f"blkio.throttle.{kind}_device", f"{device} {rate}")
 
 
+def _apply_v1_memory_extras(memory: str | None, limits: Limits) -> None:
+    if memory is None:
+        return
+    if limits.memory_reservation is not None:
+        _write(memory, "memory.soft_limit_in_bytes", limits.memory_reservation)
+    if limits.memory_swappiness is not None:
+        _write(memory, "memory.swappiness", limits.memory_swappiness)
+    if limits.oom_kill_disable:
+        _write(memory, "memory.oom_control", 1)
+
+
 def _apply_v2(directory: str, limits: Limits) -> None:
     wanted = []
-    if limits.memory is not None:
+    if limits.memory is not None or limits.memory_reservation is not None:
         wanted.append("memory")
     if limits.cpu_quota is not None or limits.cpu_shares is not None:
         wanted.append("cpu")
-    if limits.cpuset_cpus is not None:
+    if limits.cpuset_cpus is not None or limits.cpuset_mems is not None:
         wanted.append("cpuset")
     if limits.pids_limit is not None:
         wanted.append("pids")
@@ -227,6 +247,10 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         _write(directory, "cpu.weight", 1 + ((limits.cpu_shares - 2) * 9999) // 262142)
     if limits.cpuset_cpus is not None:
         _write(directory, "cpuset.cpus", limits.cpuset_cpus)
+    if limits.cpuset_mems is not None:
+        _write(directory, "cpuset.mems", limits.cpuset_mems)
+    if limits.memory_reservation is not None:
+        _write(directory, "memory.low", limits.memory_reservation)
     if limits.pids_limit is not None:
         _write(directory, "pids.max", "max" if limits.pids_limit <= 0 else limits.pids_limit)
     if limits.blkio_weight is not None:

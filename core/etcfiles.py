@@ -18,6 +18,12 @@ FALLBACK_DNS = ["8.8.8.8", "8.8.4.4"]  # docker's, when the host only has a loca
 _LOOPBACK_NS = re.compile(r"^\s*nameserver\s+(127\.|::1\b)")
 
 
+def own_names(hostname: str, domainname: str = "") -> list[str]:
+    """The container's own names in /etc/hosts: with --domainname the FQDN first,
+    as docker writes it, so `hostname -f` and `hostname -d` answer."""
+    return [f"{hostname}.{domainname}", hostname] if domainname else [hostname]
+
+
 def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[str, ...] = (),
                peers: list[tuple[str, list[str]]] | tuple[()] = ()) -> str:
     """peers: (ip, names) of the other live containers on the same user-defined
@@ -82,13 +88,13 @@ def _custom_resolv(host_resolv: str, etc: dict[str, list[str]]) -> str:
 
 
 def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_network_stack: bool,
-          etc: dict[str, list[str]] | None = None) -> None:
+          etc: dict[str, list[str]] | None = None, domainname: str = "") -> None:
     try:
         host_resolv = HOST_RESOLV.read_text()
     except OSError:
         host_resolv = ""
     contents = {
-        "hosts": hosts_text([hostname, *names], ip, (etc or {}).get("extra_hosts") or ()),
+        "hosts": hosts_text([*own_names(hostname, domainname), *names], ip, (etc or {}).get("extra_hosts") or ()),
         "resolv.conf": resolv_text(host_resolv, own_network_stack, etc),
         "hostname": hostname + "\n",
     }

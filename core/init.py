@@ -17,11 +17,11 @@ import socket
 from dataclasses import dataclass
 from typing import NoReturn
 
-from mydocker.core import finalize, rootfs, security
+from mydocker.core import finalize, rootfs, security, sysctls
 from mydocker.core import syscalls as sc
 from mydocker.core.ptyrelay import send_master
 from mydocker.core.spec import ContainerSpec
-from mydocker.core.users import SetupError, lookup_user
+from mydocker.core.users import SetupError, lookup_groups, lookup_user
 
 
 @dataclass
@@ -42,7 +42,11 @@ class SetupFailure(Exception):
 
 
 def namespace_flags(spec: ContainerSpec) -> int:
-    flags = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC
+    flags = sc.CLONE_NEWNS
+    if spec.uts != "host":
+        flags |= sc.CLONE_NEWUTS
+    if spec.ipc != "host":
+        flags |= sc.CLONE_NEWIPC
     if spec.network != "host":
         flags |= sc.CLONE_NEWNET
     return flags
@@ -69,7 +73,18 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
         # now, not with the other namespaces: the monitor has put us in our
         # cgroups, so they become this namespace's root
         sc.unshare(sc.CLONE_NEWCGROUP)
-    sc.sethostname(spec.hostname)
+    if spec.uts != "host":  # the host's names are not ours to change
+        sc.sethostname(spec.hostname)
+        if spec.domainname:
+            sc.setdomainname(spec.domainname)
+    if spec.oom_score_adj:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(spec.oom_score_adj))
+    if spec.sysctls:
+        try:
+            sysctls.apply(spec.sysctls)
+        except (OSError, ValueError) as exc:
+            raise SetupFailure(125, str(exc.args[-1] if isinstance(exc, OSError) else exc)) from exc
     if spec.network != "host":
         sc.interface_up("lo")
     rootfs.setup(spec)
@@ -83,6 +98,8 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
 def _exec(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
     profile = security.Profile.from_dict(spec.security)
     uid, gid, groups = lookup_user(spec.user)  # the container's /etc: after pivot_root
+    if spec.group_add:
+        groups = sorted({*groups, *lookup_groups(spec.group_add)})
     if pipes.console is not None:
         master, slave = finalize.open_container_pty()
         send_master(pipes.console, master)

@@ -141,7 +141,8 @@ class _Monitor:
         crash("monitor.after-cgroups")
         # Before unshare: what preload spawns must not become the new namespace's PID 1.
         security.preload(security.Profile.from_dict(spec.security))
-        sc.unshare(sc.CLONE_NEWPID)
+        if spec.pid_mode != "host":
+            sc.unshare(sc.CLONE_NEWPID)
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
         error_r, error_w = os.pipe2(os.O_CLOEXEC)

@@ -24,13 +24,14 @@ import os
 import select
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from mydocker.core import cgroups, finalize, procinfo, security
 from mydocker.core import syscalls as sc
 from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
-from mydocker.core.users import SetupError, lookup_user
+from mydocker.core.users import SetupError, lookup_groups, lookup_user
 
 ExecError = SetupError  # an exec that could not run: docker's exit code and words
 
@@ -45,6 +46,7 @@ class ExecSpec:
     interactive: bool = False
     cgroups: dict[str, str] = field(default_factory=dict)
     security: dict[str, Any] = field(default_factory=dict)  # the container's core.security.Profile
+    group_add: list[str] = field(default_factory=list)  # the container's --group-add, as docker's exec
 
 
 @dataclass
@@ -73,8 +75,10 @@ def close_all(fds: dict[str, int]) -> None:
         os.close(fd)
 
 
-def run(spec: ExecSpec, namespaces: dict[str, int]) -> ExecResult:
-    """Run spec in the namespaces; blocks until it exits. Uses our stdio."""
+def run(spec: ExecSpec, namespaces: dict[str, int],
+        on_started: Callable[[ExecResult | None], None] | None = None) -> ExecResult:
+    """Run spec in the namespaces; blocks until it exits. Uses our stdio.
+    on_started hears, once the command exec'd (None) or failed to, before the wait."""
     security.preload(security.Profile.from_dict(spec.security))  # while the host's / is ours
     error_r, error_w = os.pipe2(os.O_CLOEXEC)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -96,13 +100,17 @@ def run(spec: ExecSpec, namespaces: dict[str, int]) -> ExecResult:
     else:
         _ignore_terminal_signals(helper)
     failure = read_all(error_r)
+    if on_started is not None:
+        on_started(_failure_result(failure) if failure else None)
     _, status = os.waitpid(helper, 0)
     code = os.waitstatus_to_exitcode(status)
     code = code if code >= 0 else 128 - code
-    if failure:
-        detail = json.loads(failure)
-        return ExecResult(detail["code"], detail["message"])
-    return ExecResult(code)
+    return _failure_result(failure) if failure else ExecResult(code)
+
+
+def _failure_result(failure: bytes) -> ExecResult:
+    detail = json.loads(failure)
+    return ExecResult(detail["code"], detail["message"])
 
 
 def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: socket.socket) -> NoReturn:
@@ -153,6 +161,8 @@ def _forward(pid: int, signum: int) -> None:
 def _child(spec: ExecSpec, error_w: int, slave: int) -> NoReturn:
     try:
         uid, gid, groups = lookup_user(spec.user)
+        if spec.group_add:
+            groups = sorted({*groups, *lookup_groups(spec.group_add)})
         try:
             os.chdir(spec.workdir)
         except OSError as exc:

@@ -36,7 +36,7 @@ def setup(spec: ContainerSpec) -> None:
         (root / d).mkdir(exist_ok=True)
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
-    _setup_dev(root / "dev", spec.devices)
+    _setup_dev(root / "dev", spec.devices, spec.shm_size)
     privileged = bool(spec.security.get("privileged"))
     cgroupfs.mount_view(root, spec.cgroups, writable=privileged)
     if not privileged:
@@ -141,7 +141,7 @@ def _read_only_root(root: Path) -> None:
     sc.mount(None, str(root), None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
 
 
-def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None) -> None:
+def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: int = 0) -> None:
     sc.mount("tmpfs", str(dev), "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
     for name, (major, minor) in DEVICES.items():
         os.mknod(dev / name, stat.S_IFCHR | 0o666, os.makedev(major, minor))
@@ -158,7 +158,8 @@ def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None) -> None:
              "newinstance,ptmxmode=0666,mode=0620")
     os.symlink("pts/ptmx", dev / "ptmx")
     (dev / "shm").mkdir()
-    sc.mount("shm", str(dev / "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=1777,size=65536k")
+    sc.mount("shm", str(dev / "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
+             f"mode=1777,size={shm_size or 64 * 1024 * 1024}")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, dev / name)

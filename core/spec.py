@@ -42,6 +42,17 @@ class ContainerSpec:
     cgroupns: str = "host"  # private: a cgroup namespace of its own (--cgroupns)
     # core.logs.LogWriter's options: driver (json-file | none), max_size (bytes), max_file
     log: dict[str, Any] = field(default_factory=dict)
+    # --sysctl (namespaced keys only), --shm-size (bytes, 0: docker's 64 MiB), --domainname
+    sysctls: dict[str, str] = field(default_factory=dict)
+    shm_size: int = 0
+    domainname: str = ""
+    # --group-add (names looked up in the container's /etc/group, or gids), --ipc
+    # private|shareable|host, --uts host, --pid host: "host" shares the host's namespace
+    group_add: list[str] = field(default_factory=list)
+    ipc: str = "private"
+    uts: str = ""
+    pid_mode: str = ""
+    oom_score_adj: int = 0  # --oom-score-adj, written by the init for itself and its command
 
     @property
     def directory(self) -> Path:

@@ -137,6 +137,11 @@ def sethostname(name: str) -> None:
     _check(_libc.sethostname(raw, len(raw)), "sethostname")
 
 
+def setdomainname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+
+
 def interface_up(name: str) -> None:
     """Set IFF_UP on a link in the current network namespace (used for lo in
     the container's init, where importing pyroute2 would cost ~150 ms)."""

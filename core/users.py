@@ -52,6 +52,21 @@ def lookup_user(user: str, etc: str = "/etc") -> tuple[int, int, list[int]]:
     return uid, gid, sorted({gid, *supplementary})
 
 
+def lookup_groups(names: list[str], etc: str = "/etc") -> list[int]:
+    """--group-add: gids as given, names from the container's /etc/group."""
+    table = _table(os.path.join(etc, "group"))
+    out = []
+    for name in names:
+        if name.isdigit():
+            out.append(int(name))
+            continue
+        found = next((e for e in table if e[0] == name and len(e) > 2 and e[2].isdigit()), None)
+        if found is None:
+            raise SetupError(125, f"Unable to find group {name}: no matching entries in group file")
+        out.append(int(found[2]))
+    return out
+
+
 def with_home(env: dict[str, str], uid: int, etc: str = "/etc") -> dict[str, str]:
     """docker (runc) sets HOME, unless the user set it, to the home directory of the
     uid in the container's passwd file, and to / when the uid has no entry."""

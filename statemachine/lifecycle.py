@@ -61,6 +61,8 @@ class CreateOptions:
     cgroupns: str = "host"  # host | private
     # labels, stop signal/timeout, exposed ports, /etc extras, aliases... (cli.run_flags)
     config_extra: dict[str, Any] = field(default_factory=dict)
+    # ContainerSpec fields set by cli.run_flags' namespace flags (sysctls, shm size...)
+    spec_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
@@ -102,6 +104,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         devices=opts.devices,
         init=opts.init,
         cgroupns=opts.cgroupns,
+        **opts.spec_extra,
     )
     config = {
         "spec": spec.to_dict(),

@@ -49,7 +49,7 @@ class RecordingHooks:
         try:
             etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
                            endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
-                           etc=config.get("etc"))
+                           etc=config.get("etc"), domainname=spec.get("domainname", ""))
             if endpoint:
                 from mydocker.statemachine import name_resolution
 

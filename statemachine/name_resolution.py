@@ -36,7 +36,8 @@ def refresh(ctx: Context, network_id: str | None) -> None:
             spec = container.config["spec"]
             peers = [(peer_ip, names) for peer_ip, other, names in members if other.id != container.id]
             extra = (container.config.get("etc") or {}).get("extra_hosts") or ()
-            text = etcfiles.hosts_text([spec["hostname"], container.id[:12], container.name], ip, extra, peers)
+            own = etcfiles.own_names(spec["hostname"], spec.get("domainname", ""))
+            text = etcfiles.hosts_text([*own, container.id[:12], container.name], ip, extra, peers)
             path = container_dir(ctx.root, container.id) / "hosts"
             if path.parent.is_dir():
                 etcfiles.rewrite_in_place(path, text)

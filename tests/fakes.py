@@ -45,6 +45,7 @@ SYSCALL_NAMES = (
     "setns",
     "pivot_root",
     "sethostname",
+    "setdomainname",
     "interface_up",
     "set_controlling_tty",
 )
@@ -80,6 +81,9 @@ class FakeSyscalls:
 
     def sethostname(self, name: str) -> None:
         self._record("sethostname", name)
+
+    def setdomainname(self, name: str) -> None:
+        self._record("setdomainname", name)
 
     def interface_up(self, name: str) -> None:
         self._record("interface_up", name)

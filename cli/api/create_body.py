@@ -93,7 +93,8 @@ def create_argv(body: dict[str, Any], name: str | None) -> tuple[list[str], dict
     for item in strings(body, "Env", "ContainerConfig") or []:
         if "=" in item:  # `KEY` alone: the CLI would copy the server's own value
             argv += ["-e", item]
-    for flag, key in (("-w", "WorkingDir"), ("-u", "User"), ("-h", "Hostname"), ("--stop-signal", "StopSignal")):
+    for flag, key in (("-w", "WorkingDir"), ("-u", "User"), ("-h", "Hostname"), ("--stop-signal", "StopSignal"),
+                      ("--domainname", "Domainname")):
         value = typed(body, key, str, "ContainerConfig")
         if value:
             argv += [flag, value]
@@ -182,6 +183,31 @@ def _host_flags(host: dict[str, Any]) -> list[str]:
     parent = typed(host, "CgroupParent", str, where)
     if parent:
         argv += ["--cgroup-parent", parent]
+    return argv + _namespace_and_memory_flags(host, where)
+
+
+def _namespace_and_memory_flags(host: dict[str, Any], where: str) -> list[str]:
+    """--sysctl, --shm-size, --group-add, --ipc/--uts/--pid, OOM and memory knobs."""
+    argv: list[str] = []
+    for key, value in (typed(host, "Sysctls", dict, where) or {}).items():
+        argv += ["--sysctl", f"{key}={value}"]
+    for flag, key in (("--shm-size", "ShmSize"), ("--oom-score-adj", "OomScoreAdj"),
+                      ("--memory-reservation", "MemoryReservation")):
+        value = typed(host, key, int, where)
+        if value:
+            argv += [flag, str(value)]
+    swappiness = typed(host, "MemorySwappiness", int, where)
+    if swappiness is not None and swappiness != -1:
+        argv += ["--memory-swappiness", str(swappiness)]
+    if typed(host, "OomKillDisable", bool, where):
+        argv.append("--oom-kill-disable")
+    for flag, key in (("--cpuset-mems", "CpusetMems"), ("--ipc", "IpcMode"), ("--uts", "UTSMode"),
+                      ("--pid", "PidMode")):
+        value = typed(host, key, str, where)
+        if value:
+            argv += [flag, value]
+    for group in strings(host, "GroupAdd", where) or []:
+        argv += ["--group-add", group]
     return argv
 
 

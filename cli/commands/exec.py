@@ -16,6 +16,8 @@ def parser() -> Parser:
     p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
     p.add_argument("-w", "--workdir", help="working directory inside the container")
     p.add_argument("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
+    p.add_argument("-d", "--detach", action="store_true", help="detached mode: run command in the background")
+    p.add_argument("--privileged", action="store_true", help="give extended privileges to the command")
     p.add_argument("container")
     p.add_argument("command", nargs=argparse.REMAINDER)
     return p
@@ -30,5 +32,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.workdir is not None and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory '{args.workdir}' is invalid, it needs to be an absolute path")
     opts = ExecOptions(argv=list(args.command), env=_env_items(args), workdir=args.workdir, user=args.user,
-                       tty=args.tty, interactive=args.interactive)
+                       tty=args.tty, interactive=args.interactive, detach=args.detach, privileged=args.privileged)
     return exec_in(ctx, args.container, opts)
