@@ -136,5 +136,5 @@ def _detached(ctx: Context, container_id: str, exec_id: str, exec_spec: nsenter.
     os.close(started_r)
     if answer == "ok":
         return 0
-    code, _, message = answer.partition(" ")
-    raise ExecFailed(f"OCI runtime exec failed: {message or 'exec did not start'}", int(code) if code else 126)
+    status, _, message = answer.partition(" ")
+    raise ExecFailed(f"OCI runtime exec failed: {message or 'exec did not start'}", int(status) if status else 126)

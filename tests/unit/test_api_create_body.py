@@ -29,7 +29,7 @@ def test_a_docker_cli_body_becomes_the_clis_options() -> None:
         "OpenStdin": True, "WorkingDir": "/tmp", "User": "1000:1000", "Labels": {"tier": "front"},
         "ExposedPorts": {"8080/tcp": {}}, "StopSignal": "SIGINT", "StopTimeout": 3,
         "HostConfig": {"Memory": 64 << 20, "NanoCpus": 1_500_000_000, "CpuShares": 512, "PidsLimit": 50,
-                       "NetworkMode": "none", "AutoRemove": True, "ReadonlyRootfs": True, "Init": True,
+                       "NetworkMode": "none", "AutoRemove": False, "ReadonlyRootfs": True, "Init": True,
                        "CapDrop": ["NET_RAW"], "ExtraHosts": ["db:10.0.0.5"], "Dns": ["1.1.1.1"],
                        "Tmpfs": {"/run": "size=1m"}, "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
                        "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]},
@@ -40,7 +40,7 @@ def test_a_docker_cli_body_becomes_the_clis_options() -> None:
     assert (opts.tty, opts.interactive, opts.workdir, opts.user) == (True, True, "/tmp", "1000:1000")
     assert opts.limits.memory == 64 << 20 and opts.limits.cpu_quota == 150000 and opts.limits.cpu_period == 100000
     assert opts.limits.cpu_shares == 512 and opts.limits.pids_limit == 50
-    assert opts.network == "none" and opts.autoremove and opts.readonly_rootfs and opts.init
+    assert opts.network == "none" and not opts.autoremove and opts.readonly_rootfs and opts.init
     extra = opts.config_extra
     assert extra["labels"] == {"tier": "front"} and extra["stop_signal"] == "SIGINT" and extra["stop_timeout"] == 3
     assert extra["exposed_ports"] == ["8080/tcp"]
@@ -69,6 +69,7 @@ def test_entrypoint_lists_ports_and_aliases() -> None:
     {"Image": "busybox", "Env": [1]},
     {"Image": "busybox", "HostConfig": {"Memory": "lots"}},
     {"Image": "busybox", "HostConfig": {"Privileged": 1}},
+    {"Image": "busybox", "HostConfig": {"AutoRemove": True, "RestartPolicy": {"Name": "always"}}},
     {"Image": "busybox", "HostConfig": []},
     {"Image": 7},
     {},
