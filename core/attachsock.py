@@ -95,7 +95,9 @@ class Server:
             client.settimeout(SEND_STALL)
             self.clients[client] = Frames()
             return
-        ready = next(c for c in self.clients if c.fileno() == fd)
+        ready = next((c for c in self.clients if c.fileno() == fd), None)
+        if ready is None:  # dropped earlier in this round (a failed broadcast): its fd is gone
+            return
         try:
             data = ready.recv(65536)
         except OSError:

@@ -178,7 +178,10 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
                 timer.tick()
             for fd in ready:
                 if server is not None and fd in attached:
-                    server.handle(fd)
+                    try:
+                        server.handle(fd)
+                    except Exception:  # noqa: BLE001 - an attach client must never cost the container its waiter
+                        pass
                     continue
                 try:
                     data = os.read(fd, 65536)

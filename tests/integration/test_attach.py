@@ -42,7 +42,8 @@ def test_no_stdin_and_detach_keys_without_a_tty(md):
         if select.select([watcher.stdout], [], [], 0.5)[0]:
             seen += os.read(watcher.stdout.fileno(), 4096)
     assert b"got:ping" in seen
-    assert md.inspect("shared")["State"]["Status"] == "running"
+    state = md.inspect("shared")["State"]
+    assert state["Status"] == "running", (state, md("logs", "shared").out, md("events", "--until", "0s").out)
     md("attach", "shared", input="quit\n")
     out, _ = watcher.communicate(timeout=30)
     assert watcher.returncode == 7

@@ -35,3 +35,21 @@ def test_a_reading_client_gets_the_frames(tmp_path) -> None:
     finally:
         client.close()
         server.close()
+
+
+def test_a_client_dropped_earlier_in_the_round_is_not_handled(tmp_path) -> None:
+    # the waiter's select() named the client's fd; a broadcast in the same round
+    # dropped (and closed) it: handling that fd must do nothing, not raise
+    server = attachsock.Server(str(tmp_path), -1, -1)
+    client = attachsock.connect(str(tmp_path))
+    assert client is not None
+    try:
+        server.handle(server.listener.fileno())
+        (accepted,) = server.clients
+        stale = accepted.fileno()
+        server._drop(accepted)
+        server.handle(stale)
+        assert not server.clients
+    finally:
+        client.close()
+        server.close()
