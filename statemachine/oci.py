@@ -564,8 +564,9 @@ def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> No
         wanted = ocispec.limits({"linux": {"resources": resources}})
     except (ValueError, TypeError, AttributeError) as exc:
         raise OciError(f"invalid resources: {exc}") from None
-    # only what the caller set: unset fields are None, or empty for the list-valued ones
-    limits = {k: v for k, v in wanted.__dict__.items() if v not in (None, (), []) and k != "devices"}
+    # only what the caller set: a field left at Limits' default is not an update
+    unset = cgroups.Limits()
+    limits = {k: v for k, v in wanted.__dict__.items() if v != getattr(unset, k) and k != "devices"}
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
         status = record.status(runtime)
