@@ -311,16 +311,20 @@ class Client:
                              0o600)
                 try:
                     progress(have)
-                    try:
-                        for chunk in response.raw.stream(CHUNK, decode_content=False):
-                            os.write(fd, chunk)
-                            hasher.update(chunk)
-                            have += len(chunk)
-                            progress(have)
-                    except requests.RequestException as exc:
-                        raise RegistryError(f"error pulling {digest}: unexpected EOF ({exc})") from None
-                    except Exception as exc:  # urllib3's ProtocolError/IncompleteRead: a cut connection
-                        raise RegistryError(f"error pulling {digest}: unexpected EOF") from exc
+                    chunks = response.raw.stream(CHUNK, decode_content=False)
+                    while True:
+                        try:
+                            piece = next(chunks, None)
+                        except requests.RequestException as exc:
+                            raise RegistryError(f"error pulling {digest}: unexpected EOF ({exc})") from None
+                        except Exception as exc:  # urllib3's ProtocolError/IncompleteRead: a cut connection
+                            raise RegistryError(f"error pulling {digest}: unexpected EOF") from exc
+                        if piece is None:
+                            break
+                        _write_all(fd, piece)  # the disk's errors (ENOSPC, EIO) are the caller's to word
+                        hasher.update(piece)
+                        have += len(piece)
+                        progress(have)
                 finally:
                     os.close(fd)
         if have < size:
@@ -366,3 +370,11 @@ class Client:
         if response.status_code not in (200, 201, 202):
             raise self._fail(response)
         return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (a filesystem filling up): what it did not
+    take would be missing from the blob while the hash, fed the whole chunk, agreed."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
