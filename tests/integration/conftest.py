@@ -41,6 +41,15 @@ class Result:
 _handed_out: set[str] = set()
 
 
+def free_host_port() -> int:
+    """A host TCP port nothing listens on now, for -p HOST:CONTAINER."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
+
+
 def free_subnet() -> str:
     """A /24 in 10.213.0.0/16-10.219.0.0/16 that no host route touches and that this
     session has not used: tests never clash with the host or each other, and

@@ -5,22 +5,10 @@ iptables calls must still run."""
 
 from __future__ import annotations
 
-import secrets
-import socket
 import subprocess
 import time
 
-
-def _free_port() -> int:
-    for _ in range(100):
-        port = 20000 + secrets.randbelow(20000)
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
+from tests.integration.conftest import free_host_port
 
 
 def _rules_for(port: int) -> list[str]:
@@ -31,7 +19,7 @@ def _rules_for(port: int) -> list[str]:
 def test_foreground_run_with_a_published_port_tears_down_at_exit(md):
     # This used to fail the exit hook's fork, and the monitor then wrote its error
     # report into a closed pipe's number, by then the database's WAL: the log was corrupt.
-    port = _free_port()
+    port = free_host_port()
     md.ok("run", "--name", "fg", "-p", f"{port}:80", "busybox", "true")
     info = md.inspect("fg")
     assert info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 0
@@ -42,7 +30,7 @@ def test_foreground_run_with_a_published_port_tears_down_at_exit(md):
 
 
 def test_detached_container_releases_its_port_when_it_exits(md):
-    port = _free_port()
+    port = free_host_port()
     md.ok("run", "-d", "--name", "bg", "-p", f"{port}:80", "busybox", "true")
     assert md.ok("wait", "bg").strip() == "0"
     info = md.inspect("bg")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.conftest import free_subnet
+from tests.integration.conftest import free_host_port, free_subnet
 
 BUSYBOX = "/bin/busybox"
 
@@ -33,16 +32,6 @@ def _links() -> set[str]:
         return {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
 
 
-def _free_port() -> int:
-    for _ in range(100):
-        port = 20000 + secrets.randbelow(20000)
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def test_two_containers_on_one_network_ping_each_other(md):
@@ -137,7 +126,7 @@ def _wget(url: str, netns: str | None = None, tries: int = 30) -> str:
 def test_port_mapping_serves_httpd_to_another_netns_and_to_the_host(md, client_netns):
     ns, host_ip = client_netns
     subnet = free_subnet()
-    port = _free_port()
+    port = free_host_port()
     md.ok("network", "create", "--subnet", subnet, "webnet")
     page = "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"
     cid = md.ok("run", "-d", "--name", "web", "--net", "webnet", "-p", f"{port}:80", "busybox", "sh", "-c",

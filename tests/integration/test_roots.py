@@ -12,13 +12,12 @@ import ipaddress
 import json
 import secrets
 import shutil
-import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from mydocker.core import cgroups, iptables, network, roottags
 
-from tests.integration.conftest import free_subnet
+from tests.integration.conftest import free_host_port, free_subnet
 
 BUSYBOX = "/bin/busybox"
 
@@ -35,12 +34,6 @@ def _tagged(tag: str) -> list[str]:
         if rule_owner is not None and rule_owner[0] == tag:
             found.append(f"rule {line}")
     return sorted(found)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return s.getsockname()[1]
 
 
 def _network_create_event(rt) -> dict:
@@ -76,7 +69,7 @@ def test_two_roots_run_side_by_side_on_their_own_default_networks(md, md2):
 
 def test_prune_orphans_removes_what_a_deleted_root_left_and_nothing_else(md, md2):
     md.ok("network", "create", "--subnet", free_subnet(), "side")
-    md.ok("run", "-d", "--name", "web", "-p", f"{_free_port()}:80", "busybox", "httpd", "-f", "-p", "80")
+    md.ok("run", "-d", "--name", "web", "-p", f"{free_host_port()}:80", "busybox", "httpd", "-f", "-p", "80")
     md.ok("run", "-d", "--name", "side1", "--network", "side", "busybox", "top")
     md.ok("run", "--name", "done", "busybox", "true")
     md2.ok("run", "-d", "--name", "alive", "busybox", "top")
@@ -121,7 +114,7 @@ def test_orphans_of_a_live_root_are_not_orphans(md, md2):
 def test_system_reset_removes_the_root_and_everything_it_made(md, md2):
     md.ok("network", "create", "--subnet", free_subnet(), "side")
     md.ok("volume", "create", "data")
-    md.ok("run", "-d", "--name", "web", "-p", f"{_free_port()}:80", "-v", "data:/data",
+    md.ok("run", "-d", "--name", "web", "-p", f"{free_host_port()}:80", "-v", "data:/data",
           "busybox", "httpd", "-f", "-p", "80")
     md.ok("run", "-d", "--name", "side1", "--network", "side", "busybox", "top")
     md2.ok("run", "-d", "--name", "alive", "busybox", "top")
