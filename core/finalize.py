@@ -1,9 +1,10 @@
 """The last steps before a container's command runs (runc's finalizeNamespace).
 
-Shared by the container's init (core.init) and exec's child (core.nsenter):
-both are already inside the container's namespaces and filesystem when they
-get here, and both report a failure over a close-on-exec pipe as JSON
-{"code": 125|126|127, "message": ...}; EOF on that pipe means the exec worked.
+Shared by the container's init (core.init), exec's child (core.nsenter) and the
+OCI runtime's processes (core.ociinit): all are already inside the container's
+namespaces and filesystem when they get here. The first two report a failure
+over a close-on-exec pipe as JSON {"code": 125|126|127, "message": ...} (EOF on
+that pipe means the exec worked); the OCI runtime's, on stderr, as runc does.
 
 Imported by the init before pivot_root: after it the host's filesystem (and
 so any module not yet imported) is gone from the init's view, so everything
@@ -18,6 +19,7 @@ import json
 import os
 import signal
 import struct
+from collections.abc import Callable
 from typing import NoReturn
 
 from mydocker.core import security
@@ -59,7 +61,8 @@ def take_terminal(slave: int, uid: int) -> None:
 
 
 def close_fds(keep: int) -> None:
-    """Close everything above stderr but keep (the close-on-exec error pipe)."""
+    """Close everything above stderr but keep (the close-on-exec error pipe; 2,
+    or any fd below 3, keeps nothing more)."""
     os.closerange(3, keep)
     os.closerange(keep + 1, 1 << 16)
 
@@ -80,14 +83,24 @@ def reset_signals() -> None:
 
 
 def exec_command(argv: list[str], env: list[str], profile: security.Profile,
-                 uid: int, gid: int, groups: list[int]) -> NoReturn:
+                 uid: int, gid: int, groups: list[int], executable: str | None = None,
+                 confine: Callable[[], None] | None = None) -> NoReturn:
     """Drop to the user and the container's limits, then exec; SetupError with
-    docker's code and words if the command cannot be executed."""
+    docker's code and words if the command cannot be executed.
+
+    executable: a path resolved already (the OCI runtime resolves before it
+    reports ready), else argv[0] through PATH. confine: a last step after the
+    privileges are dropped (the OCI spec's own seccomp filter, loaded last as runc
+    does, so the filter need not allow the setup's calls)."""
     # HOME as runc sets it: from the container's passwd (we are past pivot_root), read
     # before dropping privileges.
     environ = with_home(dict(item.split("=", 1) for item in env if "=" in item), uid)
     security.apply(profile, uid, gid, groups)
+    if confine is not None:
+        confine()
     try:
+        if executable is not None:
+            os.execve(executable, argv, environ)
         os.execvpe(argv[0], argv, environ)
     except OSError as exc:
         raise SetupError(*exec_failure(argv[0], exc)) from exc

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mydocker.core import cgroups, hooks, ociseccomp, ocispec, rootfs, securejoin, security
+from mydocker.core import cgroups, finalize, hooks, ociseccomp, ocispec, rootfs, securejoin, security
 from mydocker.core import syscalls as sc
-from mydocker.core.finalize import exec_failure
+from mydocker.core.users import SetupError
 
 FIFO = ocispec.EXEC_FIFO
 
@@ -492,7 +492,8 @@ def _console(sock: socket.socket, size: dict[str, int] | None = None) -> None:
 
 
 def exec_process(process: dict[str, Any], executable: str, seccomp: ociseccomp.Profile | None) -> NoReturn:
-    """Drop to the process's user, capabilities and limits, then execve."""
+    """Drop to the process's user, capabilities and limits, then execve: the
+    finish core.finalize gives every process, with the OCI spec's own settings."""
     user = process.get("user") or {}
     if user.get("umask") is not None:
         os.umask(int(user["umask"]))
@@ -500,24 +501,18 @@ def exec_process(process: dict[str, Any], executable: str, seccomp: ociseccomp.P
     profile = security.Profile(capabilities=sets["bounding"], capability_sets=sets, privileged=False, seccomp=False,
                                no_new_privileges=bool(process.get("noNewPrivileges")),
                                ulimits=ocispec.rlimits(process))
-    os.closerange(3, 1 << 16)
-    for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP,
-                signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGWINCH):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    finalize.close_fds(2)  # nothing to keep: a failure is told on stderr
+    finalize.reset_signals()
     gids = [int(g) for g in user.get("additionalGids") or []]
     gid = int(user.get("gid", 0))
-    security.apply(profile, int(user.get("uid", 0)), gid, sorted({gid, *gids}) if gids else [gid])
-    if seccomp is not None:
-        ociseccomp.load(seccomp)
-    env = dict(item.split("=", 1) for item in process.get("env") or [] if "=" in item)
+    confine = (lambda: ociseccomp.load(seccomp)) if seccomp is not None else None
     try:
-        os.execve(executable, process["args"], env)
-    except OSError as exc:
-        code, message = exec_failure(process["args"][0], exc)
-        os.write(2, f"{message}\n".encode())
-        os._exit(code)
-    raise AssertionError("unreachable")
+        finalize.exec_command(list(process["args"]), list(process.get("env") or []), profile,
+                              int(user.get("uid", 0)), gid, sorted({gid, *gids}) if gids else [gid],
+                              executable=executable, confine=confine)
+    except SetupError as exc:
+        os.write(2, f"{exc}\n".encode())
+        os._exit(exc.code)
 
 
 # --- exec: a process in a running container ------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from mydocker.core import locks
 from mydocker.statemachine import queries
@@ -77,9 +77,30 @@ def locked(ctx: Context, ref: str, action: Callable[[Container], Any], effects: 
         result = action(machine)
         append(ctx, view.id, machine.pending)
         machine.pending = []
-        if machine.state == "removed":
+        if machine.ended():
             locks.forget(ctx.root, view.id)
         return result
+
+
+def record(ctx: Context, container_id: str, trigger: str, **kwargs: Any) -> None:
+    """For the rows that only record (health checks): load, handle, append, and on
+    a race judge again at the new version, so nothing is appended that the table
+    would refuse there. Takes no lock: a probe every few seconds must not queue
+    behind a slow stop. IllegalTransition if the table refuses."""
+    for _ in range(RETRIES):
+        view = queries.by_id(ctx.conn, container_id)
+        if view is None:
+            raise NoSuchContainer(container_id)
+        machine = Container(view, cast(Effects, None), last_event=last_event(ctx, view))
+        machine.handle(trigger, **kwargs)
+        for event in machine.pending:
+            event.actor = event.actor or ctx.actor()
+        try:
+            store_append(ctx.conn, "container", container_id, view.version, machine.pending)
+            return
+        except ConcurrencyError:
+            time.sleep(0.001)
+    raise Conflict(f"container {container_id} is changing too fast to record {trigger}")
 
 
 def transact(ctx: Context, container_id: str, trigger: str, effects: Effects, **kwargs: Any) -> Container:

@@ -112,16 +112,21 @@ def after_probe(health: dict[str, Any] | None, check: dict[str, Any], exit_code:
 def status_of(config: dict[str, Any], state: str, health: dict[str, Any] | None) -> str:
     """starting | healthy | unhealthy while running with a check; "none" otherwise
     (what `ps --filter health=` matches)."""
+    from mydocker.statemachine.machine import is_alive
+
     if effective(config) is None:
         return "none"
-    if state not in ("running", "paused"):
+    if not is_alive(state):
         return (health or {}).get("Status", "none") if health else "none"
     return (health or {}).get("Status") or "starting"
 
 
 def ps_suffix(config: dict[str, Any], state: str, health: dict[str, Any] | None) -> str:
-    """What `ps` adds to "Up 3 seconds": " (healthy)", " (health: starting)"."""
-    if state != "running" or effective(config) is None:
+    """What `ps` adds to "Up 3 seconds": " (healthy)", " (health: starting)";
+    nothing while the container is not probed (paused: "(Paused)" instead)."""
+    from mydocker.statemachine.machine import can
+
+    if not can(state, "health_probe") or effective(config) is None:
         return ""
     status = status_of(config, state, health)
     return " (health: starting)" if status == "starting" else f" ({status})"

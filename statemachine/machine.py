@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from mydocker.core.crashpoints import crash
 from mydocker.statemachine.errors import IllegalTransition
 from mydocker.statemachine.queries import ContainerView
 from mydocker.store.events import Event
-from transitions import EventData, Machine, MachineError
+
+if TYPE_CHECKING:
+    from transitions import EventData
+
+# `transitions` is imported where a machine is built: the table's static questions
+# (can, is_alive, the OCI verbs) are asked by reconcile's survey, `ps` and the OCI
+# runtime's fast paths, which must not pay for the library.
 
 STATES = ["created", "running", "paused", "restarting", "stopped", "removed"]
 ALIVE = ("running", "paused")  # states with a live init (docker: State.Running is true for both)
@@ -88,8 +94,42 @@ TRANSITIONS: list[dict[str, Any]] = [
     # ... and an rm that logged `destroying` and crashed is finished
     {"trigger": "finish_removal", "source": LIVE_OR_NOT, "dest": "removed", "conditions": "_removal_begun",
      "before": "_finish_teardown"},
+    # health checks (statemachine.health_check): docker probes a running container
+    # only (its health monitor stops on pause and exit), each probe an exec of its own
+    # (exec_start ... exec_die); a result counts only for the run it probed
+    {"trigger": "health_probe", "source": "running", "dest": None, "conditions": "_same_run",
+     "before": "_health_probe"},
+    # the probe's exec ended: history while the container has a stream, as exec's exec_die
+    {"trigger": "health_probe_exit", "source": LIVE_OR_NOT, "dest": None, "before": "_health_probe_exit"},
+    {"trigger": "health_status", "source": "running", "dest": None, "conditions": "_same_run",
+     "before": "_health_status"},
+    # `system restore` at boot (dockerd's restore): a stopped container whose policy
+    # says so starts again
+    {"trigger": "boot_restore", "source": "stopped", "dest": "running", "conditions": "_restored_at_boot",
+     "before": "_launch"},
 ]
 TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
+_SOURCES: dict[str, frozenset[str]] = {
+    trigger: frozenset(s for t in TRANSITIONS if t["trigger"] == trigger
+                       for s in ([t["source"]] if isinstance(t["source"], str) else t["source"]))
+    for trigger in TRIGGERS}
+
+
+def can(state: str, trigger: str) -> bool:
+    """Has the table a row for this trigger from this state (its conditions
+    aside)? The static question, for code that holds a state but no view:
+    reconcile's survey, `ps`'s health column."""
+    return state in _SOURCES[trigger]
+
+
+def sources(*triggers: str) -> list[str]:
+    """The states any of these triggers may start from (for SQL filters)."""
+    return sorted(set().union(*(_SOURCES[t] for t in triggers)))
+
+
+def is_alive(state: str) -> bool:
+    """Has a container in this state a live init (docker: State.Running)?"""
+    return state in ALIVE
 
 
 class Effects(Protocol):
@@ -131,6 +171,8 @@ class Container:
 
     def __init__(self, view: ContainerView, effects: Effects,
                  record: Callable[[list[Event]], None] | None = None, last_event: str | None = None) -> None:
+        from transitions import Machine
+
         self.view = view
         self.last_event = last_event  # the stream's newest event type: a `destroying` means rm began
         self.effects = effects
@@ -142,6 +184,8 @@ class Container:
 
     def handle(self, trigger: str, **kwargs: Any) -> Any:
         """Run a trigger; IllegalTransition (with docker's words) if not allowed."""
+        from transitions import MachineError
+
         try:
             done = self.trigger(trigger, **kwargs)  # type: ignore[attr-defined]
         except MachineError:
@@ -149,6 +193,10 @@ class Container:
         if not done:
             raise IllegalTransition(refusal(trigger, self.view, kwargs))
         return self.result
+
+    def ended(self) -> bool:
+        """Has the stream come to its end (removed)?"""
+        return self.state == "removed"
 
     # conditions
     def _forced(self, event: EventData) -> bool:
@@ -170,6 +218,13 @@ class Container:
         exit_code = int(event.kwargs["exit"]["exit_code"])
         return restart_policy.should_restart(restart_policy.of(self.view.config), exit_code,
                                              bool(row.get("stopped_by_user")), int(row.get("restart_count") or 0))
+
+    def _restored_at_boot(self, event: EventData) -> bool:
+        from mydocker.statemachine import restart_policy
+
+        row = self.view.row
+        return restart_policy.at_boot(restart_policy.of(self.view.config), int(row.get("exit_code") or 0),
+                                      bool(row.get("stopped_by_user")))
 
     def _its_sleeper(self, event: EventData) -> bool:
         return event.kwargs.get("sleeper") == self.view.row["monitor_pid"]
@@ -285,6 +340,22 @@ class Container:
         restart = {"count": int(row.get("restart_count") or 0) + 1, "delay": delay,
                    "monitor_pid": pid, "monitor_start": start}
         self._record_now(Event("die", {**event.kwargs["exit"], "restart": restart}))
+
+    # health checks
+    def _health_probe(self, event: EventData) -> None:
+        self.pending.append(Event("exec_start", {
+            "exec_id": event.kwargs["exec_id"], "argv": list(event.kwargs["argv"]), "health_check": True,
+            "pid": self.view.row["pid"], "pid_start": self.view.row["pid_start"]}))
+
+    def _health_probe_exit(self, event: EventData) -> None:
+        self.pending.append(Event("exec_die", {"exec_id": event.kwargs["exec_id"],
+                                               "exit_code": int(event.kwargs["exit_code"])}))
+
+    def _health_status(self, event: EventData) -> None:
+        health = event.kwargs["health"]
+        self.pending.append(Event("health_status", {
+            "status": health["Status"], "health": {"Status": health["Status"],
+                                                   "FailingStreak": health["FailingStreak"]}}))
 
     def _policy_restarted(self, event: EventData) -> None:
         from mydocker.statemachine import restart_policy
@@ -410,3 +481,52 @@ def refusal(trigger: str, view: ContainerView, kwargs: dict[str, Any] | None = N
     if trigger == "start":
         return f"Container {view.name} cannot be started from state {view.state}"
     return f"Cannot {trigger} container {view.name} in state {view.state}"
+
+
+# --- the OCI runtime's verbs (statemachine.oci) ------------------------------------------
+# Judged on the status the runtime reads from the container's own process (created:
+# its init waits on exec.fifo; running; paused: frozen; stopped: gone), before the
+# log's machine is asked: the log may not know the container (state made before the
+# log moved), and runc's words are what its callers (containerd, podman) expect.
+OCI_STATUSES = ("created", "running", "paused", "stopped")
+_OCI_WITH_INIT = ("created", "running", "paused")
+OCI_LEGAL: dict[str, tuple[str, ...]] = {
+    "start": ("created",),
+    "kill": _OCI_WITH_INIT,
+    "kill --all": OCI_STATUSES,  # the cgroup's processes may outlive the init
+    "delete": ("created", "stopped"),
+    "delete --force": OCI_STATUSES,
+    "pause": ("running",),
+    "resume": ("paused",),
+    "update": _OCI_WITH_INIT,
+    "exec": ("created", "running"),
+}
+
+
+def oci_may(verb: str, status: str) -> bool:
+    return status in OCI_LEGAL[verb]
+
+
+def oci_has_init(status: str) -> bool:
+    """Is the container's init still there (the state's pid is meaningful)?"""
+    return status in _OCI_WITH_INIT
+
+
+def oci_refusal(verb: str, status: str, container_id: str) -> str | None:
+    """runc's words when the verb does not fit the status; None when it does."""
+    if oci_may(verb, status):
+        return None
+    if verb == "start":
+        return ("cannot start a container that has stopped" if status == "stopped"
+                else "cannot start an already running container")
+    if verb in ("kill", "kill --all"):
+        return "container not running"
+    if verb in ("delete", "delete --force"):
+        return f"cannot delete container {container_id} that is not stopped: {status}"
+    if verb == "pause":
+        return "container already paused" if status == "paused" else "container not running"
+    if verb == "resume":
+        return "container not paused"
+    if verb == "update":
+        return f"cannot update container {container_id}: container not running"
+    return "cannot exec in a stopped container"

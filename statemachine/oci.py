@@ -113,8 +113,10 @@ class Record:
         return "running"
 
     def state(self, runtime: Runtime) -> dict[str, Any]:
+        from mydocker.statemachine.machine import oci_has_init
+
         status = self.status(runtime)
-        out = ocispec.state(self.id, status, self.pid if status != "stopped" else 0, self.bundle, self.annotations)
+        out = ocispec.state(self.id, status, self.pid if oci_has_init(status) else 0, self.bundle, self.annotations)
         out.update(rootfs=self.rootfs, created=self.created, owner=self.owner)
         return out
 
@@ -447,16 +449,24 @@ def _is_watcher(pid: int) -> bool:
 # --- start, kill, delete, pause, resume -----------------------------------------------
 
 
+def _judge(runtime: Runtime, record: Record, verb: str) -> str:
+    """The runtime's status of the container, if the verb fits it (machine.OCI_LEGAL);
+    OciError with runc's words if not."""
+    from mydocker.statemachine.machine import oci_refusal
+
+    status = record.status(runtime)
+    refusal = oci_refusal(verb, status, record.id)
+    if refusal is not None:
+        raise OciError(refusal)
+    return status
+
+
 def start(runtime: Runtime, container_id: str) -> None:
     from mydocker.store.events import Event
 
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
-        status = record.status(runtime)
-        if status == "stopped":
-            raise OciError("cannot start a container that has stopped")
-        if status != "created":
-            raise OciError("cannot start an already running container")
+        _judge(runtime, record, "start")
         effects = OciEffects(runtime, record)
 
         def steps(aggregate: Container | None) -> None:
@@ -481,9 +491,7 @@ def kill(runtime: Runtime, container_id: str, sig: int, all_processes: bool = Fa
 
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
-        status = record.status(runtime)
-        if status == "stopped" and not all_processes:
-            raise OciError("container not running")
+        _judge(runtime, record, "kill --all" if all_processes else "kill")
         effects = OciEffects(runtime, record, all_processes)
 
         def steps(aggregate: Container | None) -> None:
@@ -509,16 +517,16 @@ def delete(runtime: Runtime, container_id: str, force: bool = False, exit_code: 
             if force:
                 return  # runc: deleting what is not there, forcibly, is success
             raise
-        status = record.status(runtime)
-        if status in ("running", "paused") and not force:
-            raise OciError(f"cannot delete container {container_id} that is not stopped: {status}")
+        from mydocker.statemachine.machine import oci_may
+
+        status = _judge(runtime, record, "delete --force" if force else "delete")
         effects = OciEffects(runtime, record)
-        if status == "paused":
+        if oci_may("resume", status):  # frozen: thawed, so the kill below is delivered
             cgroups.thaw(record.cgroups)
 
         def steps(aggregate: Container | None) -> None:
             if aggregate is None:
-                if status in ("running", "paused"):
+                if not oci_may("delete", status):  # a live init, forcibly deleted
                     effects.kill(None)
                 effects.teardown(None)
                 return
@@ -539,11 +547,7 @@ def resume(runtime: Runtime, container_id: str) -> None:
 def _freeze(runtime: Runtime, container_id: str, frozen: bool) -> None:
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
-        status = record.status(runtime)
-        if frozen and status != "running":
-            raise OciError("container not running" if status != "paused" else "container already paused")
-        if not frozen and status != "paused":
-            raise OciError("container not paused")
+        _judge(runtime, record, "pause" if frozen else "resume")
         effects = OciEffects(runtime, record)
 
         def steps(aggregate: Container | None) -> None:
@@ -569,9 +573,9 @@ def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> No
     limits = {k: v for k, v in wanted.__dict__.items() if v != getattr(unset, k) and k != "devices"}
     with _lock(runtime, container_id):
         record = Record.load(runtime, container_id)
-        status = record.status(runtime)
-        if status == "stopped":
-            raise OciError(f"cannot update container {container_id}: container not running")
+        from mydocker.statemachine.machine import oci_may
+
+        status = _judge(runtime, record, "update")
         effects = OciEffects(runtime, record)
 
         def steps(aggregate: Container | None) -> None:
@@ -580,7 +584,7 @@ def update(runtime: Runtime, container_id: str, resources: dict[str, Any]) -> No
             if aggregate is not None:
                 _record_death(aggregate, runtime, record)
                 aggregate.handle("update", limits=limits)
-            if aggregate is None or status == "created":
+            if aggregate is None or oci_may("start", status):  # created: not yet alive to the log
                 effects.update(None, limits)
 
         _transition(runtime, record, effects, "update", steps)
@@ -630,8 +634,7 @@ def exec_process(runtime: Runtime, opts: ExecOptions) -> int:
 
     with _lock(runtime, opts.id):
         record = Record.load(runtime, opts.id)
-        if record.status(runtime) not in ("running", "created"):
-            raise OciError("cannot exec in a stopped container")
+        _judge(runtime, record, "exec")
         config = ocispec.load(record.bundle) if os.path.exists(os.path.join(record.bundle, "config.json")) else {}
     process = opts.process
     if not process.get("args"):

@@ -3,7 +3,8 @@
 Run at the start of every command that reads state, so it must be cheap when
 all is well: one indexed query, the boot id, and a /proc/PID/stat read per
 running container. Only when something is off does it import the state
-machine, take the container's lock and append events.
+machine's library, take the container's lock and append events (the survey asks
+the table's static questions: machine.can, machine.sources).
 
 What it repairs (each by appending events and re-running idempotent teardown):
 - running, but (pid, start time, boot id) names no live process and no monitor
@@ -40,6 +41,10 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     """What is inconsistent, without changing anything."""
     findings: list[Finding] = []
     boot: str | None = None
+    from mydocker.statemachine.machine import can, is_alive, sources
+
+    # the states the table's recovery rows start from: alive, or created (a start that may have crashed)
+    watched = sources("adopt", "abort_start")
     # CROSS JOIN keeps the containers table (live containers only) as the outer loop: with
     # the OR below, SQLite would otherwise scan the whole events table, which grows with
     # every container that ever lived (10,000 removed containers cost every command 80 ms,
@@ -47,12 +52,12 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     rows = conn.execute(
         "SELECT c.id, c.name, c.state, c.pid, c.pid_start, c.boot_id, c.monitor_pid, c.monitor_start,"
         " c.config, e.type FROM containers c CROSS JOIN events e ON e.stream_id = c.id AND e.version = c.version"
-        " WHERE c.state IN ('running', 'paused', 'created') OR e.type = 'destroying'"
+        f" WHERE c.state IN ({', '.join('?' * len(watched))}) OR e.type = 'destroying'", watched
     ).fetchall()
     for cid, name, state, pid, pid_start, boot_id, mpid, mstart, config, last in rows:
         if last == "destroying":
             findings.append(Finding(cid, name, "half-removed"))
-        elif state in ("running", "paused"):
+        elif is_alive(state):  # a live init, or one that died unseen
             boot = boot or procinfo.boot_id()
             if boot_id != boot:
                 findings.append(Finding(cid, name, "reboot"))
@@ -63,11 +68,13 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
                 findings.append(Finding(cid, name, "dead"))
             elif alive and not monitored:
                 findings.append(Finding(cid, name, "orphaned"))
-        elif state == "created" and _has_cgroups(config):
+        elif can(state, "abort_start") and _has_cgroups(config):
             findings.append(Finding(cid, name, "half-started"))
     # restarting: the wait is the sleeper's; if it is gone, nobody will start the container
+    waiting = sources("abandon_restart")
     for cid, name, mpid, mstart in conn.execute(
-            "SELECT id, name, monitor_pid, monitor_start FROM containers WHERE state = 'restarting'"):
+            "SELECT id, name, monitor_pid, monitor_start FROM containers"
+            f" WHERE state IN ({', '.join('?' * len(waiting))})", waiting):
         from mydocker.core.waiter import sleeper_alive
 
         if not sleeper_alive(mpid, mstart):

@@ -53,11 +53,22 @@ def of(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def should_restart(policy: dict[str, Any], exit_code: int, stopped_by_user: bool, restart_count: int) -> bool:
-    """docker's ShouldRestart: a user's stop or kill wins over every policy."""
-    if stopped_by_user:
-        return False
+    """At an exit: a user's stop or kill wins over every policy (docker cancels
+    the container's restart manager)."""
+    return not stopped_by_user and _policy_says(policy, exit_code, stopped_by_user, restart_count)
+
+
+def at_boot(policy: dict[str, Any], exit_code: int, stopped_by_user: bool) -> bool:
+    """At boot (dockerd's restore asks a fresh restart manager): `always` even
+    after a user's stop, `unless-stopped` unless a user stopped it, `on-failure`
+    if the last exit failed (a reboot's unknown status, 255, is a failure)."""
+    return _policy_says(policy, exit_code, stopped_by_user, 0)
+
+
+def _policy_says(policy: dict[str, Any], exit_code: int, stopped_by_user: bool, restart_count: int) -> bool:
+    """moby's restartmanager.ShouldRestart."""
     name = policy.get("Name") or "no"
-    if name in ("always", "unless-stopped"):
+    if name == "always" or (name == "unless-stopped" and not stopped_by_user):
         return True
     if name == "on-failure":
         retries = policy.get("MaximumRetryCount") or 0

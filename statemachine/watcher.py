@@ -2,7 +2,8 @@
 
 Started by reconcile as `python -m statemachine.watcher ROOT ID PID PID_START`.
 Only a process's parent can read its exit status, so the `die` it records says
-the status is unknown; an OOM kill is still seen through the memory cgroup.
+the status is unknown (255: a failure to `on-failure`); an OOM kill is still seen
+through the memory cgroup. The restart policy applies as after a monitor's exit.
 """
 
 from __future__ import annotations
@@ -27,10 +28,16 @@ def watch(root: str, container_id: str, pid: int, pid_start: int) -> None:
         if current is None:
             return
         oom = cgroups.oom_killed(spec_of(current).cgroups)
-        # pid: only the run it watched; a die already recorded is the machine's no-op
-        aggregate.transact(ctx, container_id, "die", effects_for(ctx), pid=pid,
-                           exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom,
-                                 "reason": "exited while unmonitored (status unknown)"})
+        effects = effects_for(ctx)
+        try:
+            # pid: only the run it watched; a die already recorded is the machine's no-op.
+            # restartable: the watcher stands in for the monitor's exit path, so the
+            # restart policy goes on applying (the same row, the same sleeper)
+            aggregate.transact(ctx, container_id, "die", effects, pid=pid, restartable=True,
+                               exit={"exit_code": UNKNOWN_EXIT, "oom_killed": oom,
+                                     "reason": "exited while unmonitored (status unknown)"})
+        finally:
+            effects.let_sleepers_go()
     except NoSuchContainer:
         pass  # removed meanwhile
     finally:

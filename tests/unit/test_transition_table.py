@@ -61,6 +61,17 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "policy_restart": ("policy_restart", {"sleeper": SLEEPER[0]}),
     "policy_restart, stale sleeper": ("policy_restart", {"sleeper": 1}),
     "abandon_restart": ("abandon_restart", {"reason": "host reboot"}),
+    # health checks: a probe of this run (pid 4242, container_row's) or of an earlier one
+    "health_probe": ("health_probe", {"pid": 4242, "exec_id": "e1", "argv": ["/bin/sh", "-c", "true"]}),
+    "health_probe of another run": ("health_probe", {"pid": 999, "exec_id": "e1", "argv": ["true"]}),
+    "health_probe_exit": ("health_probe_exit", {"exec_id": "e1", "exit_code": 1}),
+    "health_status": ("health_status", {"pid": 4242, "health": {"Status": "unhealthy", "FailingStreak": 3,
+                                                                 "Log": []}}),
+    "health_status of another run": ("health_status", {"pid": 999, "health": {"Status": "healthy",
+                                                                               "FailingStreak": 0, "Log": []}}),
+    # system restore at boot: a policy that says so, and one that does not
+    "boot_restore": ("boot_restore", {}),
+    "boot_restore, policy no": ("boot_restore", {}),
 }
 # How the machine is loaded for a call, beyond the row.
 SETUP: dict[str, dict[str, Any]] = {"finish_removal": {"last_event": "destroying"}}
@@ -68,6 +79,8 @@ ALWAYS = {"Name": "always", "MaximumRetryCount": 0}
 # The row's columns a call needs beyond container_row's.
 ROWS: dict[str, dict[str, Any]] = {
     "die, policy always": {"config": json.dumps({**container_config(), "restart_policy": ALWAYS}, sort_keys=True)},
+    "boot_restore": {"config": json.dumps({**container_config(), "restart_policy": ALWAYS}, sort_keys=True),
+                     "stopped_by_user": 1},  # always: even after a user's stop (dockerd's restore)
 }
 
 
@@ -175,6 +188,35 @@ def policy_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
     }
 
 
+PROBE_START = ("exec_start", {"exec_id": "e1", "argv": ["/bin/sh", "-c", "true"], "health_check": True,
+                              "pid": 4242, "pid_start": 123456})
+PROBE_EXIT = ("exec_die", {"exec_id": "e1", "exit_code": 1})
+UNHEALTHY = ("health_status", {"status": "unhealthy", "health": {"Status": "unhealthy", "FailingStreak": 3}})
+
+
+def health_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
+    """docker probes a running container only (not paused: its health monitor
+    stops); a result counts for the run probed; the probe's exec_die is history."""
+    running = state == "running"
+    return {
+        (state, "health_probe"): Legal(state, [], [PROBE_START]) if running else Illegal(cannot("health_probe", state)),
+        (state, "health_probe of another run"): Illegal(cannot("health_probe", state)),
+        (state, "health_probe_exit"): Legal(state, [], [PROBE_EXIT]) if state != "removed"
+        else Illegal(cannot("health_probe_exit", state)),
+        (state, "health_status"): Legal(state, [], [UNHEALTHY]) if running else Illegal(cannot("health_status", state)),
+        (state, "health_status of another run"): Illegal(cannot("health_status", state)),
+    }
+
+
+def boot_rows(state: str) -> dict[tuple[str, str], Legal | Illegal]:
+    """system restore starts a stopped container whose policy says so, and nothing else."""
+    return {
+        (state, "boot_restore"): Legal("running", [("launch", CONTAINER_ID, False)], [], True, STARTED)
+        if state == "stopped" else Illegal(cannot("boot_restore", state)),
+        (state, "boot_restore, policy no"): Illegal(cannot("boot_restore", state)),
+    }
+
+
 CANCEL = ("cancel_restart", CONTAINER_ID)
 RESTARTING: dict[tuple[str, str], Legal | Illegal] = {
     **recovery_rows("restarting"),
@@ -207,6 +249,8 @@ TABLE: dict[tuple[str, str], Legal | Illegal] = {
        for row, v in network_rows(s).items()},
     **{row: v for s in ("created", "running", "paused", "stopped", "removed") for row, v in policy_rows(s).items()},
     **RESTARTING,
+    **{row: v for s in STATES for row, v in health_rows(s).items()},
+    **{row: v for s in STATES for row, v in boot_rows(s).items()},
     ("created", "restart"): Legal("running", [("launch", CONTAINER_ID, False)], [RESTART], True, STARTED),
     ("created", "exec"): Illegal(EXEC_NOT_RUNNING),
     ("created", "top"): Illegal(PAUSE_NOT_RUNNING),
@@ -301,7 +345,8 @@ def test_table_covers_every_state_and_trigger() -> None:
     assert set(STATES) == {"created", "running", "paused", "restarting", "stopped", "removed"}
     assert set(TRIGGERS) == {"start", "die", "stop", "kill", "remove", "pause", "unpause", "update", "rename",
                              "restart", "exec", "top", "attach", "adopt", "abort_start", "finish_removal",
-                             "network_connect", "network_disconnect", "policy_restart", "abandon_restart"}
+                             "network_connect", "network_disconnect", "policy_restart", "abandon_restart",
+                             "health_probe", "health_probe_exit", "health_status", "boot_restore"}
     assert {trigger for trigger, _ in CALLS.values()} == set(TRIGGERS)
     assert set(TABLE) == set(itertools.product(STATES, CALLS))
 
