@@ -118,3 +118,52 @@ def test_rm_f_whose_monitor_is_lost_logs_the_death_before_destroying(ctx: Contex
     aggregate.transact(ctx, CONTAINER_ID, "remove", FakeEffects(kill_died=die_payload(137)), force=True)
     assert types(ctx.conn) == ["create", "start", "kill", "die", "destroying", "destroy"]
     assert state(ctx.conn) is None  # the projection forgets a removed container
+
+
+# --- record: the rows that only record (health checks), judged again on a race -----------
+
+
+HEALTHY = {"Status": "healthy", "FailingStreak": 0, "Log": []}
+
+
+def test_record_appends_a_probes_events_for_a_running_container(ctx: Context) -> None:
+    running(ctx)
+    aggregate.record(ctx, CONTAINER_ID, "health_probe", pid=4242, exec_id="e1", argv=["true"])
+    aggregate.record(ctx, CONTAINER_ID, "health_probe_exit", exec_id="e1", exit_code=0)
+    aggregate.record(ctx, CONTAINER_ID, "health_status", pid=4242, health=HEALTHY)
+    assert types(ctx.conn) == ["create", "start", "exec_start", "exec_die", "health_status"]
+    row = ctx.conn.execute("SELECT health FROM containers WHERE id = ?", (CONTAINER_ID,)).fetchone()
+    assert '"healthy"' in row[0]
+
+
+def test_record_judges_again_when_the_container_died_meanwhile(ctx: Context,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe's result was judged on the running container; the monitor's die
+    got in first: at the new version the table refuses, and nothing is appended."""
+    running(ctx)
+    real_append = aggregate.store_append
+    raced = []
+
+    def die_first(conn: sqlite3.Connection, *args: Any, **kwargs: Any) -> None:
+        if not raced:
+            raced.append(1)
+            real_append(conn, "container", CONTAINER_ID, 2, [Event("die", die_payload(0))])
+        real_append(conn, *args, **kwargs)
+
+    monkeypatch.setattr(aggregate, "store_append", die_first)
+    with pytest.raises(IllegalTransition):
+        aggregate.record(ctx, CONTAINER_ID, "health_status", pid=4242, health=HEALTHY)
+    assert types(ctx.conn) == ["create", "start", "die"]
+    # the probe's exec_die is history, and still goes
+    aggregate.record(ctx, CONTAINER_ID, "health_probe_exit", exec_id="e1", exit_code=137)
+    assert types(ctx.conn)[-1] == "exec_die"
+
+
+def test_record_refuses_a_probe_of_a_paused_container_and_of_an_earlier_run(ctx: Context) -> None:
+    running(ctx)
+    with pytest.raises(IllegalTransition):
+        aggregate.record(ctx, CONTAINER_ID, "health_status", pid=1, health=HEALTHY)
+    append(ctx.conn, "container", CONTAINER_ID, 2, [Event("pause", {})])
+    with pytest.raises(IllegalTransition):
+        aggregate.record(ctx, CONTAINER_ID, "health_probe", pid=4242, exec_id="e1", argv=["true"])
+    assert types(ctx.conn) == ["create", "start", "pause"]

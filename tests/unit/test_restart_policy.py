@@ -170,3 +170,17 @@ def test_update_restart_of_an_autoremove_container_is_refused_as_docker() -> Non
     assert str(info.value) == (f"Cannot update container {CONTAINER_ID}: Restart policy cannot be updated because "
                                "AutoRemove is enabled for the container")
     assert container.pending == []
+
+
+@pytest.mark.parametrize(("name", "retries", "code", "by_user", "restart"), [
+    ("always", 0, 0, True, True),  # dockerd's restore: always, even after a user's stop
+    ("unless-stopped", 0, 0, False, True),
+    ("unless-stopped", 0, 0, True, False),
+    ("on-failure", 0, 255, False, True),  # a reboot's unknown status is a failure
+    ("on-failure", 2, 1, False, True),  # a fresh restart manager: the count starts again
+    ("on-failure", 0, 0, False, False),
+    ("no", 0, 255, False, False),
+])
+def test_at_boot_is_moby_restart_managers_answer(name: str, retries: int, code: int, by_user: bool,
+                                                 restart: bool) -> None:
+    assert rp.at_boot({"Name": name, "MaximumRetryCount": retries}, code, by_user) is restart

@@ -607,3 +607,49 @@ def test_a_pause_the_monitors_die_overtook_leaves_the_container_stopped() -> Non
     assert folded is not None and folded["state"] == "stopped"
     folded = _fold(container_row("paused", name=NAME), [("die", EXIT), ("unpause", {})])
     assert folded is not None and folded["state"] == "stopped"
+
+
+# --- the OCI runtime's verbs: runc's table and words ---------------------------------------
+
+OCI_WORDS = {
+    ("start", "running"): "cannot start an already running container",
+    ("start", "paused"): "cannot start an already running container",
+    ("start", "stopped"): "cannot start a container that has stopped",
+    ("kill", "stopped"): "container not running",
+    ("delete", "running"): "cannot delete container c1 that is not stopped: running",
+    ("delete", "paused"): "cannot delete container c1 that is not stopped: paused",
+    ("pause", "created"): "container not running",
+    ("pause", "paused"): "container already paused",
+    ("pause", "stopped"): "container not running",
+    ("resume", "created"): "container not paused",
+    ("resume", "running"): "container not paused",
+    ("resume", "stopped"): "container not paused",
+    ("update", "stopped"): "cannot update container c1: container not running",
+    ("exec", "paused"): "cannot exec in a stopped container",
+    ("exec", "stopped"): "cannot exec in a stopped container",
+}
+
+
+@pytest.mark.parametrize(("verb", "status"), list(itertools.product(
+    ["start", "kill", "kill --all", "delete", "delete --force", "pause", "resume", "update", "exec"],
+    ["created", "running", "paused", "stopped"])))
+def test_the_oci_verbs_refuse_with_runcs_words(verb: str, status: str) -> None:
+    """Every verb from every status the runtime reads off the process: legal, or
+    refused in runc's words (what statemachine.oci raises)."""
+    from mydocker.statemachine.machine import oci_may, oci_refusal
+
+    assert oci_refusal(verb, status, "c1") == OCI_WORDS.get((verb, status))
+    assert oci_may(verb, status) is ((verb, status) not in OCI_WORDS)
+
+
+def test_the_static_questions_agree_with_the_table() -> None:
+    """can/sources (reconcile's survey, ps) read the same rows the machine runs."""
+    from mydocker.statemachine.machine import can, sources
+
+    for (state, call), expected in TABLE.items():
+        trigger, _ = CALLS[call]
+        if isinstance(expected, Legal):
+            assert can(state, trigger), (state, call)
+    assert sources("adopt", "abort_start") == ["created", "paused", "running"]
+    assert sources("abandon_restart") == ["restarting"]
+    assert not can("paused", "health_probe") and can("running", "health_probe")
