@@ -54,6 +54,9 @@ def test_probes_make_it_unhealthy_then_healthy_as_docker(md):
     actions = md.ok("events", "--until", "0s", "--filter", f"container={cid}", "--format", "{{.Action}}").split("\n")
     assert [a for a in actions if a.startswith("health_status")] == ["health_status: unhealthy",
                                                                       "health_status: healthy"]
+    # each probe an exec, as docker's events show: exec_start ... exec_die, then the status it changed
+    assert actions.count("exec_start") >= 3 and actions.count("exec_die") >= 3
+    assert all(actions[i - 1] == "exec_die" for i, a in enumerate(actions) if a.startswith("health_status"))
     assert md.ok("ps", "-aq", "--filter", "health=none") == ""
     md.ok("rm", "-f", "probed")
 
@@ -64,6 +67,18 @@ def test_a_foreground_containers_monitor_runs_the_probes_too(md):
     state = md.inspect("fg")["State"]["Health"]
     assert state["Status"] == "healthy" and state["Log"][0]["Output"] == "hi\n"
     md.ok("rm", "fg")
+
+
+def test_a_paused_container_is_not_probed(md):
+    """docker's health monitor stops on pause: no probe, no exec events."""
+    cid = md.ok("run", "-d", "--name", "frozen", "--network", "none", "--health-cmd", "true",
+                "--health-interval", "200ms", "busybox", "top").strip()
+    assert wait_health(md, "frozen", "healthy") == "healthy"
+    md.ok("pause", "frozen")
+    before = md.events(cid).count("exec_start")
+    time.sleep(1)  # five intervals
+    assert md.events(cid).count("exec_start") <= before + 1  # at most one probe that was under way
+    md.ok("rm", "-f", "frozen")
 
 
 def test_a_probe_past_its_timeout_fails_with_docker_words(md):

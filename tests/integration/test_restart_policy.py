@@ -178,18 +178,39 @@ def test_bad_policies_are_refused_like_docker_and_nothing_is_made(md, flags, mes
 
 
 def test_system_restore_starts_what_the_policies_ask_for_after_a_reboot(md, tmp_path):
+    # dockerd's restore asks the restart manager: on-failure too, a reboot's 255 being a failure
     for name, policy in (("r-always", "always"), ("r-unless", "unless-stopped"), ("r-stopped", "unless-stopped"),
-                         ("r-none", "no")):
+                         ("r-none", "no"), ("r-fail", "on-failure")):
         md.ok("run", "-d", "--name", name, "--network", "none", "--restart", policy, "busybox", "top")
     md.ok("stop", "-t", "0", "r-stopped")
     fake = tmp_path / "boot_id"
     fake.write_text("00000000-0000-0000-0000-00000000beef\n")
     rebooted = {"MYDOCKER_BOOT_ID_FILE": str(fake)}
     md.ok("ps", env=rebooted)  # recovery records the deaths first
-    assert {state_of(md, n)[0] for n in ("r-always", "r-unless", "r-none")} == {"stopped"}
+    assert {state_of(md, n)[0] for n in ("r-always", "r-unless", "r-none", "r-fail")} == {"stopped"}
     out = md.ok("system", "restore", env=rebooted).split()
-    assert out == md.ok("inspect", "-f", "{{.Id}}", "r-always", "r-unless", env=rebooted).split()
-    assert [state_of(md, n)[0] for n in ("r-always", "r-unless", "r-stopped", "r-none")] == [
-        "running", "running", "stopped", "stopped"]
+    assert out == md.ok("inspect", "-f", "{{.Id}}", "r-always", "r-unless", "r-fail", env=rebooted).split()
+    assert [state_of(md, n)[0] for n in ("r-always", "r-unless", "r-stopped", "r-none", "r-fail")] == [
+        "running", "running", "stopped", "stopped", "running"]
     assert md.ok("system", "restore", env=rebooted) == ""  # nothing more to do
-    md.ok("rm", "-f", "r-always", "r-unless", "r-stopped", "r-none", env=rebooted)
+    md.ok("rm", "-f", "r-always", "r-unless", "r-stopped", "r-none", "r-fail", env=rebooted)
+
+
+def test_the_policy_still_restarts_a_container_adopted_after_its_monitor_died(md):
+    """The watcher that recovery puts in the lost monitor's place records the exit
+    through the same row: the policy's sleeper starts the container again."""
+    cid = md.ok("run", "-d", "--name", "adopted", "--network", "none", "--restart", "on-failure:1",
+                "busybox", "sleep", "300").strip()
+    info = md.inspect("adopted")
+    os.kill(info["Mydocker"]["MonitorPid"], signal.SIGKILL)
+    assert gone(info["Mydocker"]["MonitorPid"])
+    md.ok("ps")  # every command reconciles first: a watcher adopts it
+    assert md.events(cid)[-1] == "adopt"
+    os.kill(info["State"]["Pid"], signal.SIGKILL)
+    assert wait_for(md, "adopted", lambda s: s[:2] == ("running", 1))[:2] == ("running", 1)
+    deadline = time.monotonic() + 10
+    while md.events(cid)[-1] != "restart" and time.monotonic() < deadline:  # logged once the new run started
+        time.sleep(0.02)
+    assert md.events(cid)[-4:] == ["adopt", "die", "start", "restart"]
+    assert die_payloads(md, cid)[-1]["restart"]["count"] == 1
+    md.ok("rm", "-f", "adopted")
