@@ -366,7 +366,14 @@ class OciEffects:
             self.signal(view, signal.SIGKILL)  # a created container's init, waiting on the fifo
             procinfo.wait_exit(self.record.pid, 5.0)
         self.release(view)
-        shutil.rmtree(self.runtime.dir(self.record.id), ignore_errors=True)
+        directory = self.runtime.dir(self.record.id)
+        for _ in range(50):
+            # the exit watcher may write exit.json while the tree goes (seen under load:
+            # the directory outlived `delete`); once the directory is gone it cannot
+            shutil.rmtree(directory, ignore_errors=True)
+            if not directory.exists():
+                break
+            time.sleep(0.01)
         from mydocker.core import hooks
 
         state = self.record.state(self.runtime)
