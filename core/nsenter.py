@@ -24,7 +24,7 @@ import os
 import select
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -55,11 +55,11 @@ class ExecResult:
     message: str = ""  # why the command did not run, when it did not
 
 
-def open_namespaces(pid: int, pid_start: int) -> dict[str, int]:
+def open_namespaces(pid: int, pid_start: int, names: Iterable[str] = sc.NAMESPACE_TYPES) -> dict[str, int]:
     """fds of the process's namespaces; ExecError if it is not (still) that process."""
     fds: dict[str, int] = {}
     try:
-        for name in sc.NAMESPACE_TYPES:
+        for name in names:
             fds[name] = os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         close_all(fds)
@@ -68,6 +68,12 @@ def open_namespaces(pid: int, pid_start: int) -> dict[str, int]:
         close_all(fds)
         raise ExecError(1, "is not running")
     return fds
+
+
+def open_namespace(pid: int, pid_start: int, name: str) -> int:
+    """fd of one namespace of the process (another container joining it)."""
+    fds = open_namespaces(pid, pid_start, (name,))
+    return fds[name]
 
 
 def close_all(fds: dict[str, int]) -> None:

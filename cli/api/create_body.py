@@ -208,6 +208,8 @@ def _namespace_and_memory_flags(host: dict[str, Any], where: str) -> list[str]:
             argv += [flag, value]
     for group in strings(host, "GroupAdd", where) or []:
         argv += ["--group-add", group]
+    for donor in strings(host, "VolumesFrom", where) or []:  # flags3
+        argv += ["--volumes-from", donor]
     return argv
 
 
