@@ -408,6 +408,8 @@ def config_extra(args: argparse.Namespace) -> dict[str, Any]:
         "aliases": list(args.network_alias),
         "cidfile": args.cidfile or "",
         **({"volumes_from": list(args.volumes_from)} if args.volumes_from else {}),
+        "runtime": runtime_of(args),
+        "userns_mode": args.userns,
         **restart_health_log_config(args),
     }
 
@@ -460,6 +462,26 @@ def add_namespace_flags(p: Parser) -> None:
     p.add_argument("--pid", type=_pid_mode, default="", help="PID namespace to use: host or container:NAME")
     p.add_argument("--volumes-from", action="append", default=[], type=parse_volumes_from,
                    help="mount volumes from the specified container(s): NAME[:ro|rw]")
+    p.add_argument("--runtime", default="", help="runtime to use for this container (runc)")
+    p.add_argument("--userns", type=_userns_mode, default="", help="user namespace to use: host")
+
+
+# docker 20.10's runtimes (`docker info`); mydocker runs the container itself the same way for each
+RUNTIMES = ("runc", "io.containerd.runc.v2", "io.containerd.runtime.v1.linux")
+
+
+def _userns_mode(text: str) -> str:
+    """Without userns-remap a container shares the host's user namespace: only
+    `host` (or nothing) can be asked for, as docker 20.10 answers."""
+    if text not in ("", "host"):
+        raise UsageError("--userns: invalid USER mode")
+    return text
+
+
+def runtime_of(args: argparse.Namespace) -> str:
+    if args.runtime and args.runtime not in RUNTIMES:
+        raise UsageError(f"Unknown runtime specified {args.runtime}")
+    return str(args.runtime or "runc")
 
 
 def _pid_mode(text: str) -> str:

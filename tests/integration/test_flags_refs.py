@@ -5,6 +5,8 @@ the module: each test removes its own containers."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.integration.conftest import _checked_runtime
@@ -68,6 +70,9 @@ def test_volumes_from_a_running_container_and_own_mounts_win(mdr):
     (["--pid", "container:"], "--pid: invalid PID mode"),
     (["--pid", "foo"], "--pid: invalid PID mode"),
     (["--ipc", "foo"], "Invalid IPC mode: foo"),
+    (["--runtime", "foo"], "Unknown runtime specified foo"),
+    (["--userns", "private"], "--userns: invalid USER mode"),
+    (["--blkio-weight-device", "/dev/null:5"], "invalid weight for device: /dev/null:5"),
 ])
 def test_bad_references_are_refused(mdr, flags, words):
     r = mdr("create", "--network", "none", *flags, "busybox", "true")
@@ -116,3 +121,35 @@ def test_ipc_and_pid_of_another_container(mdr):
     assert r.code == 125 and f"container {shared_id} is not running" in r.err
     mdr.ok("rm", "-f", "shared", "private")
     assert mdr.ok("ps", "-aq") == ""
+
+
+def _a_block_device() -> str:
+    for name in sorted(os.listdir("/sys/block")):
+        if os.path.exists(f"/dev/{name}") and not name.startswith(("loop", "ram")):
+            return f"/dev/{name}"
+    return "/dev/loop0"
+
+
+def test_runtime_userns_and_weight_device(mdr):
+    from mydocker.core import cgroups
+
+    device = _a_block_device()
+    r = mdr("create", "--name", "rt", "--network", "none", "--runtime", "runc", "--userns", "host",
+            "--blkio-weight-device", f"{device}:300", "busybox", "true")
+    assert r.code == 0, r
+    host = mdr.inspect("rt")["HostConfig"]
+    assert (host["Runtime"], host["UsernsMode"]) == ("runc", "host")
+    blkio = mdr.inspect("rt")["Mydocker"]["Cgroups"]
+    directory = blkio.get("blkio") or blkio["unified"]
+    if cgroups.weight_device_file(os.path.dirname(directory)) is None:  # this host's kernel: docker's warning
+        assert r.err == ("WARNING: Your kernel does not support Block I/O weight_device or the cgroup is not "
+                         "mounted. Weight-device discarded.\n")
+        assert host["BlkioWeightDevice"] == []
+    else:
+        assert host["BlkioWeightDevice"] == [{"Path": device, "Weight": 300}]
+        mdr.ok("start", "rt")
+    mdr.ok("rm", "rt")
+    mdr.ok("create", "--name", "plain", "--network", "none", "busybox", "true")
+    host = mdr.inspect("plain")["HostConfig"]
+    assert (host["Runtime"], host["UsernsMode"], host["BlkioWeightDevice"]) == ("runc", "", [])
+    mdr.ok("rm", "plain")

@@ -54,3 +54,54 @@ def test_api_body_volumes_from() -> None:
     opts = create_options(create_command.parser().parse_args(argv))
     assert opts.config_extra["volumes_from"] == ["a:ro", "b"]
     assert (opts.spec_extra["ipc"], opts.spec_extra["pid_mode"]) == ("container:x", "container:y")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--runtime", "foo"], "Unknown runtime specified foo"),
+    (["--userns", "private"], "--userns: invalid USER mode"),
+    (["--userns", "foo"], "--userns: invalid USER mode"),
+    (["--blkio-weight-device", "/dev/null"], 'invalid argument "/dev/null" for "--blkio-weight-device" flag: '
+                                             "bad format: /dev/null"),
+    (["--blkio-weight-device", "foo:300"], "bad format for device path: foo:300"),
+    (["--blkio-weight-device", "/dev/null:5"], "invalid weight for device: /dev/null:5"),
+    (["--blkio-weight-device", "/dev/null:1001"], "invalid weight for device: /dev/null:1001"),
+    (["--blkio-weight-device", "/dev/null:abc"], "invalid weight for device: /dev/null:abc"),
+])
+def test_runtime_userns_weight_device_refusals(argv: list[str], words: str) -> None:
+    with pytest.raises(UsageError, match=words.replace("(", r"\(")):
+        options_of_argv(*argv)
+
+
+@pytest.mark.parametrize("argv, runtime, userns", [
+    ([], "runc", ""), (["--runtime", "runc", "--userns", "host"], "runc", "host"),
+    (["--runtime", "io.containerd.runc.v2"], "io.containerd.runc.v2", ""),
+])
+def test_runtime_and_userns_accepted(argv: list[str], runtime: str, userns: str) -> None:
+    extra = options_of_argv(*argv).config_extra
+    assert (extra["runtime"], extra["userns_mode"]) == (runtime, userns)
+
+
+def test_weight_device_lines_reach_the_v1_and_v2_files(tmp_path) -> None:
+    from mydocker.core import cgroups
+
+    limits = cgroups.Limits(blkio_weight_device=[["/dev/vda", "253:0", 300], ["/dev/vdb", "253:16", 20]])
+    blkio = tmp_path / "blkio" / "ctr"
+    blkio.mkdir(parents=True)
+    (blkio / "blkio.bfq.weight_device").write_text("")
+    cgroups.create({"blkio": str(blkio)}, limits)
+    # one write per device, as the kernel takes them; the last stays in a plain file
+    assert (blkio / "blkio.bfq.weight_device").read_text() == "253:16 20"
+    unified = tmp_path / "unified" / "ctr"
+    unified.mkdir(parents=True)
+    (unified / "io.weight").write_text("")
+    cgroups.create({"unified": str(unified)}, limits)
+    assert (unified / "io.weight").read_text() == "253:16 20"
+    assert (tmp_path / "unified" / "cgroup.subtree_control").read_text() == "+io"
+    assert cgroups.weight_device_file(str(tmp_path)) is None
+
+
+def test_api_body_runtime_userns_weight_device() -> None:
+    host = {"Runtime": "runc", "UsernsMode": "host", "BlkioWeightDevice": [{"Path": "/dev/x", "Weight": 300}]}
+    argv, _ = create_argv({"Image": "busybox", "HostConfig": host}, None)
+    assert argv[argv.index("--runtime") + 1] == "runc" and argv[argv.index("--userns") + 1] == "host"
+    assert argv[argv.index("--blkio-weight-device") + 1] == "/dev/x:300"
