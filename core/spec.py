@@ -53,7 +53,7 @@ class ContainerSpec:
     uts: str = ""
     pid_mode: str = ""
     oom_score_adj: int = 0  # --oom-score-adj, written by the init for itself and its command
-    # --ipc/--pid container:ID at start: fds of the donor's namespaces ({"ipc": fd, "pid": fd}),
+    # --ipc/--pid container:ID at start: fds of the donor's namespaces ({"ipc", "shm" (its mnt), "pid"}),
     # opened by the starting command and inherited by the monitor; never recorded
     joins: dict[str, int] = field(default_factory=dict)
 

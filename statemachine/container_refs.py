@@ -74,21 +74,22 @@ def borrowed_mounts(conn: sqlite3.Connection, volumes_from: list[str],
 
 
 def open_joins(conn: sqlite3.Connection, spec: dict[str, Any]) -> dict[str, int]:
-    """fds of the namespaces a starting container joins ({"ipc": fd, "pid": fd});
+    """fds of the namespaces a starting container joins ({"ipc": fd, "shm": fd of the
+    donor's mount namespace, "pid": fd});
     UserError (docker's words) if a donor cannot lend them. The caller closes them."""
     fds: dict[str, int] = {}
     try:
         for ns, key in (("ipc", "ipc"), ("pid", "pid_mode")):
             mode = spec.get(key) or ""
             if mode.startswith(CONTAINER_MODE):
-                fds[ns] = _open_donor(conn, ns, mode[len(CONTAINER_MODE):])
+                fds.update(_open_donor(conn, ns, mode[len(CONTAINER_MODE):]))
     except BaseException:
         nsenter.close_all(fds)
         raise
     return fds
 
 
-def _open_donor(conn: sqlite3.Connection, ns: str, donor_id: str) -> int:
+def _open_donor(conn: sqlite3.Connection, ns: str, donor_id: str) -> dict[str, int]:
     prefix = f"can't join IPC of container {donor_id}: " if ns == "ipc" else ""
     donor = queries.by_id(conn, donor_id)
     if donor is None:
@@ -99,6 +100,10 @@ def _open_donor(conn: sqlite3.Connection, ns: str, donor_id: str) -> int:
     if ns == "ipc" and (donor.config["spec"].get("ipc") or "private") not in ("shareable", "host"):
         raise UserError(f"{prefix}non-shareable IPC (hint: use IpcMode:shareable for the donor container)")
     try:
-        return nsenter.open_namespace(pid, pid_start, ns)
+        if ns == "pid":
+            return {"pid": nsenter.open_namespace(pid, pid_start, "pid")}
+        # and its mount namespace, where the init finds the /dev/shm it shares
+        fds = nsenter.open_namespaces(pid, pid_start, ("ipc", "mnt"))
+        return {"ipc": fds["ipc"], "shm": fds["mnt"]}
     except nsenter.ExecError:
         raise UserError(f"{prefix}container {donor_id} is not running") from None

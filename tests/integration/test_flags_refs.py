@@ -88,9 +88,14 @@ def test_ipc_and_pid_of_another_container(mdr):
     mdr.ok("run", "-d", "--name", "shared", "--network", "none", "--ipc", "shareable", "busybox", "sleep", "60")
     mdr.ok("run", "-d", "--name", "private", "--network", "none", "busybox", "sleep", "60")
     shared_id = mdr.inspect("shared")["Id"]
+    mdr.ok("exec", "shared", "sh", "-c", "echo from-the-donor > /dev/shm/note")
     out = mdr.ok("run", "--rm", "--network", "none", "--ipc", "container:shared", "--pid", "container:shared",
-                 "busybox", "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; ps -o args")
-    ipc, pid, *ps = out.splitlines()
+                 "busybox", "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; "
+                 "cat /dev/shm/note; echo back > /dev/shm/reply; ps -o args")
+    ipc, pid, note, *ps = out.splitlines()
+    assert note == "from-the-donor"  # docker shares the donor's /dev/shm with the IPC namespace
+    assert mdr.ok("exec", "shared", "cat", "/dev/shm/reply") == "back\n"
+    assert mdr("exec", "private", "cat", "/dev/shm/note").code == 1
     assert ipc == _ns(mdr, "shared", "ipc") != _ns(mdr, "private", "ipc")
     assert pid == _ns(mdr, "shared", "pid")
     assert "sleep 60" in ps  # the donor's process, seen from the joined pid namespace
