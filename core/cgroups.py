@@ -264,8 +264,13 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         _write(directory, "io.max", f"{device} {V2_IO_KEYS[kind]}={rate}")
     for _path, device, weight in limits.blkio_weight_device:  # both files take "MAJ:MIN WEIGHT" lines
         _write(directory, weight_device_file(directory) or "io.weight", f"{device} {weight}")
-    # v2 has no devices files: the allow-list is an eBPF program, which mydocker
-    # does not load; the nodes in /dev are the ones made for the container.
+    if limits.devices is not None:  # v2 has no devices files: the allow-list is an eBPF program
+        from mydocker.core import devicefilter
+
+        try:
+            devicefilter.attach(directory, [*limits.devices, *limits.device_cgroup_rules])
+        except (OSError, ValueError) as exc:
+            raise CgroupError(f"cannot load the device filter: {exc}") from exc
 
 
 V2_IO_KEYS = {"read_bps": "rbps", "write_bps": "wbps", "read_iops": "riops", "write_iops": "wiops"}

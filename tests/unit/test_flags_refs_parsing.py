@@ -105,3 +105,17 @@ def test_api_body_runtime_userns_weight_device() -> None:
     argv, _ = create_argv({"Image": "busybox", "HostConfig": host}, None)
     assert argv[argv.index("--runtime") + 1] == "runc" and argv[argv.index("--userns") + 1] == "host"
     assert argv[argv.index("--blkio-weight-device") + 1] == "/dev/x:300"
+
+
+def test_device_filter_program_shape() -> None:
+    from mydocker.core.devicefilter import assemble
+
+    prologue, deny = 6, 2
+    # type, access (3 insns), major, minor checks, then allow (2)
+    assert len(assemble(["c 1:3 rw"])) == 8 * (prologue + 1 + 3 + 1 + 1 + 2 + deny)
+    # rwm needs no access check; wildcards no number checks
+    assert len(assemble(["b *:* rwm"])) == 8 * (prologue + 1 + 2 + deny)
+    # allow-all ends the program: nothing after it could run
+    assert len(assemble(["a *:* rwm", "c 1:3 r"])) == 8 * (prologue + 2)
+    with pytest.raises(ValueError, match="invalid device rule"):
+        assemble(["x 1:3 r"])
