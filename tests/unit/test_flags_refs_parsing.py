@@ -119,3 +119,15 @@ def test_device_filter_program_shape() -> None:
     assert len(assemble(["a *:* rwm", "c 1:3 r"])) == 8 * (prologue + 2)
     with pytest.raises(ValueError, match="invalid device rule"):
         assemble(["x 1:3 r"])
+
+
+def test_v2_cgroups_attach_the_allow_list_with_the_rules(tmp_path, monkeypatch) -> None:
+    from mydocker.core import cgroups, devicefilter
+
+    attached: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(devicefilter, "attach", lambda directory, rules: attached.append((directory, rules)))
+    unified = tmp_path / "ctr"
+    cgroups.create({"unified": str(unified)}, cgroups.Limits(devices=["c 1:3 rwm"], device_cgroup_rules=["c 42:* r"]))
+    assert attached == [(str(unified), ["c 1:3 rwm", "c 42:* r"])]
+    cgroups.create({"unified": str(unified)}, cgroups.Limits())  # --privileged: no list, no program
+    assert len(attached) == 1
