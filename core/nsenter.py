@@ -169,7 +169,9 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
             status_w: int) -> NoReturn:
     code = 125
     try:
-        if spec.tty:  # keys reach the command through its pty; a detach must outlive our terminal's SIGHUP
+        if spec.tty and spec.interactive:
+            # the user's keys reach the command through its pty (raw mode), and a
+            # detached command must outlive our terminal's SIGHUP: out of its session
             os.setsid()
         # The cgroups first: their paths are host paths, gone after setns(mnt).
         # The child inherits them, so its memory and pids count as the container's.
