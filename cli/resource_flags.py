@@ -54,6 +54,18 @@ def parse_blkio_weight(text: str) -> int:
     return int(text)
 
 
+def parse_weight_device(text: str) -> tuple[str, int]:
+    """DEVICE:WEIGHT, docker's ValidateWeightDevice: 10..1000, or 0."""
+    path, sep, weight = text.rpartition(":")
+    if not sep:
+        raise _flag_error("--blkio-weight-device", text, f"bad format: {text}")
+    if not path.startswith("/dev/"):
+        raise _flag_error("--blkio-weight-device", text, f"bad format for device path: {text}")
+    if not (weight.isascii() and weight.isdecimal()) or not (int(weight) == 0 or 10 <= int(weight) <= 1000):
+        raise _flag_error("--blkio-weight-device", text, f"invalid weight for device: {text}")
+    return path, int(weight)
+
+
 def parse_cgroup_rule(text: str) -> str:
     if not _RULE.fullmatch(text):
         raise _flag_error("--device-cgroup-rule", text, f"invalid device cgroup format '{text}'")
@@ -69,6 +81,8 @@ def parse_cgroupns(text: str) -> str:
 def add_flags(p: Parser) -> None:
     p.add_argument("--blkio-weight", type=parse_blkio_weight,
                    help="block IO (relative weight), between 10 and 1000, or 0 to disable")
+    p.add_argument("--blkio-weight-device", action="append", default=[], type=parse_weight_device,
+                   help="block IO weight (relative device weight): DEVICE:WEIGHT")
     for flag, kind in THROTTLES.items():
         unit = "IO per second" if kind.endswith("iops") else "bytes per second"
         p.add_argument(flag, dest=f"throttle_{kind}", action="append", default=[], type=_throttle(flag),
@@ -104,16 +118,23 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("Range of blkio weight is from 10 to 1000")
     throttle = [[kind, path, _device_number(path), rate]
                 for kind in THROTTLES.values() for path, rate in getattr(args, f"throttle_{kind}")]
+    weight_device = []
+    if args.blkio_weight_device and not _weight_supported(cgroups, cgroups.weight_device_file):
+        sys.stderr.write("WARNING: Your kernel does not support Block I/O weight_device or the cgroup is not "
+                         "mounted. Weight-device discarded.\n")
+    elif args.blkio_weight_device:
+        weight_device = [[path, _device_number(path), value] for path, value in args.blkio_weight_device]
     return {"blkio_weight": weight, "blkio_throttle": throttle, "device_cgroup_rules": list(args.device_cgroup_rule),
-            **memory_limits(args)}
+            "blkio_weight_device": weight_device, **memory_limits(args)}
 
 
-def _weight_supported(cgroups: Any) -> bool:
+def _weight_supported(cgroups: Any, which: Any = None) -> bool:
+    which = which or cgroups.blkio_weight_file
     mode = cgroups.detect_mode()
     if mode == "v2":
         own = cgroups.own_paths().get("unified", "/").strip("/")
-        return cgroups.blkio_weight_file(str(cgroups.CGROUP_ROOT / own)) is not None
-    return cgroups.blkio_weight_file(str(cgroups.CGROUP_ROOT / "blkio")) is not None
+        return which(str(cgroups.CGROUP_ROOT / own)) is not None
+    return which(str(cgroups.CGROUP_ROOT / "blkio")) is not None
 
 
 def cgroupns(args: argparse.Namespace) -> str:
@@ -134,7 +155,8 @@ def host_config(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "CgroupnsMode": spec.get("cgroupns") or "host",
         "BlkioWeight": limits.get("blkio_weight") or 0,
-        "BlkioWeightDevice": [],
+        "BlkioWeightDevice": [{"Path": path, "Weight": weight}
+                              for path, _device, weight in limits.get("blkio_weight_device") or []],
         **out,
         "DeviceCgroupRules": list(limits.get("device_cgroup_rules") or []) or None,
         **memory_host_config(spec),

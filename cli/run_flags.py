@@ -407,6 +407,9 @@ def config_extra(args: argparse.Namespace) -> dict[str, Any]:
                 "dns_options": list(args.dns_option)},
         "aliases": list(args.network_alias),
         "cidfile": args.cidfile or "",
+        **({"volumes_from": list(args.volumes_from)} if args.volumes_from else {}),
+        "runtime": runtime_of(args),
+        "userns_mode": args.userns,
         **restart_health_log_config(args),
     }
 
@@ -454,9 +457,48 @@ def add_namespace_flags(p: Parser) -> None:
     p.add_argument("--shm-size", type=parse_shm_size, default=0, help="size of /dev/shm (default 64m)")
     p.add_argument("--domainname", default="", help="container NIS domain name")
     p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
-    p.add_argument("--ipc", default="", help="IPC mode: private (default), shareable or host")
+    p.add_argument("--ipc", default="", help="IPC mode: private (default), shareable, host or container:NAME")
     p.add_argument("--uts", type=_host_mode("--uts", "UTS"), default="", help="UTS namespace to use: host")
-    p.add_argument("--pid", type=_host_mode("--pid", "PID"), default="", help="PID namespace to use: host")
+    p.add_argument("--pid", type=_pid_mode, default="", help="PID namespace to use: host or container:NAME")
+    p.add_argument("--volumes-from", action="append", default=[], type=parse_volumes_from,
+                   help="mount volumes from the specified container(s): NAME[:ro|rw]")
+    p.add_argument("--runtime", default="", help="runtime to use for this container (runc)")
+    p.add_argument("--userns", type=_userns_mode, default="", help="user namespace to use: host")
+
+
+# docker 20.10's runtimes (`docker info`); mydocker runs the container itself the same way for each
+RUNTIMES = ("runc", "io.containerd.runc.v2", "io.containerd.runtime.v1.linux")
+
+
+def _userns_mode(text: str) -> str:
+    """Without userns-remap a container shares the host's user namespace: only
+    `host` (or nothing) can be asked for, as docker 20.10 answers."""
+    if text not in ("", "host"):
+        raise UsageError("--userns: invalid USER mode")
+    return text
+
+
+def runtime_of(args: argparse.Namespace) -> str:
+    if args.runtime and args.runtime not in RUNTIMES:
+        raise UsageError(f"Unknown runtime specified {args.runtime}")
+    return str(args.runtime or "runc")
+
+
+def _pid_mode(text: str) -> str:
+    if text.startswith("container:") and text != "container:":
+        return text
+    return str(_host_mode("--pid", "PID")(text))
+
+
+def parse_volumes_from(text: str) -> str:
+    """NAME[:ro|rw]; the name is looked up at create (statemachine.container_refs)."""
+    from mydocker.statemachine.container_refs import split_volumes_from
+
+    try:
+        split_volumes_from(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return text
 
 
 def _host_mode(flag: str, what: str):  # type: ignore[no-untyped-def]
@@ -482,9 +524,10 @@ def spec_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
     before anything exists (docker's runc refuses it only at start)."""
     sysctls = dict(args.sysctl)
     ipc = args.ipc or "private"
-    if ipc not in ("private", "shareable", "host"):
-        raise UsageError(f"Invalid IPC mode: {ipc}" if not ipc.startswith("container:")
-                         else "--ipc container:NAME is not supported by mydocker")
+    if ipc == "container:":
+        raise UsageError('can\'t join IPC of container : invalid name or ID supplied: ""')
+    if ipc not in ("private", "shareable", "host") and not ipc.startswith("container:"):
+        raise UsageError(f"Invalid IPC mode: {ipc}")
     for key in sysctls:
         if network == "host" and key.startswith("net."):
             raise UsageError(f'sysctl "{key}" not allowed in host network namespace')

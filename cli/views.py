@@ -249,6 +249,9 @@ def _host_config_extras(config: dict[str, Any]) -> dict[str, Any]:
     etc = config.get("etc") or {}
     return {
         "Binds": [b for b in config.get("binds", []) if ":" in b] or None,
+        "VolumesFrom": list(config.get("volumes_from") or []) or None,
+        "Runtime": config.get("runtime") or "runc",
+        "UsernsMode": config.get("userns_mode") or "",
         "ContainerIDFile": config.get("cidfile", ""),
         # in the field order of docker's structs, which its {{json}} keeps
         "LogConfig": {"Type": (config.get("log_config") or {}).get("Type", "json-file"),

@@ -39,6 +39,8 @@ class Limits:
     # --device-read-bps and friends: [kind, host path, "major:minor", rate], kind one of
     # read_bps, write_bps, read_iops, write_iops
     blkio_throttle: tuple[Any, ...] | list[Any] = ()
+    # --blkio-weight-device: [host path, "major:minor", weight]
+    blkio_weight_device: tuple[Any, ...] | list[Any] = ()
     # --memory-reservation (v1 soft limit, v2 memory.low), --memory-swappiness (v1 only),
     # --oom-kill-disable (v1 only: v2 has no switch), --cpuset-mems
     memory_reservation: int | None = None
@@ -204,6 +206,8 @@ def _apply_v1(paths: dict[str, str], limits: Limits) -> None:
             _write(blkio, blkio_weight_file(blkio) or "blkio.weight", limits.blkio_weight)
         for kind, _path, device, rate in limits.blkio_throttle:
             _write(blkio, f"blkio.throttle.{kind}_device", f"{device} {rate}")
+        for _path, device, weight in limits.blkio_weight_device:
+            _write(blkio, weight_device_file(blkio) or "blkio.weight_device", f"{device} {weight}")
 
 
 def _apply_v1_memory_extras(memory: str | None, limits: Limits) -> None:
@@ -227,7 +231,7 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         wanted.append("cpuset")
     if limits.pids_limit is not None:
         wanted.append("pids")
-    if limits.blkio_weight is not None or limits.blkio_throttle:
+    if limits.blkio_weight is not None or limits.blkio_throttle or limits.blkio_weight_device:
         wanted.append("io")
     parent = os.path.dirname(directory)
     for controller in wanted:
@@ -258,8 +262,15 @@ def _apply_v2(directory: str, limits: Limits) -> None:
         _write(directory, name, limits.blkio_weight if name == "io.bfq.weight" else f"default {limits.blkio_weight}")
     for kind, _path, device, rate in limits.blkio_throttle:
         _write(directory, "io.max", f"{device} {V2_IO_KEYS[kind]}={rate}")
-    # v2 has no devices files: the allow-list is an eBPF program, which mydocker
-    # does not load; the nodes in /dev are the ones made for the container.
+    for _path, device, weight in limits.blkio_weight_device:  # both files take "MAJ:MIN WEIGHT" lines
+        _write(directory, weight_device_file(directory) or "io.weight", f"{device} {weight}")
+    if limits.devices is not None:  # v2 has no devices files: the allow-list is an eBPF program
+        from mydocker.core import devicefilter
+
+        try:
+            devicefilter.attach(directory, [*limits.devices, *limits.device_cgroup_rules])
+        except (OSError, ValueError) as exc:
+            raise CgroupError(f"cannot load the device filter: {exc}") from exc
 
 
 V2_IO_KEYS = {"read_bps": "rbps", "write_bps": "wbps", "read_iops": "riops", "write_iops": "wiops"}
@@ -270,6 +281,15 @@ def blkio_weight_file(directory: str) -> str | None:
     kernel has no proportional I/O scheduler to weigh with (docker then warns
     and discards the weight)."""
     for name in ("blkio.weight", "blkio.bfq.weight", "io.bfq.weight", "io.weight"):
+        if os.path.exists(os.path.join(directory, name)):
+            return name
+    return None
+
+
+def weight_device_file(directory: str) -> str | None:
+    """Which file takes a per-device weight in this v1 blkio (or v2) cgroup; None
+    without a proportional I/O scheduler (docker then warns and discards it)."""
+    for name in ("blkio.weight_device", "blkio.bfq.weight_device", "io.bfq.weight", "io.weight"):
         if os.path.exists(os.path.join(directory, name)):
             return name
     return None

@@ -45,7 +45,7 @@ def namespace_flags(spec: ContainerSpec) -> int:
     flags = sc.CLONE_NEWNS
     if spec.uts != "host":
         flags |= sc.CLONE_NEWUTS
-    if spec.ipc != "host":
+    if spec.ipc != "host" and "ipc" not in spec.joins:
         flags |= sc.CLONE_NEWIPC
     if spec.network != "host":
         flags |= sc.CLONE_NEWNET
@@ -64,6 +64,8 @@ def run(spec: ContainerSpec, pipes: InitPipes) -> NoReturn:
 
 def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
     sc.unshare(namespace_flags(spec))
+    if "ipc" in spec.joins:  # --ipc container:X
+        sc.setns(spec.joins["ipc"], sc.CLONE_NEWIPC)
     os.write(pipes.ready_w, b"R")
     os.close(pipes.ready_w)
     if os.read(pipes.go_r, 1) != b"G":

@@ -141,7 +141,9 @@ class _Monitor:
         crash("monitor.after-cgroups")
         # Before unshare: what preload spawns must not become the new namespace's PID 1.
         security.preload(security.Profile.from_dict(spec.security))
-        if spec.pid_mode != "host":
+        if "pid" in spec.joins:  # --pid container:X: the init is born in X's pid namespace
+            sc.setns(spec.joins["pid"], sc.CLONE_NEWPID)
+        elif spec.pid_mode != "host":
             sc.unshare(sc.CLONE_NEWPID)
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
@@ -160,7 +162,7 @@ class _Monitor:
         # The init is the one process of its pid namespace we make; what we start
         # from now on (network tools, health probes, the exit path) belongs to ours.
         waiter.fork_here_again()
-        for fd in {ready_w, go_r, error_w, *child_ends} - {-1}:
+        for fd in {ready_w, go_r, error_w, *child_ends, *spec.joins.values()} - {-1}:
             os.close(fd)
         if init_console is not None:
             init_console.close()
@@ -248,7 +250,7 @@ class _Monitor:
     def _detach_or_forward(self) -> None:
         # The caller's lock and database fds must not live on in the monitor.
         low = 3
-        for keep in sorted({self.report_w, self.detach_w} - {-1}):
+        for keep in sorted({self.report_w, self.detach_w, *self.spec.joins.values()} - {-1}):
             os.closerange(low, keep)
             low = keep + 1
         os.closerange(low, 1 << 16)

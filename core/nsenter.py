@@ -24,13 +24,13 @@ import os
 import select
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from mydocker.core import cgroups, finalize, procinfo, security
 from mydocker.core import syscalls as sc
-from mydocker.core.ptyrelay import copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
+from mydocker.core.ptyrelay import DetachKeys, copy_winsize, raw_mode, read_all, receive_master, send_master, write_all
 from mydocker.core.users import SetupError, lookup_groups, lookup_user
 
 ExecError = SetupError  # an exec that could not run: docker's exit code and words
@@ -47,19 +47,21 @@ class ExecSpec:
     cgroups: dict[str, str] = field(default_factory=dict)
     security: dict[str, Any] = field(default_factory=dict)  # the container's core.security.Profile
     group_add: list[str] = field(default_factory=list)  # the container's --group-add, as docker's exec
+    detach_keys: bytes = b""  # with a tty and stdin: typed, they leave the command running (exec -it)
 
 
 @dataclass
 class ExecResult:
     exit_code: int
     message: str = ""  # why the command did not run, when it did not
+    detached: bool = False  # the user typed the detach keys: a process of ours waits on in the background
 
 
-def open_namespaces(pid: int, pid_start: int) -> dict[str, int]:
+def open_namespaces(pid: int, pid_start: int, names: Iterable[str] = sc.NAMESPACE_TYPES) -> dict[str, int]:
     """fds of the process's namespaces; ExecError if it is not (still) that process."""
     fds: dict[str, int] = {}
     try:
-        for name in sc.NAMESPACE_TYPES:
+        for name in names:
             fds[name] = os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         close_all(fds)
@@ -70,42 +72,92 @@ def open_namespaces(pid: int, pid_start: int) -> dict[str, int]:
     return fds
 
 
+def open_namespace(pid: int, pid_start: int, name: str) -> int:
+    """fd of one namespace of the process (another container joining it)."""
+    fds = open_namespaces(pid, pid_start, (name,))
+    return fds[name]
+
+
 def close_all(fds: dict[str, int]) -> None:
     for fd in fds.values():
         os.close(fd)
 
 
 def run(spec: ExecSpec, namespaces: dict[str, int],
-        on_started: Callable[[ExecResult | None], None] | None = None) -> ExecResult:
+        on_started: Callable[[ExecResult | None], None] | None = None,
+        on_detached_exit: Callable[[ExecResult], None] | None = None) -> ExecResult:
     """Run spec in the namespaces; blocks until it exits. Uses our stdio.
-    on_started hears, once the command exec'd (None) or failed to, before the wait."""
+    on_started hears, once the command exec'd (None) or failed to, before the wait.
+    If the user types the detach keys, a background process of ours waits on
+    (on_detached_exit hears how the command ended) and run returns at once, detached."""
     security.preload(security.Profile.from_dict(spec.security))  # while the host's / is ours
     error_r, error_w = os.pipe2(os.O_CLOEXEC)
+    # the helper's exit status for whoever waits after a detach (not its parent then)
+    status_r, status_w = os.pipe2(os.O_CLOEXEC)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     helper = os.fork()
     if helper == 0:
         ours.close()
         os.close(error_r)
-        _helper(spec, namespaces, error_w, theirs)
+        os.close(status_r)
+        _helper(spec, namespaces, error_w, theirs, status_w)
     theirs.close()
     os.close(error_w)
+    os.close(status_w)
     close_all(namespaces)
     if spec.tty:
         master = receive_master(ours, size=True)
     else:
         master = -1
         ours.close()
-    if master >= 0:
-        _pump_tty(master, spec.interactive, helper)
-    else:
-        _ignore_terminal_signals(helper)
+    # Before the pump: the command writes nothing before its exec, and exec -d -t
+    # hears that it started while its pty is drained.
     failure = read_all(error_r)
     if on_started is not None:
         on_started(_failure_result(failure) if failure else None)
+    if master >= 0:
+        if _pump_tty(master, spec.interactive, helper, spec.detach_keys):
+            return _detach(master, status_r, failure, on_detached_exit)
+    else:
+        _ignore_terminal_signals(helper)
+    os.close(status_r)
     _, status = os.waitpid(helper, 0)
     code = os.waitstatus_to_exitcode(status)
     code = code if code >= 0 else 128 - code
     return _failure_result(failure) if failure else ExecResult(code)
+
+
+def _detach(master: int, status_r: int, failure: bytes,
+            on_exit: Callable[[ExecResult], None] | None) -> ExecResult:
+    """The detach keys were typed: a session of ours drains the pty (the output is
+    discarded, as docker's) until the command ends, and tells on_exit; we return."""
+    if os.fork() == 0:
+        code = 0
+        try:
+            os.setsid()
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.close(null)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH):
+                signal.signal(sig, signal.SIG_DFL)
+            while True:
+                try:
+                    if not os.read(master, 65536):
+                        break
+                except OSError:  # EIO: the last slave closed
+                    break
+            status = read_all(status_r)
+            # nothing from the helper: it was killed with the container (docker's 137)
+            result = _failure_result(failure) if failure else ExecResult(int(status) if status else 137)
+            if on_exit is not None:
+                on_exit(result)
+        except BaseException:  # noqa: BLE001 - a forked child must never unwind into the caller
+            code = 1
+        os._exit(code)
+    os.close(master)
+    os.close(status_r)
+    return ExecResult(1, detached=True)
 
 
 def _failure_result(failure: bytes) -> ExecResult:
@@ -113,9 +165,14 @@ def _failure_result(failure: bytes) -> ExecResult:
     return ExecResult(detail["code"], detail["message"])
 
 
-def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: socket.socket) -> NoReturn:
+def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: socket.socket,
+            status_w: int) -> NoReturn:
     code = 125
     try:
+        if spec.tty and spec.interactive:
+            # the user's keys reach the command through its pty (raw mode), and a
+            # detached command must outlive our terminal's SIGHUP: out of its session
+            os.setsid()
         # The cgroups first: their paths are host paths, gone after setns(mnt).
         # The child inherits them, so its memory and pids count as the container's.
         cgroups.add_process(spec.cgroups, os.getpid())
@@ -131,6 +188,7 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
             sock.close()
         child = os.fork()
         if child == 0:
+            os.close(status_w)
             _child(spec, error_w, slave)
         if slave >= 0:
             os.close(slave)
@@ -148,7 +206,10 @@ def _helper(spec: ExecSpec, namespaces: dict[str, int], error_w: int, sock: sock
         code = code if code >= 0 else 128 - code
     except BaseException as exc:  # noqa: BLE001 - a forked child must never unwind into the caller
         finalize.fail(error_w, 126 if isinstance(exc, ExecError) else 125, f"exec: {exc}")
-    os._exit(code)
+    try:
+        os.write(status_w, str(code).encode())
+    finally:
+        os._exit(code)
 
 
 def _forward(pid: int, signum: int) -> None:
@@ -192,11 +253,14 @@ def _ignore_terminal_signals(helper: int) -> None:
         signal.signal(sig, lambda signum, _f: _forward(helper, signum))
 
 
-def _pump_tty(master: int, interactive: bool, helper: int) -> None:
-    """Our terminal <-> the container's pty until the command's side closes."""
+def _pump_tty(master: int, interactive: bool, helper: int, detach_keys: bytes = b"") -> bool:
+    """Our terminal <-> the container's pty until the command's side closes;
+    True (master left open) when the user typed the detach keys."""
     signal.signal(signal.SIGWINCH, lambda *_: copy_winsize(master))
     _ignore_terminal_signals(helper)
     stdin_open = interactive
+    keys = DetachKeys(detach_keys)
+    detached = False
     try:
         with raw_mode(interactive):
             while True:
@@ -210,7 +274,11 @@ def _pump_tty(master: int, interactive: bool, helper: int) -> None:
                     if not data:
                         stdin_open = False
                         data = b"\x04"  # end of input reads as ^D at the shell
+                    else:
+                        data, detached = keys.feed(data)
                     write_all(master, data)
+                    if detached:
+                        return True
                 if master in ready:
                     try:
                         data = os.read(master, 65536)
@@ -220,4 +288,6 @@ def _pump_tty(master: int, interactive: bool, helper: int) -> None:
                         break
                     write_all(1, data)
     finally:
-        os.close(master)
+        if not detached:
+            os.close(master)
+    return False

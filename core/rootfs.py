@@ -36,7 +36,7 @@ def setup(spec: ContainerSpec) -> None:
         (root / d).mkdir(exist_ok=True)
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
-    _setup_dev(root / "dev", spec.devices, spec.shm_size)
+    _setup_dev(root / "dev", spec.devices, spec.shm_size, spec.joins.get("shm", -1))
     privileged = bool(spec.security.get("privileged"))
     cgroupfs.mount_view(root, spec.cgroups, writable=privileged)
     if not privileged:
@@ -141,7 +141,26 @@ def _read_only_root(root: Path) -> None:
     sc.mount(None, str(root), None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
 
 
-def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: int = 0) -> None:
+def borrow_mount(mnt_ns: int, path: str, target: Path) -> None:
+    """The mount at path in another mount namespace, attached at target in ours.
+    A bind across namespaces is refused (EINVAL); a detached copy made inside
+    that namespace may be moved anywhere."""
+    own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sc.setns(mnt_ns, sc.CLONE_NEWNS)
+        try:
+            tree = sc.open_tree_clone(path)
+        finally:
+            sc.setns(own, sc.CLONE_NEWNS)  # also resets our root and cwd to this namespace's
+    finally:
+        os.close(own)
+    try:
+        sc.move_mount_fd(tree, str(target))
+    finally:
+        os.close(tree)
+
+
+def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: int = 0, shm_from: int = -1) -> None:
     sc.mount("tmpfs", str(dev), "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
     for name, (major, minor) in DEVICES.items():
         os.mknod(dev / name, stat.S_IFCHR | 0o666, os.makedev(major, minor))
@@ -158,8 +177,11 @@ def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: i
              "newinstance,ptmxmode=0666,mode=0620")
     os.symlink("pts/ptmx", dev / "ptmx")
     (dev / "shm").mkdir()
-    sc.mount("shm", str(dev / "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
-             f"mode=1777,size={shm_size or 64 * 1024 * 1024}")
+    if shm_from >= 0:  # --ipc container:X: X's /dev/shm, as docker shares it
+        borrow_mount(shm_from, "/dev/shm", dev / "shm")
+    else:
+        sc.mount("shm", str(dev / "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
+                 f"mode=1777,size={shm_size or 64 * 1024 * 1024}")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, dev / name)

@@ -53,6 +53,9 @@ class ContainerSpec:
     uts: str = ""
     pid_mode: str = ""
     oom_score_adj: int = 0  # --oom-score-adj, written by the init for itself and its command
+    # --ipc/--pid container:ID at start: fds of the donor's namespaces ({"ipc", "shm" (its mnt), "pid"}),
+    # opened by the starting command and inherited by the monitor; never recorded
+    joins: dict[str, int] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:
@@ -63,7 +66,9 @@ class ContainerSpec:
         return self.directory / "container.log"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["joins"]  # fds of one start, meaningless in the log
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ContainerSpec":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import struct
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -56,11 +57,12 @@ _SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 17
 # glibc has no pivot_root() wrapper, so it goes through syscall(2), whose numbers
 # differ per architecture. Unknown machines are refused at the call, not guessed.
 _SYS_PIVOT_ROOT_BY_MACHINE = {"x86_64": 155, "aarch64": 41}
+_SYS_BPF_BY_MACHINE = {"x86_64": 321, "aarch64": 280}
 
 
 def syscall_number(name: str, machine: str | None = None) -> int:
     machine = machine or os.uname().machine
-    table = {"pivot_root": _SYS_PIVOT_ROOT_BY_MACHINE}[name]
+    table = {"pivot_root": _SYS_PIVOT_ROOT_BY_MACHINE, "bpf": _SYS_BPF_BY_MACHINE}[name]
     if machine not in table:
         raise OSError(errno.ENOSYS, f"{name}: no syscall number known for architecture {machine!r} "
                                     f"(known: {', '.join(sorted(table))})")
@@ -104,6 +106,70 @@ def unshare(flags: int) -> None:
 
 def setns(fd: int, nstype: int = 0) -> None:
     _check(_libc.setns(fd, nstype), "setns")
+
+
+# The new mount API's numbers are the same on every architecture (from 424 up).
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT = 428, 429
+OPEN_TREE_CLONE = 1
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+AT_FDCWD = -100
+
+
+def open_tree_clone(path: str) -> int:
+    """A detached copy of the mount at path (of our mount namespace), as an fd."""
+    fd = _libc.syscall(_SYS_OPEN_TREE, AT_FDCWD, _b(path), OPEN_TREE_CLONE | os.O_CLOEXEC)
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"open_tree {path}: {os.strerror(err)}")
+    return int(fd)
+
+
+BPF_PROG_LOAD, BPF_PROG_ATTACH = 5, 8
+BPF_PROG_TYPE_CGROUP_DEVICE = 15
+BPF_CGROUP_DEVICE = 6  # the attach type
+BPF_F_ALLOW_MULTI = 2
+
+
+def _bpf(command: int, attr: bytes) -> int:
+    buf = ctypes.create_string_buffer(attr, 128)  # the rest of union bpf_attr stays zero
+    result = _libc.syscall(syscall_number("bpf"), command, buf, 128)
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"bpf({command}): {os.strerror(err)}")
+    return int(result)
+
+
+def bpf_prog_load(prog_type: int, insns: bytes, license: str) -> int:
+    """fd of the loaded program; the verifier's log is in the error if it refuses."""
+    code = ctypes.create_string_buffer(insns, len(insns))
+    lic = ctypes.create_string_buffer(license.encode())
+    log = ctypes.create_string_buffer(65536)
+
+    def load(log_level: int) -> int:
+        attr = struct.pack("<IIQQIIQII16sII", prog_type, len(insns) // 8, ctypes.addressof(code),
+                           ctypes.addressof(lic), log_level, len(log) if log_level else 0,
+                           ctypes.addressof(log) if log_level else 0, 0, 0, b"", 0, 0)
+        return _bpf(BPF_PROG_LOAD, attr)
+
+    try:
+        return load(0)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL and exc.errno != errno.EACCES:
+            raise
+        try:  # again, for the verifier's words
+            return load(1)
+        except OSError as again:
+            raise OSError(again.errno, f"{again.strerror}: {log.value.decode(errors='replace').strip()}") from None
+
+
+def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int) -> None:
+    _bpf(BPF_PROG_ATTACH, struct.pack("<IIIII", target_fd, prog_fd, attach_type, flags, 0))
+
+
+def move_mount_fd(tree: int, target: str) -> None:
+    """Attach a detached mount tree (open_tree_clone's) at target."""
+    _check(_libc.syscall(_SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, _b(target), MOVE_MOUNT_F_EMPTY_PATH),
+           f"move_mount {target}")
 
 
 def pivot_root(new_root: str, put_old: str) -> None:

@@ -53,9 +53,18 @@ class KernelEffects:
         # inherits it cannot open the database safely. Close ours before forking.
         from mydocker.core import monitor
 
+        spec = spec_of(view)
+        if self.ctx is not None:  # --ipc/--pid container:X: the donor's namespaces, opened while it is checked
+            from mydocker.statemachine.container_refs import open_joins
+
+            spec.joins = open_joins(self.ctx.conn, view.config["spec"])
         container_dir(self.root, view.id).mkdir(parents=True, exist_ok=True)
         self.before_fork()
-        return monitor.launch(spec_of(view), self.hooks_factory(view), attached)
+        try:
+            return monitor.launch(spec, self.hooks_factory(view), attached)
+        finally:
+            for fd in spec.joins.values():
+                os.close(fd)
 
     def signal(self, view: ContainerView, sig: int) -> None:
         pid = view.row["pid"]

@@ -29,6 +29,10 @@ class ExecOptions:
     interactive: bool = False
     detach: bool = False  # exec -d: return once the command runs; a process of ours waits for it
     privileged: bool = False  # exec --privileged: every capability (the container's seccomp stays)
+    detach_keys: bytes = b"\x10\x11"  # exec -it: typed, they leave the command running (docker's ctrl-p,ctrl-q)
+
+
+DETACHED = -1  # exec_in's answer when the user typed the detach keys
 
 
 def not_running(container_id: str) -> UserError:
@@ -60,6 +64,7 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
         cgroups=spec.get("cgroups", {}),
         security=_exec_security(spec.get("security", {}), opts.privileged),
         group_add=list(spec.get("group_add") or []),
+        detach_keys=opts.detach_keys if opts.tty and opts.interactive else b"",
     )
     exec_id = naming.new_id()
     try:
@@ -75,7 +80,10 @@ def exec_in(ctx: Context, ref: str, opts: ExecOptions) -> int:
     ctx.close()
     if opts.detach:
         return _detached(ctx, view.id, exec_id, exec_spec, namespaces)
-    result = nsenter.run(exec_spec, namespaces)  # closes the namespace fds
+    result = nsenter.run(exec_spec, namespaces,  # closes the namespace fds
+                         on_detached_exit=lambda late: _record_die(ctx, view.id, exec_id, late))
+    if result.detached:
+        return DETACHED
     _record_die(ctx, view.id, exec_id, result)
     if result.message:
         raise ExecFailed(f"OCI runtime exec failed: {result.message}", result.exit_code)
@@ -119,7 +127,8 @@ def _detached(ctx: Context, container_id: str, exec_id: str, exec_spec: nsenter.
                         os.close(fd)
                     except OSError:
                         pass
-            exec_spec.interactive = exec_spec.tty = False
+            # -d -t: the command gets its pty, whose output nobody reads (docker's)
+            exec_spec.interactive = False
 
             def started(failure: nsenter.ExecResult | None) -> None:
                 os.write(started_w, f"{failure.exit_code} {failure.message}".encode() if failure else b"ok")

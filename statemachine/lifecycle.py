@@ -68,13 +68,14 @@ class CreateOptions:
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:
     from mydocker.core.images import layer_path
     from mydocker.core.rootfs import device_rules
-    from mydocker.statemachine import images, networks
+    from mydocker.statemachine import container_refs, images, networks
 
     try:
         image = images.resolve(ctx, opts.image)
     except NoSuchImage:
         raise NotFound(f"Unable to find image '{images.normalize(opts.image)}' locally") from None
     image_cfg = image.config.get("config", {})
+    opts = container_refs.resolve(ctx.conn, opts)  # --volumes-from, --ipc/--pid container:NAME
     name = naming.check_name(opts.name) if opts.name else None
     entrypoint = opts.entrypoint if opts.entrypoint is not None else (image_cfg.get("Entrypoint") or [])
     cmd = opts.command or ([] if opts.entrypoint is not None else (image_cfg.get("Cmd") or []))

@@ -208,6 +208,14 @@ def _namespace_and_memory_flags(host: dict[str, Any], where: str) -> list[str]:
             argv += [flag, value]
     for group in strings(host, "GroupAdd", where) or []:
         argv += ["--group-add", group]
+    for donor in strings(host, "VolumesFrom", where) or []:  # flags3
+        argv += ["--volumes-from", donor]
+    for flag, key in (("--runtime", "Runtime"), ("--userns", "UsernsMode")):
+        if typed(host, key, str, where):
+            argv += [flag, host[key]]
+    for item in typed(host, "BlkioWeightDevice", list, where) or []:
+        if isinstance(item, dict) and item.get("Path"):
+            argv += ["--blkio-weight-device", f"{item['Path']}:{item.get('Weight', 0)}"]
     return argv
 
 

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
         write_cidfile(args.cidfile, view.id)
     if args.detach:
-        result = lifecycle.start(ctx, view.id, attached=False)
+        result = _start(ctx, view.id, args.rm, attached=False)
         assert result is not None
         if not result.started:
             os.waitpid(result.monitor_pid, 0)  # let the monitor record the failure first
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print(view.id)
         return 0
     with raw_mode(args.tty and args.interactive):
-        result = lifecycle.start(ctx, view.id, attached=True)
+        result = _start(ctx, view.id, args.rm, attached=True)
         assert result is not None
         code = wait_monitor(result.monitor_pid, result.detach_fd)
     if code == DETACHED:
@@ -67,6 +67,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not result.started:
         return _failed(ctx, view.id, result) if not result.prepared else _report(result, code)
     return code
+
+
+def _start(ctx: Context, container_id: str, autoremove: bool, attached: bool) -> Any:
+    """lifecycle.start; refused before a monitor exists (a --ipc/--pid donor that
+    lends nothing), `run --rm` removes the container, as docker's CLI does."""
+    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine.errors import UserError
+
+    try:
+        return lifecycle.start(ctx, container_id, attached=attached)
+    except UserError:
+        if autoremove:
+            lifecycle.remove(ctx, container_id, force=True)
+        raise
 
 
 def _report(result: Any, code: int) -> int:

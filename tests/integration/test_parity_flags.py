@@ -132,6 +132,23 @@ WORKFLOWS: list[tuple[str, list[list[str]], list[str]]] = [
      ["inspect", "-f", "{{json .HostConfig.BlkioDeviceReadBps}} {{json .HostConfig.BlkioDeviceWriteIOps}} "
       "{{json .HostConfig.BlkioDeviceWriteBps}} {{.HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} "
       "{{.HostConfig.BlkioWeight}}", "{n}-io"]),
+    # helper flags3
+    ("run: --runtime unknown", [], ["run", "--runtime", "bogus", "{img}", "true"]),
+    ("run: --userns bogus", [], ["run", "--userns", "bogus", "{img}", "true"]),
+    ("run: --blkio-weight-device weight out of range", [],
+     ["run", "--blkio-weight-device", "/dev/vda:5", "{img}", "true"]),
+    ("run --volumes-from: the donor's bind, read-only as it was",
+     [["create", "--name", "{n}-vd", "--network", "none", "-v", "/etc:/hostetc:ro", "{img}", "true"]],
+     ["run", "--rm", "--network", "none", "--volumes-from", "{n}-vd", "{img}", "sh", "-c",
+      "test -f /hostetc/hostname && echo yes; touch /hostetc/x"]),
+    ("run --volumes-from with a bad mode", [], ["run", "--volumes-from", "{n}-vd:xx", "{img}", "true"]),
+    ("inspect: VolumesFrom, Runtime, UsernsMode, BlkioWeightDevice",
+     [["create", "--name", "{n}-rf", "--network", "none", "--volumes-from", "{n}-vd:ro", "--runtime", "runc",
+       "--userns", "host", "--blkio-weight-device", "/dev/vda:300", "{img}", "true"]],
+     ["inspect", "-f", "{{.HostConfig.VolumesFrom}} {{.HostConfig.Runtime}} {{.HostConfig.UsernsMode}} "
+      "{{json .HostConfig.BlkioWeightDevice}} {{len .Mounts}}", "{n}-rf"]),
+    ("exec --detach-keys bogus", [["run", "-d", "--name", "{n}-ex", "--network", "none", "{img}", "sleep", "60"]],
+     ["exec", "--detach-keys", "bogus", "{n}-ex", "true"]),
 ]
 
 
@@ -143,7 +160,7 @@ def _normalise(text: str, tool: str) -> str:
         if line.startswith("See '"):
             break
         line = re.sub(r" See '[^']+ --help'\.$", "", line)
-        line = re.sub(r"^(Error: |Error response from daemon: |docker: )", "", line)
+        line = re.sub(r"^(Error: |Error response from daemon: |docker: )+", "", line)  # docker: Error response...
         line = line.replace(f"{tool} ", "TOOL ").replace(f'"{tool}', '"TOOL')
         line = re.sub(r"\*formatter\.\w+", "T", line)
         lines.append(line.rstrip("."))
