@@ -83,6 +83,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         raise InvalidArgument("No command specified")
     cid = naming.new_id()
     network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
+    networks.check_extras(ctx, network, opts.config_extra)
     hostname = opts.hostname or cid[:12]
     spec = ContainerSpec(
         id=cid,

@@ -308,6 +308,25 @@ def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
     return {"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": ports}
 
 
+def check_extras(ctx: Context, network: dict[str, Any], extra: dict[str, Any]) -> None:
+    """What run/create's --link and --ip6 need from the log: a link on the default
+    network names a container there; an IPv6 address needs an IPv6 network, which
+    mydocker's are not (docker ignores --ip6 on its default bridge, as here)."""
+    from mydocker.statemachine import queries
+
+    if extra.get("ip6") and network.get("name") != DEFAULT_NETWORK:
+        raise InvalidArgument("user specified IP address is supported only when connecting to networks with "
+                              "user configured subnets")
+    if network.get("name") != DEFAULT_NETWORK:
+        return  # on a user network a link is an alias, resolved when its target is there
+    for target_ref, _alias in extra.get("links") or []:
+        target = queries.find(ctx.conn, target_ref)
+        if target is None:
+            raise NotFound(f"could not get container for {target_ref}: No such container: {target_ref}")
+        if (target.config.get("network") or {}).get("id") != network.get("id"):
+            raise InvalidArgument(f"Cannot link to /{target.name}, as it does not belong to the default network")
+
+
 def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container_id: str) -> None:
     """Two containers cannot take one host port: not in this root (the log), not in
     another (our DNAT rules), not a host service listening on it."""
@@ -395,6 +414,8 @@ def connect_all(ctx: Context, container_id: str, config: dict[str, Any], pid: in
     network = config.get("network") or {"mode": config["spec"].get("network", "none")}
     if network["mode"] != "bridge":
         return None
+    if config.get("mac_address"):  # --mac-address: eth0's
+        network = {**network, "mac": config["mac_address"]}
     endpoint = connect(ctx, container_id, network, pid)
     try:
         for extra in config.get("extra_networks") or []:
