@@ -29,7 +29,7 @@ from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NotFound, UserError
 from mydocker.statemachine.lookup import find_row, is_hex
-from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append, now_iso
 
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
@@ -137,6 +137,46 @@ def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, 
         "            WHERE json_extract(e.value, '$.id') = ?1)", (network_id,))]
 
 
+# --- bridge, host and none: listed and inspectable before first use, as docker's -----
+
+
+def predefined_id(tag: str, name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"mydocker:{tag}:{name}".encode()).hexdigest()
+
+
+def _predefined_view(conn: sqlite3.Connection, tag: str, name: str) -> NetworkView:
+    """host and none have no bridge, no addresses and no stream; bridge has one once
+    a container first needs it (then the real one is listed in its place)."""
+    created = conn.execute("SELECT MIN(time) FROM events").fetchone()[0] or now_iso()
+    driver = {"bridge": "bridge", "host": "host", "none": "null"}[name]
+    return NetworkView({"id": predefined_id(tag, name), "name": name, "version": 0, "driver": driver,
+                        "subnet": "", "gateway": "", "bridge": "", "config": json.dumps({"predefined": True}),
+                        "allocations": "{}", "created_at": created})
+
+
+def with_predefined(ctx: Context) -> list[NetworkView]:
+    """Every network, bridge, host and none included, by name as docker's ls sorts."""
+    real = list_all(ctx.conn)
+    have = {v.name for v in real}
+    views = real + [_predefined_view(ctx.conn, ctx.tag, n) for n in PREDEFINED if n not in have]
+    return sorted(views, key=lambda v: v.name)
+
+
+def find_any(ctx: Context, ref: str) -> NetworkView | None:
+    """find(), and bridge, host or none by name, id or id prefix before first use."""
+    found = find(ctx.conn, ref)
+    if found is not None:
+        return found
+    for name in PREDEFINED:
+        if find(ctx.conn, name) is None:
+            view = _predefined_view(ctx.conn, ctx.tag, name)
+            if ref in (name, view.id) or (is_hex(ref) and view.id.startswith(ref)):
+                return view
+    return None
+
+
 # --- create and remove ------------------------------------------------------------
 
 
@@ -158,6 +198,9 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     if parsed is not None:
         gateway = ipam.parse_gateway(parsed, gateway)
     network_id = naming.new_id()
+    if default and not ctx.conn.execute("SELECT 1 FROM events WHERE stream_id = ?",
+                                        (predefined_id(ctx.tag, name),)).fetchone():
+        network_id = predefined_id(ctx.tag, name)  # the id `network ls` showed before first use
     if bridge is not None:
         check_bridge_name(bridge)
     conn = ctx.conn  # opening it makes the state root, where the locks live
