@@ -351,23 +351,51 @@ def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
     return {"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": ports}
 
 
-def check_extras(ctx: Context, network: dict[str, Any], extra: dict[str, Any]) -> None:
+def check_extras(ctx: Context, network: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """What run/create's --link and --ip6 need from the log: a link on the default
     network names a container there; an IPv6 address needs an IPv6 network, which
-    mydocker's are not (docker ignores --ip6 on its default bridge, as here)."""
+    mydocker's are not (docker ignores --ip6 on its default bridge, as here). The
+    API's further endpoints (extra_network_requests) become extra_networks.
+    Returns the config extras to record."""
     from mydocker.statemachine import queries
 
+    extra = dict(extra)
     if extra.get("ip6") and network.get("name") != DEFAULT_NETWORK:
         raise InvalidArgument("user specified IP address is supported only when connecting to networks with "
                               "user configured subnets")
-    if network.get("name") != DEFAULT_NETWORK:
-        return  # on a user network a link is an alias, resolved when its target is there
-    for target_ref, _alias in extra.get("links") or []:
-        target = queries.find(ctx.conn, target_ref)
-        if target is None:
-            raise NotFound(f"could not get container for {target_ref}: No such container: {target_ref}")
-        if (target.config.get("network") or {}).get("id") != network.get("id"):
-            raise InvalidArgument(f"Cannot link to /{target.name}, as it does not belong to the default network")
+    requests = extra.pop("extra_network_requests", None) or []
+    if requests:
+        extra["extra_networks"] = _extra_networks(ctx, network, requests)
+    if network.get("name") == DEFAULT_NETWORK:  # on a user network a link is an alias, resolved when there
+        for target_ref, _alias in extra.get("links") or []:
+            target = queries.find(ctx.conn, target_ref)
+            if target is None:
+                raise NotFound(f"could not get container for {target_ref}: No such container: {target_ref}")
+            if (target.config.get("network") or {}).get("id") != network.get("id"):
+                raise InvalidArgument(f"Cannot link to /{target.name}, as it does not belong to the default "
+                                      "network")
+    return extra
+
+
+def _extra_networks(ctx: Context, network: dict[str, Any], requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if network.get("mode") != "bridge":
+        raise InvalidArgument("conflicting options: cannot attach both user-defined and non-user-defined "
+                              "network-modes")
+    out: list[dict[str, Any]] = []
+    for request in requests:
+        if request["name"] in ("host", "none"):
+            raise InvalidArgument("conflicting options: cannot attach both user-defined and non-user-defined "
+                                  "network-modes")
+        try:
+            view = ensure_default(ctx) if request["name"] == DEFAULT_NETWORK else get(ctx.conn, request["name"])
+        except NoSuchNetwork:
+            raise NotFound(f"network {request['name']} not found") from None
+        if view.id == network.get("id") or any(e["id"] == view.id for e in out):
+            continue
+        ip = ipam.check_requested(view.subnet, view.gateway, request["ip"]) if request.get("ip") else None
+        out.append({"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": [],
+                    "aliases": list(request.get("aliases") or [])})
+    return out
 
 
 def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container_id: str) -> None:

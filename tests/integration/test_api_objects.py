@@ -71,6 +71,15 @@ def test_networks_through_the_docker_cli(api: ApiService) -> None:
         members = json.loads(_ok(api.docker("network", "inspect", "blue")))[0]["Containers"]
         assert [m["Name"] for m in members.values()] == ["member"]
         assert "db" in api.rt.inspect("member")["NetworkSettings"]["Networks"]["blue"]["Aliases"]
+        # several endpoints at create (docker-py, compose v2): NetworkMode's is the first, the others besides
+        both = api.request("POST", "/v1.41/containers/create?name=both", {
+            "Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "blue"},
+            "NetworkingConfig": {"EndpointsConfig": {"bridge": {}, "blue": {"Aliases": ["b1"]}}}})
+        assert both.status == 201, both.json()
+        joined = api.rt.inspect("both")["NetworkSettings"]["Networks"]
+        assert list(joined) == ["blue", "bridge"] and "b1" in joined["blue"]["Aliases"]
+        api.rt.ok("rm", "both")
+        assert api.request("GET", "/v1.41/networks/host").json()["Driver"] == "host"
         busy = api.docker("network", "rm", "blue")
         assert busy.returncode == 1 and "active endpoints" in busy.stderr
         _ok(api.docker("network", "disconnect", "blue", "member"))
