@@ -167,3 +167,32 @@ def test_mac_address_link_and_ip6(md, nets):
     finally:
         md.ok("rm", "-f", "target", "utarget")
         md.ok("network", "rm", "mnfront")
+
+
+def test_system_check_finds_a_leaked_second_network_veth(md, nets):
+    """What a crash halfway through a teardown would leave of a second network's
+    endpoint (md-<10 hex>.1, tagged with its container): check names it, prune removes it."""
+    import subprocess
+
+    from mydocker.core import roottags
+    from mydocker.core.network import alias_for
+
+    _front, back = nets
+    netid = md.ok("network", "create", "--subnet", str(back), "mnback").strip()
+    cid = md.ok("create", "--name", "gone", "busybox", "true").strip()
+    md.ok("network", "connect", "mnback", "gone")
+    md.ok("start", "-a", "gone")
+    veth = f"md-{cid[:10]}.1"
+    try:
+        assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
+        subprocess.run(["ip", "link", "add", veth, "type", "veth", "peer", "name", f"mdq{cid[:8]}"], check=True)
+        subprocess.run(["ip", "link", "set", "dev", veth, "alias", alias_for(roottags.tag_of(md.root), netid, cid)],
+                       check=True)
+        r = md("system", "check")
+        assert r.code == 1 and f"leaked: veth {veth}" in r.out, r.out
+        md.ok("system", "prune")
+        assert veth not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
+        md.ok("rm", "gone")
+        md.ok("network", "rm", "mnback")
