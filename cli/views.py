@@ -53,7 +53,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
         "Names": view.name,
-        "Networks": view.config["spec"].get("network", "none"),
+        "Networks": ",".join(sorted([view.config["spec"].get("network", "none"),  # docker's: map order
+                                     *(e["name"] for e in view.config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
         "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),

@@ -61,6 +61,8 @@ def test_second_network_hot_plugged_resolved_and_released(md, nets):
         for net_name in ("mnfront", "mnback"):
             members = json.loads(md.ok("network", "inspect", net_name))[0]["Containers"]
             assert "app" in {m["Name"] for m in members.values()}
+        assert sorted(md.ok("ps", "--filter", "network=mnback", "--format", "{{.Names}}").split()) == ["app", "bpeer"]
+        assert md.ok("ps", "--filter", "name=app", "--format", "{{.Networks}}").strip() == "mnback,mnfront"
         refused = md("network", "rm", "mnback")
         assert refused.code == 1 and "has active endpoints" in refused.err
 
