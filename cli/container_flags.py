@@ -9,7 +9,7 @@ import stat
 from dataclasses import asdict
 from typing import Any
 
-from mydocker.cli import resource_flags, run_flags
+from mydocker.cli import network_flags, resource_flags, run_flags
 from mydocker.cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
 from mydocker.cli.ports import parse_all
 
@@ -45,11 +45,12 @@ def add_create_flags(p: Parser) -> None:
     p.add_argument("--cpuset-cpus", "-cpuset", type=parse_cpuset, help="CPUs in which to allow execution")
     p.add_argument("--pids-limit", type=parse_int("--pids-limit", -1), help="container pids limit (-1 unlimited)")
     p.add_argument("--cgroup-parent", help="parent cgroup, from each hierarchy's root")
-    p.add_argument("--network", "--net", "-net", default=None,
+    p.add_argument("--network", "--net", "-net", action="append", default=None,
                    help="bridge (the default), none, host, or a network's name")
     p.add_argument("-p", "--publish", action="append", default=[],
                    help="publish a container's port to the host: [hostip:]hostport:containerport[/tcp|udp]")
     p.add_argument("--ip", help="IPv4 address for the container on its network")
+    network_flags.add_flags(p)
     run_flags.add_flags(p)
     resource_flags.add_flags(p)
     p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
@@ -100,7 +101,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         swap = -1 if args.memory_swap.strip() == "-1" else parse_size(args.memory_swap)
         if swap != -1 and swap < args.memory:
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
-    network = args.network or "bridge"
+    network = network_flags.one_network(args.network)
     ports = run_flags.publish(parse_all(args.publish), args)
     if ports and network == "host":
         import sys
@@ -137,7 +138,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         autoremove=args.rm,
         volumes=volume_requests,
         **_hardening(args),
-        config_extra=run_flags.config_extra(args),
+        config_extra={**run_flags.config_extra(args), **network_flags.config_extra(args, network)},
         cgroupns=resource_flags.cgroupns(args),
         spec_extra=run_flags.spec_extra(args, network),
     )

@@ -27,7 +27,7 @@ def select(ctx: Context, texts: list[str]) -> list[Any]:
             from mydocker.statemachine.errors import UserError
 
             raise UserError(f"invalid filter: 'type'='{value}'")
-    views = networks.list_all(ctx.conn)
+    views = networks.with_predefined(ctx)
 
     def dangling(view: Any) -> bool:
         return view.name not in BUILTIN and not networks.containers_on(ctx.conn, view.id)

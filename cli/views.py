@@ -53,7 +53,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
         "Names": view.name,
-        "Networks": view.config["spec"].get("network", "none"),
+        "Networks": ",".join(sorted([view.config["spec"].get("network", "none"),  # docker's: map order
+                                     *(e["name"] for e in view.config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
         "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),
@@ -98,32 +99,38 @@ def _port_map(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
 
 
 def network_settings(view: ContainerView) -> dict[str, Any]:
-    """docker's NetworkSettings: the live endpoint while connected, empty otherwise."""
+    """docker's NetworkSettings: the live endpoints while connected, empty otherwise;
+    the top level is the first network's (eth0), Networks has each of them."""
     configured = view.config.get("network") or {"name": view.config["spec"].get("network", "none")}
     ep = _endpoint(view)
-    live = {
-        "IPAddress": ep.get("ip", ""),
-        "IPPrefixLen": ep.get("prefixlen", 0),
-        "Gateway": ep.get("gateway", ""),
-        "MacAddress": ep.get("mac", ""),
-    }
-    name = configured.get("name") or "none"
-    aliases = None
-    if name not in ("bridge", "host", "none"):  # docker: user networks alias the short id and --network-alias
-        aliases = [view.id[:12], *view.config.get("aliases", [])]
+    live_by_id = {e.get("network_id"): e for e in [ep, *ep.get("more", {}).values()] if e}
+
+    def live(e: dict[str, Any]) -> dict[str, Any]:
+        return {"IPAddress": e.get("ip", ""), "IPPrefixLen": e.get("prefixlen", 0), "Gateway": e.get("gateway", ""),
+                "MacAddress": e.get("mac", "")}
+
+    def entry(network: dict[str, Any], aliases: list[str]) -> dict[str, Any]:
+        e = live_by_id.get(network.get("id"), {}) if network.get("id") else {}
+        name = network.get("name") or "none"
+        return {
+            "IPAMConfig": {"IPv4Address": network["ip"]} if network.get("ip") else None,
+            "Links": None,
+            # docker: user networks alias the short id and --network-alias
+            "Aliases": [view.id[:12], *aliases] if name not in ("bridge", "host", "none") else None,
+            "NetworkID": network.get("id") or "",
+            "EndpointID": e.get("veth", ""),
+            **live(e),
+        }
+
+    networks = {configured.get("name") or "none": entry(configured, view.config.get("aliases", []))}
+    for extra in view.config.get("extra_networks") or []:
+        networks[extra["name"]] = entry(extra, extra.get("aliases") or [])
     return {
         "Bridge": ep.get("bridge", ""),
         "SandboxKey": f"/proc/{view.row['pid']}/ns/net" if view.row.get("pid") else "",
         "Ports": _port_map(ep.get("ports", [])),
-        **live,
-        "Networks": {name: {
-            "IPAMConfig": {"IPv4Address": configured["ip"]} if configured.get("ip") else None,
-            "Links": None,
-            "Aliases": aliases,
-            "NetworkID": configured.get("id") or "",
-            "EndpointID": ep.get("veth", ""),
-            **live,
-        }},
+        **live(ep),
+        "Networks": networks,
     }
 
 
@@ -185,6 +192,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
                         for d in spec.get("devices", [])],
             "Init": bool(spec.get("init")),
             "PortBindings": _port_map((config.get("network") or {}).get("ports", [])),
+            "Links": [f"/{target}:/{view.name}/{alias}" for target, alias in config.get("links") or []] or None,
             **_host_config_extras(config),
             **host_config_of_resources(spec),
             **host_config_of_namespaces(spec),
@@ -213,6 +221,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             "ExposedPorts": {port: {} for port in config.get("exposed_ports", [])} or None,
             "Volumes": {m["destination"]: {} for m in spec.get("mounts", []) if m.get("anonymous")} or None,
             "Labels": dict(config.get("labels") or {}),
+            **({"MacAddress": config["mac_address"]} if config.get("mac_address") else {}),
             **({"Healthcheck": _healthcheck(config["healthcheck"])} if config.get("healthcheck") else {}),
             **({"StopSignal": config["stop_signal"]} if config.get("stop_signal") else {}),
             **({"StopTimeout": config["stop_timeout"]} if config.get("stop_timeout") is not None else {}),

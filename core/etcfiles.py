@@ -8,8 +8,11 @@ gets fresh ones.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 FILES = ("hosts", "resolv.conf", "hostname")
@@ -43,6 +46,18 @@ def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[
     lines.append(f"{ip or '127.0.0.1'}\t{' '.join(dict.fromkeys(names))}")
     lines += [f"{peer_ip}\t{' '.join(dict.fromkeys(peer_names))}" for peer_ip, peer_names in peers]
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def held(path: Path) -> Iterator[None]:
+    """An exclusive flock on the file, for read-the-log-then-write: it goes away
+    with the container's directory, where a lock file would stay behind."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def rewrite_in_place(path: Path, text: str) -> None:

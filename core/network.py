@@ -68,6 +68,8 @@ class EndpointSpec:
     gateway: str
     mac: str
     alias: str = ""
+    ifname: str = "eth0"  # eth1, eth2...: a second network's interface
+    default_route: bool = True  # the first network's only, as docker routes
 
 
 def _iproute(netns: str | None = None) -> Any:
@@ -132,9 +134,11 @@ def delete_bridge(name: str, alias: str) -> None:
 
 
 def attach(spec: EndpointSpec, netns_path: str) -> None:
-    """A veth pair: host end on the bridge, the other end made directly as eth0
-    inside the container's namespace (it never exists on the host under a
-    second name), with address, MAC, default route; loopback up."""
+    """A veth pair: host end on the bridge, the other end made directly as
+    spec.ifname inside the container's namespace (it never exists on the host
+    under a second name), with address, MAC, and the default route when it is the
+    first network's (another network gets only its subnet's route, which the
+    address brings); loopback up."""
     import os
 
     from pyroute2 import NetlinkError
@@ -146,7 +150,7 @@ def attach(spec: EndpointSpec, netns_path: str) -> None:
         ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             ipr.link("add", ifname=spec.veth, kind="veth",
-                     peer={"ifname": "eth0", "net_ns_fd": ns_fd, "address": spec.mac})
+                     peer={"ifname": spec.ifname, "net_ns_fd": ns_fd, "address": spec.mac})
         except NetlinkError as exc:
             raise NetworkError(f"cannot create veth {spec.veth}: {exc}") from exc
         finally:
@@ -159,10 +163,11 @@ def attach(spec: EndpointSpec, netns_path: str) -> None:
     with _iproute(netns_path) as ns:
         lo = ns.link_lookup(ifname="lo")[0]
         ns.link("set", index=lo, state="up")
-        eth0 = ns.link_lookup(ifname="eth0")[0]
-        ns.addr("add", index=eth0, address=spec.ip, prefixlen=spec.prefixlen)
-        ns.link("set", index=eth0, state="up")
-        ns.route("add", dst="default", gateway=spec.gateway)
+        inner = ns.link_lookup(ifname=spec.ifname)[0]
+        ns.addr("add", index=inner, address=spec.ip, prefixlen=spec.prefixlen)
+        ns.link("set", index=inner, state="up")
+        if spec.default_route:
+            ns.route("add", dst="default", gateway=spec.gateway)
 
 
 def detach(veth: str, alias: str | None = None) -> None:

@@ -114,9 +114,12 @@ def _volume(view: ContainerView, want: str) -> bool:
 
 
 def _network(view: ContainerView, want: str) -> bool:
+    """Its first network or any it was connected to besides."""
     network = view.config.get("network") or {}
     name = network.get("name") or view.config["spec"].get("network", "")
-    return want == name or bool(network.get("id")) and str(network.get("id")).startswith(want)
+    others = view.config.get("extra_networks") or []
+    return want == name or bool(network.get("id")) and str(network.get("id")).startswith(want) or any(
+        want == e.get("name") or str(e.get("id", "")).startswith(want) for e in others)
 
 
 def _port_range(text: str) -> tuple[int, int, str | None]:

@@ -191,11 +191,11 @@ class KernelEffects:
         assert self.ctx is not None
         networks.connect(self.ctx, view.id, network, view.row["pid"])
 
-    def disconnect_network(self, view: ContainerView) -> None:
+    def disconnect_network(self, view: ContainerView, network_id: str | None = None) -> None:
         assert self.ctx is not None
         from mydocker.statemachine import networks
 
-        networks.disconnect(self.ctx, view.id)
+        networks.disconnect(self.ctx, view.id, network_id=network_id)
 
     def teardown(self, view: ContainerView) -> None:
         """Idempotent: what is already gone counts as removed."""

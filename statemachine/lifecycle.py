@@ -84,6 +84,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         raise InvalidArgument("No command specified")
     cid = naming.new_id()
     network = networks.resolve_for_container(ctx, opts.network, opts.ip, opts.ports, cid)
+    config_extra = networks.check_extras(ctx, network, opts.config_extra)
     hostname = opts.hostname or cid[:12]
     spec = ContainerSpec(
         id=cid,
@@ -116,7 +117,7 @@ def create(ctx: Context, opts: CreateOptions) -> ContainerView:
         "cgroup_parent": opts.cgroup_parent,
         "directory": str(container_dir(spec.root, cid)),
         "network": network,
-        **opts.config_extra,
+        **config_extra,
     }
     if config.get("healthcheck") or image_cfg.get("Healthcheck"):  # docker's merge: the image's where unset
         from mydocker.statemachine.health import merge

@@ -157,7 +157,7 @@ class Effects(Protocol):
 
     def connect_network(self, view: ContainerView, network: dict[str, Any]) -> None: ...
 
-    def disconnect_network(self, view: ContainerView) -> None: ...
+    def disconnect_network(self, view: ContainerView, network_id: str | None = None) -> None: ...
 
     def schedule_restart(self, view: ContainerView, delay: float) -> tuple[int, int]: ...
 
@@ -306,16 +306,21 @@ class Container:
 
     def _network_connect(self, event: EventData) -> None:
         network = dict(event.kwargs["network"])
-        if self.view.state in ALIVE:
-            self.effects.connect_network(self.view, network)
-        self.pending.append(Event("network_connect", {"network": network,
-                                                      "aliases": list(event.kwargs.get("aliases", []))}))
+        if self.view.state in ALIVE:  # joined: a network besides its first, hot-plugged as eth1...
+            self.effects.connect_network(self.view, dict(event.kwargs.get("joined") or network))
+        payload: dict[str, Any] = {"network": network, "aliases": list(event.kwargs.get("aliases", []))}
+        if "extra_networks" in event.kwargs:
+            payload["extra_networks"] = list(event.kwargs["extra_networks"])
+        self.pending.append(Event("network_connect", payload))
 
     def _network_disconnect(self, event: EventData) -> None:
         if self.view.state in ALIVE:
-            self.effects.disconnect_network(self.view)
-        self.pending.append(Event("network_disconnect", {"network": dict(event.kwargs["network"]),
-                                                         "left": event.kwargs.get("left", "")}))
+            self.effects.disconnect_network(self.view, event.kwargs.get("network_id"))
+        payload: dict[str, Any] = {"network": dict(event.kwargs["network"]), "left": event.kwargs.get("left", "")}
+        if "extra_networks" in event.kwargs:
+            payload["aliases"] = list(event.kwargs.get("aliases", []))
+            payload["extra_networks"] = list(event.kwargs["extra_networks"])
+        self.pending.append(Event("network_disconnect", payload))
 
     def _flush(self, event: EventData) -> None:
         """What is pending goes to the log now: restart's stop must be there before

@@ -45,7 +45,7 @@ class RecordingHooks:
         endpoint = None
         if network["mode"] == "bridge":
             self.ctx.command = "monitor connect"
-            endpoint = networks.connect(self.ctx, self.id, network, pid)
+            endpoint = networks.connect_all(self.ctx, self.id, config, pid)
         try:
             etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
                            endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
@@ -53,7 +53,9 @@ class RecordingHooks:
             if endpoint:
                 from mydocker.statemachine import name_resolution
 
-                name_resolution.refresh(self.ctx, endpoint["network_id"])
+                name_resolution.refresh_container(self.ctx, self.id)  # its --links, on any network
+                for joined in networks.endpoints_of(self.ctx.conn, self.id):
+                    name_resolution.refresh(self.ctx, joined["network_id"])
         except OSError:
             if endpoint:
                 networks.disconnect(self.ctx, self.id, only_pid=pid)

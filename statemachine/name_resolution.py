@@ -7,37 +7,98 @@ start, or disconnects it when it dies — which `stop`, `kill` and `rm -f` all g
 through), every member's /etc/hosts is rewritten in place from the log, so a
 stopped or removed container's name stops resolving. There is no process to
 keep alive, nothing to restart after a crash, and any libc resolver reads it.
-The default `bridge` network gets none of this, as in docker."""
+The default `bridge` network gets none of this, as in docker, but for `--link`.
+
+A container on several networks sees the peers of each of them (with the
+aliases it gave on that network), and its `--link`s (name and alias, on a
+network it shares with the target), so its file is always written whole from
+the log, under a lock on the file itself: whoever writes last read the log last.
+"""
 
 from __future__ import annotations
 
-from mydocker.core import etcfiles, locks
+from typing import Any
+
+from mydocker.core import etcfiles
 from mydocker.core.spec import container_dir
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 
 
 def refresh(ctx: Context, network_id: str | None) -> None:
+    """Every member of the network gets its /etc/hosts rewritten."""
     from mydocker.statemachine import networks
 
     if not network_id:
         return
-    with locks.hold(ctx.root, f"network-{network_id}"):  # the lock connect and disconnect take
-        view = networks.by_id(ctx.conn, network_id)
-        if view is None or view.name == networks.DEFAULT_NETWORK:
+    view = networks.by_id(ctx.conn, network_id)
+    if view is None:
+        return
+    members = dict.fromkeys(endpoint["container"] for _ip, endpoint in sorted(view.allocations.items()))
+    if view.name == networks.DEFAULT_NETWORK:  # only those that link to someone need a rewrite
+        members = {cid: None for cid in members if _links(ctx, cid)}
+    for container_id in members:
+        refresh_container(ctx, container_id)
+
+
+def aliases_on(config: dict[str, Any], network_id: str) -> list[str]:
+    """The aliases a container gave itself on one of its networks."""
+    if (config.get("network") or {}).get("id") == network_id:
+        return list(config.get("aliases") or [])
+    for extra in config.get("extra_networks") or []:
+        if extra.get("id") == network_id:
+            return list(extra.get("aliases") or [])
+    return []
+
+
+def _links(ctx: Context, container_id: str) -> list[list[str]]:
+    container = queries.by_id(ctx.conn, container_id)
+    return list(container.config.get("links") or []) if container is not None else []
+
+
+def refresh_container(ctx: Context, container_id: str) -> None:
+    from mydocker.statemachine import networks
+
+    path = container_dir(ctx.root, container_id) / "hosts"
+    if not path.parent.is_dir():
+        return
+    with etcfiles.held(path):
+        container = queries.by_id(ctx.conn, container_id)
+        if container is None:
             return
-        members = []
-        for ip, endpoint in sorted(view.allocations.items()):
-            container = queries.by_id(ctx.conn, endpoint["container"])
-            if container is not None:
-                names = [container.name, *container.config.get("aliases", []), container.id[:12]]
-                members.append((ip, container, names))
-        for ip, container, _names in members:
-            spec = container.config["spec"]
-            peers = [(peer_ip, names) for peer_ip, other, names in members if other.id != container.id]
-            extra = (container.config.get("etc") or {}).get("extra_hosts") or ()
-            own = etcfiles.own_names(spec["hostname"], spec.get("domainname", ""))
-            text = etcfiles.hosts_text([*own, container.id[:12], container.name], ip, extra, peers)
-            path = container_dir(ctx.root, container.id) / "hosts"
-            if path.parent.is_dir():
-                etcfiles.rewrite_in_place(path, text)
+        own = networks.endpoints_of(ctx.conn, container_id)
+        if not own:
+            return  # not running: the next start writes the file
+        peers: list[tuple[str, list[str]]] = []
+        for endpoint in own:
+            view = networks.by_id(ctx.conn, endpoint["network_id"])
+            if view is None or view.name == networks.DEFAULT_NETWORK:
+                continue
+            for ip, other in sorted(view.allocations.items()):
+                peer = queries.by_id(ctx.conn, other["container"]) if other["container"] != container_id else None
+                if peer is not None:
+                    peers.append((ip, [peer.name, *aliases_on(peer.config, view.id), peer.id[:12]]))
+        peers = _linked(ctx, container_id, own, container.config.get("links") or []) + peers
+        spec = container.config["spec"]
+        extra = (container.config.get("etc") or {}).get("extra_hosts") or ()
+        names = etcfiles.own_names(spec["hostname"], spec.get("domainname", ""))
+        text = etcfiles.hosts_text([*names, container.id[:12], container.name], own[0]["ip"], extra, peers)
+        etcfiles.rewrite_in_place(path, text)
+
+
+def _linked(ctx: Context, container_id: str, own: list[dict[str, Any]],
+            links: list[list[str]]) -> list[tuple[str, list[str]]]:
+    """--link NAME:ALIAS: the target's address on a network both are on, under
+    the alias, its short id and its name (docker's /etc/hosts line)."""
+    from mydocker.statemachine import networks
+
+    mine = {ep["network_id"] for ep in own}
+    out = []
+    for target_ref, alias in links:
+        target = queries.find(ctx.conn, target_ref)
+        if target is None:
+            continue  # gone: its line goes with it
+        shared = [ep for ep in networks.endpoints_of(ctx.conn, target.id) if ep["network_id"] in mine]
+        if shared:
+            out.append((shared[0]["ip"], [alias, target.id[:12], target.name]))
+    return out

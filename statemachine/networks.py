@@ -29,7 +29,7 @@ from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NotFound, UserError
 from mydocker.statemachine.lookup import find_row, is_hex
-from mydocker.store.events import ConcurrencyError, Event, NameConflict, append
+from mydocker.store.events import ConcurrencyError, Event, NameConflict, append, now_iso
 
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
@@ -129,9 +129,52 @@ def list_all(conn: sqlite3.Connection) -> list[NetworkView]:
 
 
 def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, str]]:
-    """(id, name) of every container configured on the network, whatever its state."""
+    """(id, name) of every container configured on the network, whatever its state:
+    as its first network or as one it was connected to besides."""
     return [(r[0], r[1]) for r in conn.execute(
-        "SELECT id, name FROM containers WHERE json_extract(config, '$.network.id') = ?", (network_id,))]
+        "SELECT id, name FROM containers WHERE json_extract(config, '$.network.id') = ?1"
+        " OR EXISTS (SELECT 1 FROM json_each(containers.config, '$.extra_networks') AS e"
+        "            WHERE json_extract(e.value, '$.id') = ?1)", (network_id,))]
+
+
+# --- bridge, host and none: listed and inspectable before first use, as docker's -----
+
+
+def predefined_id(tag: str, name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"mydocker:{tag}:{name}".encode()).hexdigest()
+
+
+def _predefined_view(conn: sqlite3.Connection, tag: str, name: str) -> NetworkView:
+    """host and none have no bridge, no addresses and no stream; bridge has one once
+    a container first needs it (then the real one is listed in its place)."""
+    created = conn.execute("SELECT MIN(time) FROM events").fetchone()[0] or now_iso()
+    driver = {"bridge": "bridge", "host": "host", "none": "null"}[name]
+    return NetworkView({"id": predefined_id(tag, name), "name": name, "version": 0, "driver": driver,
+                        "subnet": "", "gateway": "", "bridge": "", "config": json.dumps({"predefined": True}),
+                        "allocations": "{}", "created_at": created})
+
+
+def with_predefined(ctx: Context) -> list[NetworkView]:
+    """Every network, bridge, host and none included, by name as docker's ls sorts."""
+    real = list_all(ctx.conn)
+    have = {v.name for v in real}
+    views = real + [_predefined_view(ctx.conn, ctx.tag, n) for n in PREDEFINED if n not in have]
+    return sorted(views, key=lambda v: v.name)
+
+
+def find_any(ctx: Context, ref: str) -> NetworkView | None:
+    """find(), and bridge, host or none by name, id or id prefix before first use."""
+    found = find(ctx.conn, ref)
+    if found is not None:
+        return found
+    for name in PREDEFINED:
+        if find(ctx.conn, name) is None:
+            view = _predefined_view(ctx.conn, ctx.tag, name)
+            if ref in (name, view.id) or (is_hex(ref) and view.id.startswith(ref)):
+                return view
+    return None
 
 
 # --- create and remove ------------------------------------------------------------
@@ -155,6 +198,9 @@ def create(ctx: Context, name: str, subnet: str | None = None, gateway: str | No
     if parsed is not None:
         gateway = ipam.parse_gateway(parsed, gateway)
     network_id = naming.new_id()
+    if default and not ctx.conn.execute("SELECT 1 FROM events WHERE stream_id = ?",
+                                        (predefined_id(ctx.tag, name),)).fetchone():
+        network_id = predefined_id(ctx.tag, name)  # the id `network ls` showed before first use
     if bridge is not None:
         check_bridge_name(bridge)
     conn = ctx.conn  # opening it makes the state root, where the locks live
@@ -305,6 +351,53 @@ def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
     return {"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": ports}
 
 
+def check_extras(ctx: Context, network: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """What run/create's --link and --ip6 need from the log: a link on the default
+    network names a container there; an IPv6 address needs an IPv6 network, which
+    mydocker's are not (docker ignores --ip6 on its default bridge, as here). The
+    API's further endpoints (extra_network_requests) become extra_networks.
+    Returns the config extras to record."""
+    from mydocker.statemachine import queries
+
+    extra = dict(extra)
+    if extra.get("ip6") and network.get("name") != DEFAULT_NETWORK:
+        raise InvalidArgument("user specified IP address is supported only when connecting to networks with "
+                              "user configured subnets")
+    requests = extra.pop("extra_network_requests", None) or []
+    if requests:
+        extra["extra_networks"] = _extra_networks(ctx, network, requests)
+    if network.get("name") == DEFAULT_NETWORK:  # on a user network a link is an alias, resolved when there
+        for target_ref, _alias in extra.get("links") or []:
+            target = queries.find(ctx.conn, target_ref)
+            if target is None:
+                raise NotFound(f"could not get container for {target_ref}: No such container: {target_ref}")
+            if (target.config.get("network") or {}).get("id") != network.get("id"):
+                raise InvalidArgument(f"Cannot link to /{target.name}, as it does not belong to the default "
+                                      "network")
+    return extra
+
+
+def _extra_networks(ctx: Context, network: dict[str, Any], requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if network.get("mode") != "bridge":
+        raise InvalidArgument("conflicting options: cannot attach both user-defined and non-user-defined "
+                              "network-modes")
+    out: list[dict[str, Any]] = []
+    for request in requests:
+        if request["name"] in ("host", "none"):
+            raise InvalidArgument("conflicting options: cannot attach both user-defined and non-user-defined "
+                                  "network-modes")
+        try:
+            view = ensure_default(ctx) if request["name"] == DEFAULT_NETWORK else get(ctx.conn, request["name"])
+        except NoSuchNetwork:
+            raise NotFound(f"network {request['name']} not found") from None
+        if view.id == network.get("id") or any(e["id"] == view.id for e in out):
+            continue
+        ip = ipam.check_requested(view.subnet, view.gateway, request["ip"]) if request.get("ip") else None
+        out.append({"mode": "bridge", "id": view.id, "name": view.name, "ip": ip, "ports": [],
+                    "aliases": list(request.get("aliases") or [])})
+    return out
+
+
 def check_ports(conn: sqlite3.Connection, ports: list[dict[str, Any]], container_id: str) -> None:
     """Two containers cannot take one host port: not in this root (the log), not in
     another (our DNAT rules), not a host service listening on it."""
@@ -346,8 +439,16 @@ def _bindable(p: dict[str, Any]) -> bool:
 def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -> dict[str, Any]:
     """Allocate an address (in the log first), then build veth, address, route and
     port rules for the container whose init is pid, and record `connect` on the
-    container's stream. Returns the endpoint."""
-    disconnect(ctx, container_id)  # leftovers of a crashed earlier run of this container
+    container's stream. Returns the endpoint. The container's first endpoint is
+    eth0 and carries the default route; each further network's is the next free
+    ethN with only its own subnet's route, as docker plugs them."""
+    live = [ep for ep in endpoints_of(ctx.conn, container_id)
+            if ep.get("pid") == pid and ep["network_id"] != config["id"]]
+    # leftovers of a crashed earlier run of this container, or of this network's last hot-plug
+    if live:
+        _disconnect(ctx, container_id, lambda ep: ep.get("pid") != pid or ep["network_id"] == config["id"])
+    else:
+        disconnect(ctx, container_id)
     with ExitStack() as held:
         # ports are the host's, whatever the network: one lock for all of them
         if config.get("ports"):
@@ -358,7 +459,9 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             raise CreateFailed(f"network {config['name']} not found")
         if config.get("ports"):
             check_ports(ctx.conn, config["ports"], container_id)
-        endpoint = _allocate(ctx, view, container_id, config, pid)
+        used = {ep.get("ifname", "eth0") for ep in endpoints_of(ctx.conn, container_id)}
+        index = next(n for n in range(len(used) + 1) if f"eth{n}" not in used)
+        endpoint = _allocate(ctx, view, container_id, config, pid, index)
     try:
         if not net.link_exists(view.bridge):
             _rebuild(ctx, view)  # the bridge was gone (a reboot): its rules are too
@@ -369,11 +472,41 @@ def connect(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -
             iptables.add([iptables.Rule.from_list(r) for r in endpoint["rules"]])
         _record_on_container(ctx, container_id, Event("connect", {"endpoint": endpoint}, ctx.actor()))
     except BaseException as exc:
-        disconnect(ctx, container_id)
+        _disconnect(ctx, container_id, lambda ep: ep["network_id"] == view.id)
         if isinstance(exc, (net.NetworkError, iptables.IptablesError, OSError)):
             raise CreateFailed(f"cannot connect to network {view.name}: {exc}") from None
         raise
     return endpoint
+
+
+def connect_all(ctx: Context, container_id: str, config: dict[str, Any], pid: int) -> dict[str, Any] | None:
+    """At start: the container's first network (eth0), then every network it was
+    connected to besides (eth1...). Returns the first's endpoint."""
+    network = config.get("network") or {"mode": config["spec"].get("network", "none")}
+    if network["mode"] != "bridge":
+        return None
+    if config.get("mac_address"):  # --mac-address: eth0's
+        network = {**network, "mac": config["mac_address"]}
+    endpoint = connect(ctx, container_id, network, pid)
+    try:
+        for extra in config.get("extra_networks") or []:
+            connect(ctx, container_id, extra, pid)
+    except BaseException:
+        disconnect(ctx, container_id, only_pid=pid)
+        raise
+    return endpoint
+
+
+def endpoints_of(conn: sqlite3.Connection, container_id: str) -> list[dict[str, Any]]:
+    """Every endpoint the log says the container has, its first network's first."""
+    found = [json.loads(r[0]) for r in conn.execute(
+        "SELECT a.value FROM networks, json_each(networks.allocations) AS a"
+        " WHERE json_extract(a.value, '$.container') = ?", (container_id,))]
+    return sorted(found, key=lambda ep: _ifindex(ep.get("ifname", "eth0")))
+
+
+def _ifindex(ifname: str) -> int:
+    return int(ifname[3:]) if ifname[3:].isdecimal() else 0
 
 
 def _rebuild(ctx: Context, view: NetworkView) -> None:
@@ -404,15 +537,17 @@ def _record_on_container(ctx: Context, container_id: str, event: Event, only_pid
 
 
 def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[str, Any],
-              pid: int) -> dict[str, Any]:
+              pid: int, index: int = 0) -> dict[str, Any]:
+    # md-<12 hex> for eth0, md-<10 hex>.<n> for ethN: within IFNAMSIZ, and "md-" for the leak checks
+    veth = f"md-{container_id[:12]}" if index == 0 else f"md-{container_id[:10]}.{index}"[:net.IFNAMSIZ]
+    mac = config.get("mac") if index == 0 else None  # --mac-address is eth0's
     for _attempt in range(20):
         ip = ipam.pick(view.subnet, view.gateway, view.allocations, config.get("ip"), view.name)
-        veth = f"md-{container_id[:12]}"
         rules = iptables.port_rules(view.id, container_id, view.bridge, ip, config.get("ports", []), view.root_tag)
         endpoint = {
             "container": container_id, "network_id": view.id, "network": view.name, "ip": ip,
-            "prefixlen": view.subnet.prefixlen, "gateway": view.gateway, "mac": ipam.mac_for(ip),
-            "bridge": view.bridge, "veth": veth, "ports": config.get("ports", []),
+            "prefixlen": view.subnet.prefixlen, "gateway": view.gateway, "mac": mac or ipam.mac_for(ip),
+            "bridge": view.bridge, "veth": veth, "ports": config.get("ports", []), "ifname": f"eth{index}",
             "alias": net.alias_for(view.root_tag, view.id, container_id) if view.root_tag else "",
             "rules": [r.to_list() for r in rules],
             "pid": pid,  # which run of the container made it: a late monitor undoes only its own
@@ -429,7 +564,8 @@ def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[s
 def _endpoint_spec(endpoint: dict[str, Any]) -> net.EndpointSpec:
     return net.EndpointSpec(veth=endpoint["veth"], bridge=endpoint["bridge"], ip=endpoint["ip"],
                             prefixlen=endpoint["prefixlen"], gateway=endpoint["gateway"], mac=endpoint["mac"],
-                            alias=endpoint.get("alias", ""))
+                            alias=endpoint.get("alias", ""), ifname=endpoint.get("ifname", "eth0"),
+                            default_route=endpoint.get("ifname", "eth0") == "eth0")
 
 
 def _undo_endpoint(endpoint: dict[str, Any]) -> None:
@@ -458,11 +594,21 @@ def allocations_of(conn: sqlite3.Connection, container_id: str) -> list[tuple[st
         " WHERE json_extract(a.value, '$.container') = ?", (container_id,))]
 
 
-def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> list[dict[str, Any]]:
+def disconnect(ctx: Context, container_id: str, only_pid: int | None = None,
+               network_id: str | None = None) -> list[dict[str, Any]]:
     """Undo every endpoint the log says the container has: rules, veth, address;
     then `release` each address and record `disconnect`. Idempotent, and safe to
     race with another disconnect of the same container. only_pid: undo only what
-    that run of the container made (a monitor cleaning up after its own init)."""
+    that run of the container made (a monitor cleaning up after its own init).
+    network_id: only the endpoint on that network (`network disconnect`)."""
+    if network_id is not None:
+        return _disconnect(ctx, container_id, lambda ep: ep["network_id"] == network_id, only_pid)
+    return _disconnect(ctx, container_id, None, only_pid)
+
+
+def _disconnect(ctx: Context, container_id: str, which: Any, only_pid: int | None = None) -> list[dict[str, Any]]:
+    """which: None for all of the container's endpoints, else a test of each; a
+    partial disconnect names the networks it left in its event."""
     undone: list[dict[str, Any]] = []
     for network_id, ip in allocations_of(ctx.conn, container_id):
         with locks.hold(ctx.root, f"network-{network_id}"):
@@ -472,11 +618,18 @@ def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> 
                 continue  # released by someone else meanwhile
             if only_pid is not None and endpoint.get("pid") != only_pid:
                 continue
+            if which is not None and not which(endpoint):
+                continue
             _undo_endpoint(endpoint)
             _append(ctx, view, "release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]})
             undone.append(endpoint)
-    _record_on_container(ctx, container_id,
-                         Event("disconnect", {"released": [e["ip"] for e in undone]}, ctx.actor()), only_pid)
+    if which is None:
+        _record_on_container(ctx, container_id,
+                             Event("disconnect", {"released": [e["ip"] for e in undone]}, ctx.actor()), only_pid)
+    elif undone:
+        _record_on_container(ctx, container_id, Event("disconnect", {
+            "released": [e["ip"] for e in undone], "network_ids": [e["network_id"] for e in undone]},
+            ctx.actor()), only_pid)
     if undone:
         from mydocker.statemachine import name_resolution
 
@@ -486,10 +639,12 @@ def disconnect(ctx: Context, container_id: str, only_pid: int | None = None) -> 
 
 
 # --- network connect / disconnect -------------------------------------------------------
-# A container has one network endpoint at a time (its eth0): `connect` joins a
-# container that has none (created with --network none is docker's private mode
-# and refuses, as docker does; one that `disconnect` left has none), hot-plugged
-# into a live init's netns, recorded for the next start otherwise.
+# A container's first network is config["network"] (eth0, the default route, its
+# published ports); the others it was connected to are config["extra_networks"]
+# (eth1...). `connect` hot-plugs into a live init's netns, or is recorded for the
+# next start. A container created with --network none is docker's private mode
+# and refuses, as docker does; one that `disconnect` left with none takes the
+# next network as its first.
 
 
 def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: list[str] | None = None,
@@ -503,27 +658,32 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
     if net_ref == "none":
         raise Conflict("container cannot be connected to multiple networks with one of the networks in private "
                        "(none) mode")
-    view = get(ctx.conn, net_ref)
+    view = ensure_default(ctx) if net_ref == DEFAULT_NETWORK else get(ctx.conn, net_ref)
 
     def action(machine: Any) -> None:
-        current = machine.view.config.get("network") or {}
-        mode = current.get("mode") or machine.view.config["spec"].get("network", "none")
+        config = machine.view.config
+        current = config.get("network") or {}
+        extras = list(config.get("extra_networks") or [])
+        mode = current.get("mode") or config["spec"].get("network", "none")
         if mode == "host":
             raise Conflict("container cannot be disconnected from host network or connected to host network")
-        if current.get("id") == view.id:
+        if current.get("id") == view.id or any(e["id"] == view.id for e in extras):
             raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
         if mode == "none" and not current.get("disconnected"):
             raise Conflict("container cannot be connected to multiple networks with one of the networks in "
                            "private (none) mode")
-        if mode != "none":
-            raise Conflict(f"container {machine.view.name} is already connected to network {current.get('name')}: "
-                           "mydocker connects a container to one network at a time")
         requested = ipam.check_requested(view.subnet, view.gateway, ip) if ip else None
-        ports = list(current.get("ports") or [])
-        if ports:
-            check_ports(ctx.conn, ports, machine.view.id)
-        network = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": ports}
-        machine.handle("network_connect", network=network, aliases=list(aliases or []))
+        if mode == "none":  # its first network
+            ports = list(current.get("ports") or [])
+            if ports:
+                check_ports(ctx.conn, ports, machine.view.id)
+            network = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": ports}
+            machine.handle("network_connect", network=network, aliases=list(aliases or []))
+            return
+        joined = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": [],
+                  "aliases": list(aliases or [])}
+        machine.handle("network_connect", network=current, aliases=list(config.get("aliases") or []),
+                       extra_networks=[*extras, joined], joined=joined)
 
     aggregate.locked(ctx, container.id, action, effects_for(ctx))
     from mydocker.statemachine import name_resolution
@@ -542,18 +702,34 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
     if view is None and not force:
         raise NoSuchNetwork(net_ref)
 
+    def matches(network: dict[str, Any]) -> bool:
+        return network.get("id") == view.id if view is not None else network.get("name") == net_ref
+
     def action(machine: Any) -> None:
-        current = machine.view.config.get("network") or {}
-        mode = current.get("mode") or machine.view.config["spec"].get("network", "none")
+        config = machine.view.config
+        current = config.get("network") or {}
+        extras = list(config.get("extra_networks") or [])
+        mode = current.get("mode") or config["spec"].get("network", "none")
         if mode == "host":
             raise Conflict("container cannot be disconnected from host network or connected to host network")
-        wanted = view.id if view is not None else None
-        if mode != "bridge" or (wanted is not None and current.get("id") != wanted
-                                and current.get("name") != net_ref):
+        if mode != "bridge" or not (matches(current) or any(matches(e) for e in extras)):
             raise Conflict(f"container {machine.view.id} is not connected to network {net_ref}")
-        # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
-        left = {"mode": "none", "id": None, "name": "none", "ip": None, "ports": current.get("ports") or [],
-                "disconnected": True}
-        machine.handle("network_disconnect", network=left, left=current.get("name", ""))
+        if not matches(current):  # one of the others: the first stays as it is
+            left = next(e for e in extras if matches(e))
+            machine.handle("network_disconnect", network=current, left=left["name"], network_id=left["id"],
+                           aliases=list(config.get("aliases") or []),
+                           extra_networks=[e for e in extras if not matches(e)])
+        elif extras:  # the next one becomes the first (its ports stay with the container, as docker's HostConfig)
+            first, *rest = extras
+            promoted = {**first, "ports": current.get("ports") or []}
+            promoted_aliases = promoted.pop("aliases", [])
+            machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
+                           network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
+        else:
+            # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
+            left_none = {"mode": "none", "id": None, "name": "none", "ip": None,
+                         "ports": current.get("ports") or [], "disconnected": True}
+            machine.handle("network_disconnect", network=left_none, left=current.get("name", ""),
+                           network_id=current.get("id"), extra_networks=[])
 
     aggregate.locked(ctx, container.id, action, effects_for(ctx))

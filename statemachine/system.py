@@ -89,7 +89,8 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
         elif owner is not None and not owner[2]:
             if owner[1] in ever_networks and owner[1] not in live_networks:
                 found.append(("bridge", f"{name} {alias}"))
-        elif name.startswith("md-") and name[3:] in ever_containers and name[3:] not in running:
+        elif name.startswith("md-") and _veth_owner(name, owner) in ever_containers \
+                and _veth_owner(name, owner) not in running:
             found.append(("veth", f"{name} {alias}" if alias else name))
     short_networks = {n[:12]: n for n in ever_networks}
     for line in rules:
@@ -106,6 +107,12 @@ def _network_leaks(ctx: Context) -> list[tuple[str, str]]:
         if network_gone or container_gone:
             found.append(("rule", line))
     return found
+
+
+def _veth_owner(name: str, owner: tuple[str, str, str] | None) -> str:
+    """The short id of a veth's container: from its tag (md-<10 hex>.<n>, a second
+    network's, does not spell all 12), else from md-<12 hex>."""
+    return owner[2][:12] if owner is not None and owner[2] else name[3:]
 
 
 def check(ctx: Context) -> dict[str, Any]:

@@ -124,17 +124,40 @@ def apply_container(row: Row | None, event: "Event") -> Row | None:
     elif event.type == "adopt":  # a new watcher took over from a lost monitor
         row.update(monitor_pid=p["monitor_pid"], monitor_start=p["monitor_start"])
     elif event.type == "connect":
-        row["endpoint"] = json.dumps(p["endpoint"], sort_keys=True)
-    elif event.type == "disconnect":
-        row["endpoint"] = None
-    elif event.type in ("network_connect", "network_disconnect"):  # the network the next start joins
+        row["endpoint"] = _endpoints(row["endpoint"], add=p["endpoint"])
+    elif event.type == "disconnect":  # network_ids: a partial one (`network disconnect` of one of several)
+        row["endpoint"] = _endpoints(row["endpoint"], drop=p["network_ids"]) if "network_ids" in p else None
+    elif event.type in ("network_connect", "network_disconnect"):  # the networks the next start joins
         config = json.loads(row["config"])
         config["network"] = p["network"]
         config["spec"]["network"] = p["network"]["name"]
         config["aliases"] = p.get("aliases", [])
+        if "extra_networks" in p:
+            config["extra_networks"] = p["extra_networks"]
         row["config"] = json.dumps(config, sort_keys=True)
     # stop, kill, exec_start, exec_die, commit...: recorded history, no state change.
     return row
+
+
+def _endpoints(raw: str | None, add: dict[str, Any] | None = None,
+               drop: list[str] | tuple[str, ...] = ()) -> str | None:
+    """The endpoint column: the first interface's endpoint (eth0, what ports and
+    inspect's top level read), the others under "more" by network id."""
+    current = json.loads(raw) if raw else None
+    by_network: dict[str, Any] = {}
+    if current is not None:
+        more = current.pop("more", {})
+        by_network[current.get("network_id", "")] = current
+        by_network.update(more)
+    if add is not None:
+        by_network[add.get("network_id", "")] = add
+    for network_id in drop:
+        by_network.pop(network_id, None)
+    if not by_network:
+        return None
+    ordered = sorted(by_network.values(), key=lambda ep: int(ep.get("ifname", "eth0")[3:] or 0))
+    first, rest = ordered[0], ordered[1:]
+    return json.dumps({**first, "more": {ep["network_id"]: ep for ep in rest}} if rest else first, sort_keys=True)
 
 
 def apply_image(row: Row | None, event: "Event") -> Row | None:

@@ -200,7 +200,7 @@ class FakeEffects:
     def connect_network(self, view: Any, network: dict[str, Any]) -> None:
         self.calls.append(Call("connect_network", (view.id, network)))
 
-    def disconnect_network(self, view: Any) -> None:
+    def disconnect_network(self, view: Any, network_id: str | None = None) -> None:
         self.calls.append(Call("disconnect_network", (view.id,)))
 
     def schedule_restart(self, view: Any, delay: float) -> tuple[int, int]:

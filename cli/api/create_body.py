@@ -111,12 +111,19 @@ def create_argv(body: dict[str, Any], name: str | None) -> tuple[list[str], dict
     argv += _host_flags(host)
     networking = typed(body, "NetworkingConfig", dict, "ContainerCreateConfig") or {}
     endpoints = typed(networking, "EndpointsConfig", dict, "NetworkingConfig") or {}
-    for endpoint in endpoints.values():
+    # the NetworkMode's endpoint (else the first) is the container's first network;
+    # the others are joined besides, as `network connect` would (eth1...)
+    mode = host.get("NetworkMode") if host.get("NetworkMode") in endpoints else next(iter(endpoints), None)
+    extra_networks = []
+    for net_name, endpoint in endpoints.items():
         if not isinstance(endpoint, dict):
             continue
-        for alias in endpoint.get("Aliases") or []:
-            argv += ["--network-alias", str(alias)]
+        aliases = [str(alias) for alias in endpoint.get("Aliases") or []]
         ip = (endpoint.get("IPAMConfig") or {}).get("IPv4Address")
+        if net_name != mode:
+            extra_networks.append({"name": net_name, "aliases": aliases, "ip": str(ip) if ip else None})
+            continue
+        argv += [arg for alias in aliases for arg in ("--network-alias", alias)]
         if ip:
             argv += ["--ip", str(ip)]
     if not host.get("NetworkMode") and endpoints:
@@ -126,6 +133,8 @@ def create_argv(body: dict[str, Any], name: str | None) -> tuple[list[str], dict
         after["entrypoint"] = [] if entrypoint == [""] else entrypoint
     argv += ["--", image, *(strings(body, "Cmd", "ContainerConfig") or [])]
     after["config_extra"] = _checked_extras(body, host)
+    if extra_networks:
+        after["config_extra"]["extra_network_requests"] = extra_networks
     return argv, after
 
 

@@ -52,7 +52,10 @@ async def inspect(request: web.Request) -> web.Response:
     def look(ctx: ApiContext) -> dict[str, Any]:
         from mydocker.statemachine import networks
 
-        return _inspect(ctx, networks.get(ctx.conn, ref))
+        view = networks.find_any(ctx, ref)  # bridge, host and none before first use too
+        if view is None:
+            raise networks.NoSuchNetwork(ref)
+        return _inspect(ctx, view)
 
     return web.json_response(await in_thread(request, look))
 

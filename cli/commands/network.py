@@ -84,11 +84,11 @@ def inspect_network(conn: Any, view: Any) -> dict[str, Any]:
         "Scope": "local",
         "Driver": view.row["driver"],
         "EnableIPv6": False,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": [{"Subnet": view.row["subnet"],
-                                                                 "Gateway": view.gateway}]},
+        "IPAM": {"Driver": "default", "Options": {},
+                 "Config": [{"Subnet": view.row["subnet"], "Gateway": view.gateway}] if view.row["subnet"] else []},
         "Internal": False,
         "Containers": containers,
-        "Options": {"com.docker.network.bridge.name": view.bridge},
+        "Options": {"com.docker.network.bridge.name": view.bridge} if view.bridge else {},
         "Labels": view.labels,
     }
 
@@ -99,7 +99,7 @@ def _inspect(args: argparse.Namespace, ctx: Context) -> int:
 
     found, code = [], 0
     for ref in args.names:
-        view = networks.find(ctx.conn, ref)
+        view = networks.find_any(ctx, ref)
         if view is None:
             report(f"network {ref} not found")
             code = 1

@@ -71,6 +71,15 @@ def test_networks_through_the_docker_cli(api: ApiService) -> None:
         members = json.loads(_ok(api.docker("network", "inspect", "blue")))[0]["Containers"]
         assert [m["Name"] for m in members.values()] == ["member"]
         assert "db" in api.rt.inspect("member")["NetworkSettings"]["Networks"]["blue"]["Aliases"]
+        # several endpoints at create (docker-py, compose v2): NetworkMode's is the first, the others besides
+        both = api.request("POST", "/v1.41/containers/create?name=both", {
+            "Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "blue"},
+            "NetworkingConfig": {"EndpointsConfig": {"bridge": {}, "blue": {"Aliases": ["b1"]}}}})
+        assert both.status == 201, both.json()
+        joined = api.rt.inspect("both")["NetworkSettings"]["Networks"]
+        assert list(joined) == ["blue", "bridge"] and "b1" in joined["blue"]["Aliases"]
+        api.rt.ok("rm", "both")
+        assert api.request("GET", "/v1.41/networks/host").json()["Driver"] == "host"
         busy = api.docker("network", "rm", "blue")
         assert busy.returncode == 1 and "active endpoints" in busy.stderr
         _ok(api.docker("network", "disconnect", "blue", "member"))
@@ -273,11 +282,16 @@ services:
     command: ["sh", "-c", "cp /src/index.html /www/ && exec httpd -f -p 80 -h /www"]
     volumes: ["www:/www", "./site:/src:ro"]
     ports: ["127.0.0.1:{port}:80"]
-    networks: [front]
+    networks: [front, back]
   client:
     image: busybox
     command: ["sh", "-c", "while true; do wget -q -O - http://web/index.html; sleep 1; done"]
     networks: [front]
+    depends_on: [web]
+  backclient:  # on the second network of web only: compose creates on one, connects the other
+    image: busybox
+    command: ["sh", "-c", "while true; do wget -q -O - http://web/index.html; sleep 1; done"]
+    networks: [back]
     depends_on: [web]
 volumes:
   www: {{}}
@@ -285,6 +299,9 @@ networks:
   front:
     ipam:
       config: [{{subnet: "{subnet}"}}]
+  back:
+    ipam:
+      config: [{{subnet: "{subnet2}"}}]
 """
 
 
@@ -293,7 +310,8 @@ def test_docker_compose_up_ps_logs_down(api: ApiService, tmp_path: Path) -> None
     port = free_port()
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("served from a named volume\n")
-    (tmp_path / "docker-compose.yml").write_text(COMPOSE.format(port=port, subnet=free_subnet()))
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE.format(port=port, subnet=free_subnet(),
+                                                                subnet2=free_subnet()))
 
     def compose(*args: str) -> str:
         result = subprocess.run(["docker-compose", "-p", "mdtest", *args], cwd=tmp_path, env=_env(api),
@@ -313,13 +331,14 @@ def test_docker_compose_up_ps_logs_down(api: ApiService, tmp_path: Path) -> None
                 break
             time.sleep(0.1)
         assert page == "served from a named volume\n"
-        logs = ""
-        for _ in range(100):  # the client reaches web by its service name on the project's network
-            logs = compose("logs", "client")
-            if "served from a named volume" in logs:
-                break
-            time.sleep(0.2)
-        assert "served from a named volume" in logs
+        for client in ("client", "backclient"):  # web by its service name, on each of its networks
+            logs = ""
+            for _ in range(100):
+                logs = compose("logs", client)
+                if "served from a named volume" in logs:
+                    break
+                time.sleep(0.2)
+            assert "served from a named volume" in logs, client
         labels = api.rt.inspect("mdtest_web_1")["Config"]["Labels"]
         assert labels["com.docker.compose.project"] == "mdtest" and labels["com.docker.compose.service"] == "web"
     finally:

@@ -22,9 +22,6 @@ def test_connect_and_disconnect_a_running_container(md):
     md.ok("run", "-d", "--name", "plug", "busybox", "sleep", "1000")
     md.ok("run", "-d", "--name", "peer", "--network", "hot", "busybox", "sleep", "1000")
     try:
-        # one endpoint at a time: joining a second network is refused, nothing changed
-        refused = md("network", "connect", "hot", "plug")
-        assert refused.code == 1 and "already connected to network bridge" in refused.err
         md.ok("network", "disconnect", "bridge", "plug")
         assert _addresses(md, "plug") == []
 
