@@ -23,6 +23,7 @@ from mydocker.store.snapshots import decode
 
 KEEP = "temp._check_streams"
 STOPS = "temp._check_stops"
+SEQS = "temp._check_seqs"
 
 
 def _streams_that_show(conn: sqlite3.Connection) -> None:
@@ -48,12 +49,15 @@ def _streams_that_show(conn: sqlite3.Connection) -> None:
 def check(conn: sqlite3.Connection) -> list[str]:
     lines: list[str] = []
     snaps = [seq for (seq,) in conn.execute("SELECT seq FROM snapshots ORDER BY seq")]
-    for table in (KEEP, STOPS):
+    for table in (KEEP, STOPS, SEQS):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(f"CREATE TABLE {STOPS} (seq INTEGER PRIMARY KEY)")
     conn.executemany(f"INSERT INTO {STOPS} VALUES (?)", ((seq,) for seq in snaps))
     try:
         _streams_that_show(conn)
+        conn.execute(f"CREATE TABLE {SEQS} (seq INTEGER PRIMARY KEY)")
+        conn.execute(f"INSERT INTO {SEQS} SELECT e.seq FROM {KEEP} AS k"
+                     " CROSS JOIN main.events AS e ON e.stream_id = k.id AND e.seq <= k.upto")
         # where the fold of an ended stream stops, its ending would have dropped its row
         endings = [(upto, sid, PROJECTIONS[stype][0]) for sid, stype, upto in conn.execute(
             f"SELECT id, type, upto FROM {KEEP} WHERE ended ORDER BY upto, id")]
@@ -77,12 +81,12 @@ def check(conn: sqlite3.Connection) -> list[str]:
             lines.extend(compare(tables, stored, f"snapshot {seq}: "))
 
         try:
-            tables = fold_range(conn, empty_tables(), streams=KEEP, stops=snaps, on_stop=at_snapshot)
+            tables = fold_range(conn, empty_tables(), seqs=SEQS, stops=snaps, on_stop=at_snapshot)
         except (ValueError, KeyError, TypeError) as exc:  # an edited log the fold cannot even apply
             return [*lines, f"the log does not fold: {type(exc).__name__}: {exc}"]
         drop_ended(2**63, tables)
         lines.extend(compare(tables, stored_projections(conn)))
     finally:
-        for table in (KEEP, STOPS):
+        for table in (KEEP, STOPS, SEQS):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
     return lines

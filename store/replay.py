@@ -28,10 +28,10 @@ def empty_tables() -> Tables:
 
 def fold_range(conn: sqlite3.Connection, tables: Tables, after_seq: int = 0, upto_seq: int | None = None,
                every: int = 0, on_boundary: Callable[[int, str, Tables], None] | None = None,
-               streams: str = "", stops: list[int] | None = None,
+               seqs: str = "", stops: list[int] | None = None,
                on_stop: Callable[[int, Tables], None] | None = None) -> Tables:
     """Fold the events with after_seq < seq <= upto_seq into `tables` (changed in place);
-    if `streams` names a table (id, upto), only the events of those streams up to upto.
+    if `seqs` names a table (seq INTEGER PRIMARY KEY), only those events.
 
     With `stops` (ascending seqs) calls on_stop(seq, tables) once the fold is at each.
 
@@ -42,14 +42,13 @@ def fold_range(conn: sqlite3.Connection, tables: Tables, after_seq: int = 0, upt
     loads = json.loads
     event = Event("")
     sql = "SELECT seq, stream_id, stream_type, version, type, time, payload FROM events WHERE seq > ?"
-    if streams:  # CROSS JOIN: one index lookup per listed stream, never a scan of the log
+    if seqs:  # read in the table's order: sorting the rows themselves (payloads) costs more
         sql = ("SELECT e.seq, e.stream_id, e.stream_type, e.version, e.type, e.time, e.payload"
-               f" FROM {streams} AS k CROSS JOIN events AS e ON e.stream_id = k.id AND e.seq <= k.upto"
-               " WHERE e.seq > ?")
+               f" FROM {seqs} AS f CROSS JOIN events AS e ON e.seq = f.seq WHERE f.seq > ?")
     params: tuple[int, ...] = (after_seq,)
     if upto_seq is not None:
-        sql, params = sql + " AND seq <= ?", (after_seq, upto_seq)
-    cursor = conn.execute(sql + " ORDER BY seq", params)
+        sql, params = sql + (" AND f.seq <= ?" if seqs else " AND seq <= ?"), (after_seq, upto_seq)
+    cursor = conn.execute(sql + (" ORDER BY f.seq" if seqs else " ORDER BY seq"), params)
     block = after_seq // every if every else 0
     pending = iter(stops or ())
     stop = next(pending, None)
