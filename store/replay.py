@@ -22,7 +22,7 @@ _PAYLOAD_UNUSED = frozenset({"stop", "kill", "destroying", "destroy", "exec_star
                              "start_aborted", "delete"})
 
 
-_scan = json.JSONDecoder().scan_once
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__, not in the stubs
 
 
 def _loads(text: Any) -> Any:
