@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mydocker.store import asof, snapshots
 from mydocker.store import events as store_events
-from mydocker.store import snapshots
 from mydocker.store.check import check
 from mydocker.store.db import connect
 from mydocker.store.events import Event, append
@@ -220,4 +220,56 @@ def test_edits_to_removed_containers_are_caught_where_they_show(log: Log, tmp_pa
     assert any(line.startswith("snapshot ") and f"containers {shown[0]} name: log says 'edited'" in line
                for line in problems)
     assert f"containers {shown[1]}: missing from the projection" in problems
+    conn.close()
+
+
+def test_a_log_the_fold_cannot_apply_is_one_line(log: Log, tmp_path: Path) -> None:
+    conn = copy_of(log, tmp_path)
+    live = conn.execute("SELECT id FROM containers ORDER BY created_at LIMIT 1").fetchone()[0]
+    conn.execute("DROP TRIGGER events_are_append_only_update")
+    conn.execute("UPDATE events SET payload = json_remove(payload, '$.name') WHERE stream_id = ? AND type = 'create'",
+                 (live,))
+    assert check(conn) == ["the log does not fold: KeyError: 'name'"]
+    conn.execute("UPDATE events SET type = 'forged' WHERE stream_id = ? AND type = 'create'", (live,))
+    problems = check(conn)
+    assert len(problems) == 1 and problems[0].startswith("the log does not fold: ValueError: ")
+    assert f"for unknown container {live}" in problems[0]
+    # the check leaves nothing behind on the connection
+    assert conn.execute("SELECT name FROM temp.sqlite_master").fetchall() == []
+    conn.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.integers(min_value=-2, max_value=700))
+def test_as_of_tables_are_the_projections_as_stored_then(log: Log, offset: int) -> None:
+    conn = connect(log.root)
+    try:
+        seq = asof.into_temp(conn, stamp(min(offset, log.clock + 2)))
+        assert conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] == (seq or None)
+        assert stored_projections_of(conn, "temp") == as_stored(log.seen, seq)
+    finally:
+        conn.close()
+
+
+def stored_projections_of(conn: sqlite3.Connection, schema: str) -> Tables:
+    out: Tables = {}
+    for table in empty_tables():
+        cursor = conn.execute(f"SELECT * FROM {schema}.{table}")
+        names = [d[0] for d in cursor.description]
+        out[table] = {row[0]: dict(zip(names, row, strict=True)) for row in cursor}
+    return out
+
+
+def test_a_snapshot_older_than_a_column_reads_with_its_default(log: Log, tmp_path: Path) -> None:
+    conn = copy_of(log, tmp_path)
+    seq, blob = conn.execute("SELECT seq, state FROM snapshots ORDER BY seq LIMIT 1 OFFSET 8").fetchone()
+    state = snapshots.decode(blob)
+    assert state["containers"]
+    for row in state["containers"].values():
+        del row["restart_count"]  # as a snapshot taken before migration 0006 has it
+    conn.execute("UPDATE snapshots SET state = ? WHERE seq = ?", (snapshots.encode(state), seq))
+    when = conn.execute("SELECT time FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+    assert asof.into_temp(conn, when) == seq
+    assert {r for (r,) in conn.execute("SELECT restart_count FROM temp.containers")} == {0}
+    assert len(conn.execute("SELECT id FROM temp.containers").fetchall()) == len(state["containers"])
     conn.close()
