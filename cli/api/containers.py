@@ -511,6 +511,23 @@ async def remove(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.post("/containers/prune")
+async def prune(request: web.Request) -> web.Response:
+    wanted = queryargs.filters(request)
+
+    def work(ctx: ApiContext) -> tuple[list[str], int]:
+        from mydocker.cli.commands.container_prune import prune as prune_containers
+        from mydocker.statemachine.errors import UserError
+
+        try:
+            return prune_containers(ctx, wanted)
+        except UserError as exc:  # a filter docker does not know
+            raise bad_request(str(exc)) from None
+
+    deleted, reclaimed = await in_thread(request, work, reconcile=True)
+    return web.json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
 @routes.post("/containers/{id}/rename")
 async def rename(request: web.Request) -> web.Response:
     ref = request.match_info["id"]

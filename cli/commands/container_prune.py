@@ -17,17 +17,14 @@ def parser() -> Parser:
     return p
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli.prune import confirm, matcher
-    from mydocker.cli.sizes import human_size
+def prune(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
+    """Remove every stopped container the filters keep: (their ids, bytes reclaimed)."""
+    from mydocker.cli.prune import matcher
     from mydocker.statemachine import lifecycle, queries
     from mydocker.statemachine.errors import UserError
     from mydocker.statemachine.machine import may
 
-    match = matcher(args.filter)
-    if not confirm("This will remove all stopped containers.", args.force):
-        print("Total reclaimed space: 0B")
-        return 0
+    match = matcher(filters)
     deleted, reclaimed = [], 0
     for view in queries.list_all(ctx.conn, include_stopped=True):
         if not may(view, "remove"):
@@ -41,6 +38,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue  # started meanwhile: docker skips it too
         deleted.append(view.id)
         reclaimed += size
+    return deleted, reclaimed
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import confirm, matcher
+    from mydocker.cli.sizes import human_size
+
+    matcher(args.filter)  # a bad filter is refused before the prompt
+    if not confirm("This will remove all stopped containers.", args.force):
+        print("Total reclaimed space: 0B")
+        return 0
+    deleted, reclaimed = prune(ctx, args.filter)
     if deleted:
         sys.stdout.write("Deleted Containers:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
     print(f"Total reclaimed space: {human_size(reclaimed)}")

@@ -1,0 +1,78 @@
+"""The Engine API's container prune and stats, attach's stream selection, detach keys
+through the API, the caps on what a request body may cost (load, archive), driven by
+the docker CLI (20.10), docker-py and raw HTTP on one service for the module.
+Containers use --network none: the API, not networking, is under test here."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from tests.integration.api_service import ApiService, serve_api
+
+NONE = ("--network", "none")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory):
+    yield from serve_api(tmp_path_factory, "more")
+
+
+def docker_ok(api: ApiService, *args: str) -> str:
+    out = api.docker(*args)
+    assert out.returncode == 0, f"docker {' '.join(args)} -> {out.returncode}: {out.stderr}"
+    return out.stdout
+
+
+def test_container_prune_with_label_and_until_filters(api: ApiService) -> None:
+    docker_ok(api, "create", "--name", "old-keep", "--label", "keep=yes", *NONE, "busybox", "true")
+    docker_ok(api, "create", "--name", "old-drop", *NONE, "busybox", "true")
+    docker_ok(api, "run", "-d", "--name", "busy", *NONE, "busybox", "sleep", "300")
+    try:
+        bad = api.request("POST", "/v1.41/containers/prune?filters=" + quote(json.dumps({"colour": ["red"]})))
+        assert bad.status == 400 and "Invalid filter" in bad.json()["message"]
+        # until= an hour ago keeps all: nothing is that old
+        hour = api.request("POST", "/v1.41/containers/prune?filters=" + quote(json.dumps({"until": ["1h"]})))
+        assert hour.status == 200 and hour.json()["ContainersDeleted"] is None
+        out = docker_ok(api, "container", "prune", "-f", "--filter", "label!=keep=yes")
+        assert out.startswith("Deleted Containers:\n") and "Total reclaimed space:" in out
+        names = docker_ok(api, "ps", "-a", "--format", "{{.Names}}").split()
+        assert sorted(names) == ["busy", "old-keep"]  # the running one and the labelled one stay
+        client = api.client()
+        keep_id = client.containers.get("old-keep").id
+        assert client.containers.prune(filters={"label": "keep"})["ContainersDeleted"] == [keep_id]
+        assert sorted(docker_ok(api, "ps", "-a", "--format", "{{.Names}}").split()) == ["busy"]
+    finally:
+        api.rt("rm", "-f", "busy", "old-keep", "old-drop")
+
+
+def test_stats_one_shot_streamed_and_through_docker_stats(api: ApiService) -> None:
+    cid = docker_ok(api, "run", "-d", "--name", "worker", *NONE, "busybox",
+                    "sh", "-c", "while :; do :; done").strip()
+    docker_ok(api, "create", "--name", "resting", *NONE, "busybox", "true")
+    try:
+        shot = api.request("GET", "/v1.41/containers/worker/stats?stream=false&one-shot=true").json()
+        assert shot["id"] == cid and shot["name"] == "/worker"
+        assert shot["pids_stats"]["current"] >= 1 and shot["memory_stats"]["usage"] > 0
+        assert shot["memory_stats"]["limit"] > 0 and shot["precpu_stats"]["cpu_usage"]["total_usage"] == 0
+        two = api.request("GET", "/v1.41/containers/worker/stats?stream=false").json()
+        spent = two["cpu_stats"]["cpu_usage"]["total_usage"] - two["precpu_stats"]["cpu_usage"]["total_usage"]
+        assert spent > 0 and two["cpu_stats"]["system_cpu_usage"] > two["precpu_stats"]["system_cpu_usage"]
+        resting = api.request("GET", "/v1.41/containers/resting/stats?stream=false").json()
+        assert resting["read"] == "0001-01-01T00:00:00Z" and resting["memory_stats"] == {}
+        streamed = api.client().api.stats("worker", decode=True, stream=True)
+        first, second = next(streamed), next(streamed)
+        assert second["cpu_stats"]["cpu_usage"]["total_usage"] > first["cpu_stats"]["cpu_usage"]["total_usage"]
+        assert second["precpu_stats"] == first["cpu_stats"]
+        streamed.close()
+        rows = docker_ok(api, "stats", "--no-stream", "--format",
+                         "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}").splitlines()
+        assert len(rows) == 1, rows
+        name, cpu, mem, pids = rows[0].split("|")
+        assert name == "worker" and float(cpu.rstrip("%")) > 1.0 and int(pids) >= 1
+        assert not mem.startswith("0B") and " / " in mem
+        assert api.request("GET", "/v1.41/containers/nothing/stats?stream=false").status == 404
+    finally:
+        api.rt("rm", "-f", "worker", "resting")
