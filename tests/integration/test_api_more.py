@@ -76,3 +76,16 @@ def test_stats_one_shot_streamed_and_through_docker_stats(api: ApiService) -> No
         assert api.request("GET", "/v1.41/containers/nothing/stats?stream=false").status == 404
     finally:
         api.rt("rm", "-f", "worker", "resting")
+
+
+def test_archive_put_of_a_body_that_is_not_a_tar_is_400(api: ApiService) -> None:
+    docker_ok(api, "create", "--name", "target", *NONE, "busybox", "true")
+    try:
+        for body in (b"this is not a tar\n" * 64, b"\x00junk" * (1 << 18)):  # one chunk, then many
+            answer = api.request("PUT", "/v1.41/containers/target/archive?path=/tmp", body,
+                                 headers={"Content-Type": "application/x-tar"}, timeout=30)
+            assert answer.status == 400, (answer.status, answer.body)
+            assert answer.json()["message"]
+        assert api.request("GET", "/_ping").status == 200
+    finally:
+        api.rt("rm", "-f", "target")
