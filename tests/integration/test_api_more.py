@@ -6,6 +6,8 @@ Containers use --network none: the API, not networking, is under test here."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 from urllib.parse import quote
 
 import pytest
@@ -15,9 +17,23 @@ from tests.integration.api_service import ApiService, serve_api
 NONE = ("--network", "none")
 
 
+LOAD_LIMIT = 1 << 20  # this module's service loads at most 1 MiB: the cap is met cheaply
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory):
-    yield from serve_api(tmp_path_factory, "more")
+    before = os.environ.get("MYDOCKER_API_MAX_LOAD")
+    os.environ["MYDOCKER_API_MAX_LOAD"] = str(LOAD_LIMIT)  # read by the service as it starts: only its own
+    try:
+        service = serve_api(tmp_path_factory, "more")
+        first = next(service)
+    finally:
+        if before is None:
+            del os.environ["MYDOCKER_API_MAX_LOAD"]
+        else:
+            os.environ["MYDOCKER_API_MAX_LOAD"] = before
+    yield first
+    next(service, None)
 
 
 def docker_ok(api: ApiService, *args: str) -> str:
@@ -89,3 +105,42 @@ def test_archive_put_of_a_body_that_is_not_a_tar_is_400(api: ApiService) -> None
         assert api.request("GET", "/_ping").status == 200
     finally:
         api.rt("rm", "-f", "target")
+
+
+def _answer(sock: socket.socket) -> bytes:
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def test_load_refuses_a_body_over_its_limit_before_spooling_it(api: ApiService) -> None:
+    def raw(head: str, body_chunks: list[bytes]) -> bytes:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.connect(str(api.socket))
+        try:
+            sock.sendall(head.encode())
+            for chunk in body_chunks:
+                try:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # the service answered early and closed: as it may
+            return _answer(sock)
+        finally:
+            sock.close()
+
+    spools = lambda: sorted(os.listdir(api.rt.root))  # noqa: E731 - the root's own files, spools included
+    before = spools()
+    claimed = raw("POST /v1.41/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+                  f"Content-Length: {LOAD_LIMIT + 1}\r\n\r\n", [])
+    assert claimed.startswith(b"HTTP/1.1 413"), claimed
+    chunked = raw("POST /v1.41/images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n", [b"\0" * 65536] * (LOAD_LIMIT // 65536 + 4))
+    assert chunked.startswith(b"HTTP/1.1 413"), chunked
+    assert spools() == before and api.request("GET", "/_ping").status == 200
+    small = api.request("POST", "/v1.41/images/load", b"\0" * 1024, headers={"Content-Type": "application/x-tar"})
+    assert small.status == 400  # under the limit, it is read and refused as no archive
