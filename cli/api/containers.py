@@ -20,7 +20,7 @@ from aiohttp import web
 from mydocker.cli.api import queryargs
 from mydocker.cli.api.calls import ROOT_KEY, ApiContext, cli_argv, cli_env, cli_error, in_thread, json_body, run_cli
 from mydocker.cli.api.errors import ApiError, bad_request
-from mydocker.cli.api.streams import RAW_STREAM, STDERR, STDOUT, Child, Connection, frame
+from mydocker.cli.api.streams import RAW_STREAM, STDERR, STDOUT, Child, Connection, frame, stream_of
 from mydocker.core.attachsock import NAME as ATTACH_SOCKET
 
 routes = web.RouteTableDef()
@@ -242,7 +242,7 @@ def _encode(record: dict[str, str], tty: bool, timestamps: bool = False) -> byte
     if timestamps:
         text = f"{record.get('time', '')} {text}"
     data = text.encode("utf-8", "replace")
-    return data if tty else frame(STDERR if record.get("stream") == "stderr" else STDOUT, data)
+    return data if tty else frame(stream_of(record), data)
 
 
 async def _follow(request: web.Request, view: Any, position: int, send: Any, keep: Any = None) -> None:
@@ -272,11 +272,15 @@ async def attach(request: web.Request) -> web.StreamResponse:
     view = await get_view(request, reconcile=True)
     tty = bool(view.config["spec"].get("tty"))
     want_stdin = queryargs.flag(request, "stdin")
+    streams = frozenset(number for name, number in (("stdout", STDOUT), ("stderr", STDERR))
+                        if queryargs.flag(request, name))
     stream = queryargs.flag(request, "stream")
     logs = queryargs.flag(request, "logs")
     conn = await Connection.open(request)
 
     async def send(record: dict[str, str]) -> bool:
+        if stream_of(record) not in streams:
+            return True  # a stream the client did not ask for
         return await conn.write(_encode(record, tty))
 
     try:
@@ -291,7 +295,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             return conn.response
         if _alive(view):
             if os.path.exists(os.path.join(view.config["directory"], ATTACH_SOCKET)):
-                await _attach_live(request, conn, view.id, tty, want_stdin)
+                await _attach_live(request, conn, view.id, tty, want_stdin, streams)
             else:  # a foreground container's streams belong to its terminal: its log only
                 await _follow(request, view, position, send)
             return conn.response
@@ -303,7 +307,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             await asyncio.wait([attachment.child], timeout=0.2)
         child = attachment.child.result()
         try:
-            await child.relay(conn, multiplexed=not tty, stdin=want_stdin)
+            await child.relay(conn, multiplexed=not tty, stdin=want_stdin, streams=streams)
         finally:
             if request.app[TERMINALS].get(view.id) is child:
                 del request.app[TERMINALS][view.id]
@@ -312,7 +316,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
         conn.close()
 
 
-async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool) -> None:
+async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool,
+                       streams: frozenset[int]) -> None:
     """A running detached container's waiter serves its streams and stdin on the attach
     socket: relay a `mydocker attach` child, detach keys and resize included."""
     args = ["attach", "--sig-proxy=false"] + ([] if stdin else ["--no-stdin"])
@@ -322,7 +327,7 @@ async def _attach_live(request: web.Request, conn: Connection, container_id: str
     if tty:
         request.app[TERMINALS][container_id] = child
     try:
-        await child.relay(conn, multiplexed=not tty, stdin=stdin)
+        await child.relay(conn, multiplexed=not tty, stdin=stdin, streams=streams)
     finally:
         if request.app[TERMINALS].get(container_id) is child:
             del request.app[TERMINALS][container_id]

@@ -18,7 +18,17 @@ from aiohttp import web
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 STDOUT, STDERR = 1, 2
+BOTH = frozenset((STDOUT, STDERR))
 HIGH_WATER = 1 << 20  # bytes queued for a slow client before we wait for it
+# docker-py reads the 101's headers through a buffered reader, then reads the raw socket:
+# bytes that come in the same read as the headers are lost in that buffer. dockerd's
+# attach does its setup between the two; the first bytes wait at least this long.
+FIRST_WRITE_DELAY = 0.05
+
+
+def stream_of(record: dict[str, str]) -> int:
+    """A log record's stream number (a tty's records are all stdout)."""
+    return STDERR if record.get("stream") == "stderr" else STDOUT
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -86,6 +96,7 @@ class Connection:
         self.upgraded = upgraded
         self.incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.closed = False
+        self.first_write_at = asyncio.get_running_loop().time() + FIRST_WRITE_DELAY
 
     @classmethod
     async def open(cls, request: web.Request) -> Connection:
@@ -123,8 +134,12 @@ class Connection:
                 return True
             except (ConnectionError, RuntimeError):
                 return False
+        if self.first_write_at:
+            await asyncio.sleep(max(0.0, self.first_write_at - asyncio.get_running_loop().time()))
+            self.first_write_at = 0.0
         transport = self.request.transport
-        assert transport is not None
+        if transport is None or transport.is_closing():
+            return False
         transport.write(data)
         while transport.get_write_buffer_size() > HIGH_WATER and not transport.is_closing():
             await asyncio.sleep(0.01)
@@ -184,16 +199,19 @@ class Child:
         if self.master >= 0:
             set_winsize(self.master, height, width)
 
-    async def relay(self, conn: Connection, multiplexed: bool, stdin: bool) -> int:
+    async def relay(self, conn: Connection, multiplexed: bool, stdin: bool,
+                    streams: frozenset[int] = BOTH) -> int:
         """Copy until the child's output ends; returns its exit code. A client that
-        goes away stops the copying only: the child (and the container) go on."""
+        goes away stops the copying only: the child (and the container) go on.
+        streams: what the client asked for (a tty's one stream is STDOUT); the rest
+        is read and dropped, so the child never blocks on it."""
         if self.master >= 0:
-            await self._relay_pty(conn, stdin)
+            await self._relay_pty(conn, stdin, STDOUT in streams)
         else:
-            await self._relay_pipes(conn, multiplexed, stdin)
+            await self._relay_pipes(conn, multiplexed, stdin, streams)
         return await self.proc.wait()
 
-    async def _relay_pty(self, conn: Connection, stdin: bool) -> None:
+    async def _relay_pty(self, conn: Connection, stdin: bool, wanted: bool) -> None:
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
 
@@ -216,7 +234,7 @@ class Child:
             while (data := await chunks.get()) is not None:
                 # A client gone: keep reading (never close the master under the child: the
                 # hangup would reach the container), so the container goes on as with docker.
-                alive = alive and await conn.write(data)
+                alive = alive and (not wanted or await conn.write(data))
         finally:
             loop.remove_reader(self.master)
             if feeder is not None:
@@ -224,7 +242,7 @@ class Child:
             os.close(self.master)
             self.master = -1
 
-    async def _relay_pipes(self, conn: Connection, multiplexed: bool, stdin: bool) -> None:
+    async def _relay_pipes(self, conn: Connection, multiplexed: bool, stdin: bool, streams: frozenset[int]) -> None:
         proc = self.proc
         assert proc.stdout is not None and proc.stderr is not None
         lock = asyncio.Lock()
@@ -232,7 +250,7 @@ class Child:
 
         async def pump(reader: asyncio.StreamReader, stream: int) -> None:
             while data := await reader.read(65536):
-                if not alive[0]:
+                if not alive[0] or stream not in streams:
                     continue  # drain, so the child never blocks on a full pipe
                 async with lock:
                     alive[0] = await conn.write(frame(stream, data) if multiplexed else data)

@@ -144,3 +144,54 @@ def test_load_refuses_a_body_over_its_limit_before_spooling_it(api: ApiService) 
     assert spools() == before and api.request("GET", "/_ping").status == 200
     small = api.request("POST", "/v1.41/images/load", b"\0" * 1024, headers={"Content-Type": "application/x-tar"})
     assert small.status == 400  # under the limit, it is read and refused as no archive
+
+
+def _frames(data: bytes) -> list[tuple[int, bytes]]:
+    out = []
+    while len(data) >= 8:
+        size = int.from_bytes(data[4:8], "big")
+        out.append((data[0], data[8:8 + size]))
+        data = data[8 + size:]
+    return out
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    got = b""
+    while chunk := sock.recv(65536):
+        got += chunk
+    return got
+
+
+def test_attach_sends_only_the_streams_asked_for(api: ApiService) -> None:
+    both = ("sh", "-c", "echo out; echo err >&2; sleep 1; echo out2; echo err2 >&2")
+    made = api.request("POST", "/v1.41/containers/create?name=split",
+                       {"Image": "busybox", "Cmd": list(both), "HostConfig": {"NetworkMode": "none"}})
+    cid = made.json()["Id"]
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.connect(str(api.socket))
+        sock.sendall(f"POST /v1.41/containers/{cid}/attach?stream=1&stdout=0&stderr=1 HTTP/1.1\r\n"
+                     "Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode())
+        head = _answer(sock)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert api.request("POST", f"/v1.41/containers/{cid}/start").status == 204
+        rest = head.split(b"\r\n\r\n", 1)[1] + _read_to_end(sock)
+        sock.close()
+        assert _frames(rest) == [(2, b"err\n"), (2, b"err2\n")]
+        assert api.request("POST", f"/v1.41/containers/{cid}/wait").json()["StatusCode"] == 0
+        low = api.client().api
+        assert low.attach(cid, stdout=False, stderr=True, logs=True) == b"err\nerr2\n"
+        assert low.attach(cid, stdout=True, stderr=False, logs=True) == b"out\nout2\n"
+    finally:
+        api.rt("rm", "-f", "split")
+
+
+def test_docker_attach_no_stdin_sends_the_container_nothing(api: ApiService) -> None:
+    docker_ok(api, "run", "-d", "-i", "--name", "listener", *NONE, "busybox",
+              "sh", "-c", "sleep 2; read -t 1 line; echo \"got [$line]\"; echo done >&2")
+    try:
+        quiet = api.docker("attach", "--no-stdin", "listener", input="secret\n", timeout=30)
+        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "got []\n", "done\n")
+    finally:
+        api.rt("rm", "-f", "listener")
