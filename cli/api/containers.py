@@ -33,6 +33,7 @@ class Attachment:
 
     conn: Connection
     stdin: bool
+    detach_keys: str = ""  # the attach's detachKeys; docker's default when empty
     child: asyncio.Future[Child] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -197,7 +198,7 @@ async def start(request: web.Request) -> web.Response:
     stdin = attachment is not None and attachment.stdin and bool(view.config["spec"].get("interactive"))
     report_r, report_w = os.pipe()
     argv = [sys.executable, "-m", "mydocker.cli.api.launch", request.app[ROOT_KEY], view.id, str(report_w),
-            "attached" if attachment else "detached"]
+            "attached" if attachment else "detached", attachment.detach_keys if attachment else ""]
     try:
         child = await Child.spawn(argv, cli_env(request), tty_mode=tty and attachment is not None, stdin=stdin,
                                   pass_fds=(report_w,))
@@ -276,6 +277,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
                         if queryargs.flag(request, name))
     stream = queryargs.flag(request, "stream")
     logs = queryargs.flag(request, "logs")
+    detach_keys = request.query.get("detachKeys", "")
+    _detach_bytes(detach_keys)  # refused with docker's words before the upgrade, not by the start
     conn = await Connection.open(request)
 
     async def send(record: dict[str, str]) -> bool:
@@ -299,7 +302,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             else:  # a foreground container's streams belong to its terminal: its log only
                 await _follow(request, view, position, send)
             return conn.response
-        attachment = Attachment(conn, want_stdin)
+        attachment = Attachment(conn, want_stdin, detach_keys)
         request.app[PENDING].setdefault(view.id, []).append(attachment)
         while not attachment.child.done():
             if conn.gone:
@@ -307,13 +310,28 @@ async def attach(request: web.Request) -> web.StreamResponse:
             await asyncio.wait([attachment.child], timeout=0.2)
         child = attachment.child.result()
         try:
-            await child.relay(conn, multiplexed=not tty, stdin=want_stdin, streams=streams)
+            # docker's CLI reads the detach keys itself and just closes the connection: the
+            # monitor, which reads the terminal, is told by the same keys (start passed them on)
+            # and hands the container to its waiter; without it, it would stay attached for good.
+            keys = _detach_bytes(attachment.detach_keys) if tty and attachment.stdin else b""
+            await child.relay(conn, multiplexed=not tty, stdin=want_stdin, streams=streams,
+                              on_lost=(lambda: child.type_keys(keys)) if keys else None)
         finally:
             if request.app[TERMINALS].get(view.id) is child:
                 del request.app[TERMINALS][view.id]
         return conn.response
     finally:
         conn.close()
+
+
+def _detach_bytes(keys: str) -> bytes:
+    from mydocker.cli.errors import CliError
+    from mydocker.cli.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+    try:
+        return parse_detach_keys(keys or DEFAULT_DETACH_KEYS)
+    except CliError as exc:
+        raise bad_request(str(exc)) from None
 
 
 async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool,
@@ -327,7 +345,9 @@ async def _attach_live(request: web.Request, conn: Connection, container_id: str
     if tty:
         request.app[TERMINALS][container_id] = child
     try:
-        await child.relay(conn, multiplexed=not tty, stdin=stdin, streams=streams)
+        # the attach child only relays: once the client is gone (docker's CLI closes at its
+        # detach keys) it has nothing left to do, and the container runs on in its waiter
+        await child.relay(conn, multiplexed=not tty, stdin=stdin, streams=streams, on_lost=child.terminate)
     finally:
         if request.app[TERMINALS].get(container_id) is child:
             del request.app[TERMINALS][container_id]

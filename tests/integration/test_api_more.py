@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
+import signal
 import socket
+import time
 from urllib.parse import quote
 
 import pytest
 
-from tests.integration.api_service import ApiService, serve_api
+from tests.integration.api_service import DOCKER_CLI, ApiService, serve_api
 
 NONE = ("--network", "none")
 
@@ -195,3 +199,80 @@ def test_docker_attach_no_stdin_sends_the_container_nothing(api: ApiService) -> 
         assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "got []\n", "done\n")
     finally:
         api.rt("rm", "-f", "listener")
+
+
+class Terminal:
+    """The docker CLI on a pty of its own: what it prints, what the user types."""
+
+    def __init__(self, api: ApiService, *args: str) -> None:
+        assert DOCKER_CLI
+        env = {**os.environ, "DOCKER_HOST": api.host, "DOCKER_CONFIG": str(api.rt.root.parent / "docker-config")}
+        env.pop("DOCKER_CONTEXT", None)
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(DOCKER_CLI, [DOCKER_CLI, *args], env)
+        self.out = b""
+
+    def read_until(self, needle: bytes, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.out and time.monotonic() < deadline:
+            if select.select([self.fd], [], [], 0.2)[0]:
+                try:
+                    self.out += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        assert needle in self.out, self.out
+
+    def type(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def exit_code(self, timeout: float = 30) -> int | None:
+        """The CLI's exit code once it ended by itself; None (and killed) if it did not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            if select.select([self.fd], [], [], 0.2)[0]:
+                try:
+                    self.out += os.read(self.fd, 4096)
+                except OSError:
+                    pass
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return None
+
+
+def test_detach_keys_through_start_ai_and_attach(api: ApiService) -> None:
+    docker_ok(api, "create", "-it", "--name", "shell", *NONE, "busybox", "sh")
+    try:
+        term = Terminal(api, "start", "-ai", "shell")
+        term.read_until(b"# ")
+        term.type(b"echo one-$((40+2))\r")
+        term.read_until(b"one-42")
+        term.type(b"\x10\x11")  # ctrl-p ctrl-q: docker's CLI reads them and hangs up
+        assert term.exit_code() == 0, term.out
+        assert docker_ok(api, "inspect", "-f", "{{.State.Status}}", "shell") == "running\n"
+        socket_path = api.rt.inspect("shell")["Id"]
+        socket_path = api.rt.root / "containers" / socket_path / "attach.sock"
+        deadline = time.monotonic() + 30
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the monitor handed the container to its waiter, which serves attach
+        assert socket_path.exists()
+        again = Terminal(api, "attach", "--detach-keys", "ctrl-x", "shell")
+        time.sleep(1)  # docker's CLI puts its terminal in raw mode once attached
+        again.type(b"echo two-$((40+3))\r")
+        again.read_until(b"two-43")
+        again.type(b"\x18")
+        assert again.exit_code() == 1 and b"read escape sequence" in again.out, again.out
+        assert docker_ok(api, "inspect", "-f", "{{.State.Status}}", "shell") == "running\n"
+        docker_ok(api, "stop", "-t", "1", "shell")
+        custom = Terminal(api, "start", "-ai", "--detach-keys", "ctrl-a,x", "shell")
+        custom.read_until(b"# ")
+        custom.type(b"\x01x")
+        assert custom.exit_code() == 0, custom.out
+        assert docker_ok(api, "inspect", "-f", "{{.State.Status}}", "shell") == "running\n"
+    finally:
+        api.rt("rm", "-f", "shell")
