@@ -129,20 +129,11 @@ async def list_containers(request: web.Request) -> web.Response:
     wanted = queryargs.filters(request)
 
     def listing(ctx: ApiContext) -> list[dict[str, Any]]:
+        from mydocker.cli.commands.ps import listing as ps_listing
         from mydocker.cli.views import writable_size
-        from mydocker.statemachine import container_filters, images, queries
+        from mydocker.statemachine import container_filters
 
-        filters = container_filters.parse(wanted)
-        views = queries.list_all(ctx.conn, include_stopped=everything or limit > 0
-                                 or container_filters.implies_all(filters))
-
-        def image_ids(ref: str) -> set[str]:
-            found = images.find(ctx.conn, ref)
-            return {found.id} if found is not None else set()
-
-        views = container_filters.select(ctx.conn, views, filters, image_ids)
-        if limit > 0:
-            views = views[:limit]
+        views = ps_listing(ctx.conn, container_filters.parse(wanted), everything, limit)
         return [list_entry(v, writable_size(v) if with_size else None) for v in views]
 
     return web.json_response(await in_thread(request, listing, reconcile=True))
@@ -542,12 +533,8 @@ async def prune(request: web.Request) -> web.Response:
 
     def work(ctx: ApiContext) -> tuple[list[str], int]:
         from mydocker.cli.commands.container_prune import prune as prune_containers
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            return prune_containers(ctx, wanted)
-        except UserError as exc:  # a filter docker does not know
-            raise bad_request(str(exc)) from None
+        return queryargs.by_filters(prune_containers, ctx, wanted)
 
     deleted, reclaimed = await in_thread(request, work, reconcile=True)
     return web.json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})

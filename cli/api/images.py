@@ -164,12 +164,8 @@ async def prune(request: web.Request) -> web.Response:
 
     def work(ctx: ApiContext) -> tuple[list[str], int]:
         from mydocker.cli.commands.image_prune import prune as prune_images
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            return prune_images(ctx, wanted, everything)
-        except UserError as exc:
-            raise bad_request(str(exc)) from None
+        return queryargs.by_filters(prune_images, ctx, wanted, everything)
 
     lines, reclaimed = await in_thread(request, work)
     deleted = [{"Untagged" if line.startswith("untagged") else "Deleted": line.split(": ", 1)[1]} for line in lines]
