@@ -77,3 +77,20 @@ def matcher(filters: list[str]) -> Callable[[str, dict[str, str]], bool]:
         return True
 
     return match
+
+
+def prompt_and_prune(ctx: Any, filters: list[str], force: bool, warning: str, title: str,
+                     prune: Callable[[Any, list[str]], tuple[list[str], int]]) -> int:
+    """`container prune` / `volume prune`: a bad filter refused before the prompt, then
+    docker's "Deleted <title>:" list and the space reclaimed."""
+    from mydocker.cli.sizes import human_size
+
+    matcher(filters)
+    if not confirm(warning, force):
+        print("Total reclaimed space: 0B")
+        return 0
+    deleted, reclaimed = prune(ctx, filters)
+    if deleted:
+        sys.stdout.write(f"Deleted {title}:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0

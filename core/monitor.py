@@ -101,6 +101,18 @@ def launch(spec: ContainerSpec, hooks_factory: Callable[[], Hooks], attached: bo
                         detach_r)
 
 
+def _leave_terminal() -> None:
+    """A session of our own with /dev/null for stdio: the caller's terminal and its
+    hangup no longer reach a monitor that runs on detached."""
+    os.setsid()
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _report(fd: int, message: dict[str, object]) -> None:
     try:
         os.write(fd, json.dumps(message).encode() + b"\n")
@@ -259,13 +271,7 @@ class _Monitor:
                 signal.signal(sig, self._forward)
             signal.signal(signal.SIGWINCH, lambda *_: self._copy_winsize())
             return
-        os.setsid()
-        null = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-        for sig in (signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
+        _leave_terminal()
 
     def _forward(self, signum: int, _frame: object) -> None:
         if self.child:
@@ -314,13 +320,7 @@ class _Monitor:
         self.attached = False
         for sig in (*FORWARDED_SIGNALS, signal.SIGWINCH):
             signal.signal(sig, signal.SIG_DFL)
-        os.setsid()
-        null = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-        for sig in (signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
+        _leave_terminal()
         self._hand_over(ours, hooks)  # returns only if it cannot: then this process pumps on
 
     def _pump(self, ours: list[int]) -> bool:

@@ -23,7 +23,7 @@ def start_time(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
-    except (FileNotFoundError, ProcessLookupError):
+    except OSError:  # gone (ENOENT, ESRCH), or a pid namespace that hides it
         return None
     # comm (field 2) may hold spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(b")") + 2 :].split()
@@ -33,6 +33,8 @@ def start_time(pid: int) -> int | None:
 
 
 def is_same_process(pid: int | None, started: int | None) -> bool:
+    """Is this (pid, start time) a live process? A zombie counts as dead: a killed
+    restart sleeper whose parent has gone may stay one for long (an init that reaps late)."""
     if not pid or started is None:
         return False
     return start_time(pid) == started

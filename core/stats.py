@@ -16,6 +16,7 @@ class Sample:
     system_ns: int = 0  # the host's, all CPUs (docker's "system_cpu_usage")
     online_cpus: int = 1
     mem_usage: int = 0  # without the inactive page cache, as docker 20.10
+    mem_inactive: int = 0  # that inactive page cache (the API reports it beside the raw usage)
     mem_limit: int = 0  # the cgroup's limit, or the host's memory when unlimited
     net_rx: int = 0
     net_tx: int = 0
@@ -67,7 +68,8 @@ def sample(paths: dict[str, str], pid: int | None) -> Sample:
         s.cpu_ns = _keyed(_read(f"{unified}/cpu.stat")).get("usage_usec", 0) * 1000
         stat = _keyed(_read(f"{unified}/memory.stat"))
         current = _read(f"{unified}/memory.current").strip()
-        s.mem_usage = max(int(current or 0) - stat.get("inactive_file", 0), 0)
+        s.mem_inactive = min(stat.get("inactive_file", 0), int(current or 0))
+        s.mem_usage = int(current or 0) - s.mem_inactive
         limit = _read(f"{unified}/memory.max").strip()
         s.mem_limit = int(limit) if limit.isdecimal() else 0
         for line in _read(f"{unified}/io.stat").splitlines():
@@ -81,7 +83,8 @@ def sample(paths: dict[str, str], pid: int | None) -> Sample:
         if "memory" in paths:
             stat = _keyed(_read(f"{paths['memory']}/memory.stat"))
             usage = _read(f"{paths['memory']}/memory.usage_in_bytes").strip()
-            s.mem_usage = max(int(usage or 0) - stat.get("total_inactive_file", 0), 0)
+            s.mem_inactive = min(stat.get("total_inactive_file", 0), int(usage or 0))
+            s.mem_usage = int(usage or 0) - s.mem_inactive
             s.mem_limit = int(_read(f"{paths['memory']}/memory.limit_in_bytes").strip() or 0)
         if "blkio" in paths:
             for line in _read(f"{paths['blkio']}/blkio.throttle.io_service_bytes").splitlines():
@@ -101,6 +104,12 @@ def sample(paths: dict[str, str], pid: int | None) -> Sample:
     if pid:
         s.net_rx, s.net_tx = net_bytes(pid)
     return s
+
+
+def of_container(spec: dict, pid: int | None) -> Sample:
+    """A running container's sample: the network bytes of its own namespace only
+    (a host-network container's would be the host's)."""
+    return sample(spec["cgroups"], pid if spec.get("network") != "host" else None)
 
 
 def _proc_io(paths: dict[str, str]) -> tuple[int, int]:

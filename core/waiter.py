@@ -72,20 +72,6 @@ def spawn_sleeper(root: str, delay: float, command: list[str]) -> tuple[int, int
     return proc.pid, go
 
 
-def sleeper_alive(pid: int | None, start: int | None) -> bool:
-    """Is this (pid, start time) a live process? A killed sleeper whose parent
-    has gone may stay a zombie for long (an init that reaps late): dead all the same."""
-    if not pid or start is None:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return False
-    fields = raw[raw.rindex(b")") + 2:].split()
-    return fields[0] != b"Z" and int(fields[19]) == start
-
-
 def fork_here_again() -> None:
     """Children of a monitor are born in the pid namespace it unshared for the
     init, and once that init is dead every fork there fails (ENOMEM). Joining our

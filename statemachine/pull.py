@@ -69,14 +69,20 @@ def user_error(ref: registry_names.Reference, exc: Exception, verb: str = "pull"
     return UserError(str(exc))
 
 
-def list_tags(text: str) -> tuple[registry_names.Reference, list[str]]:
-    """`pull -a`: the repository (no tag or digest may be given) and its tags, sorted as docker."""
+def all_tags_repository(text: str) -> registry_names.Reference:
+    """The repository `pull -a` / `push -a` name: no tag or digest may be given."""
     try:
         ref = registry_names.parse(text, default_tag=False)
     except registry_names.BadReference as exc:
         raise UserError(str(exc)) from None
     if ref.tag or ref.digest:
         raise UserError("tag can't be used with --all-tags/-a")
+    return ref
+
+
+def list_tags(text: str) -> tuple[registry_names.Reference, list[str]]:
+    """`pull -a`: the repository and its tags in the registry, sorted as docker."""
+    ref = all_tags_repository(text)
     client = client_for(ref, "pull")
     try:
         return ref, sorted(set(client.tags()))

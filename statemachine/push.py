@@ -74,15 +74,11 @@ def push(ctx: Context, text: str, progress: Progress | None = None,
 
 
 def local_tags(ctx: Context, text: str) -> tuple[str, list[str]]:
-    """`push -a`: the repository (no tag may be given) and the local tags in it, sorted."""
+    """`push -a`: the repository and the local tags in it, sorted."""
     from mydocker.core import registry_names
+    from mydocker.statemachine.pull import all_tags_repository
 
-    try:
-        ref = registry_names.parse(text, default_tag=False)
-    except registry_names.BadReference as exc:
-        raise UserError(str(exc)) from None
-    if ref.tag or ref.digest:
-        raise UserError("tag can't be used with --all-tags/-a")
+    ref = all_tags_repository(text)
     found = set()
     for image in images.list_images(ctx.conn):
         for name in image.tags:

@@ -75,9 +75,7 @@ def survey(conn: sqlite3.Connection) -> list[Finding]:
     for cid, name, mpid, mstart in conn.execute(
             "SELECT id, name, monitor_pid, monitor_start FROM containers"
             f" WHERE state IN ({', '.join('?' * len(waiting))})", waiting):
-        from mydocker.core.waiter import sleeper_alive
-
-        if not sleeper_alive(mpid, mstart):
+        if not procinfo.is_same_process(mpid, mstart):  # a zombie sleeper is dead as well
             findings.append(Finding(cid, name, "restart-lost"))
     return findings
 

@@ -67,11 +67,18 @@ async def _open(request: web.Request, container_id: str, path: str) -> tuple[Any
         prefix += chunk
     found = _stat_of(prefix)
     if found is None:
-        err = (await proc.stderr.read()).decode(errors="replace")
+        # stdout is drained beside stderr: a child still writing must not block on it
+        err_bytes, _ = await asyncio.gather(proc.stderr.read(), _drain(proc.stdout))
+        err = err_bytes.decode(errors="replace")
         await _end(proc)
         message = cli_error(err)
         raise ApiError(404 if "No such container" in message or "Could not find" in message else 500, message)
     return proc, prefix, found
+
+
+async def _drain(reader: asyncio.StreamReader) -> None:
+    while await reader.read(1 << 16):
+        pass
 
 
 async def _end(proc: Any) -> None:
@@ -123,17 +130,23 @@ async def put(request: web.Request) -> web.Response:
         *cli_argv(request, "cp", "-", f"{view.id}:{path}"), env=cli_env(request),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert proc.stdin is not None and proc.stderr is not None
+    # stderr is read while the body is fed: a child that stops reading stdin to say why
+    # must never wait on a full stderr pipe while we wait on its full stdin.
+    err_task = asyncio.ensure_future(proc.stderr.read())
     try:
         async for chunk in request.content.iter_chunked(1 << 16):  # archives stream past the JSON body limit
+            if proc.returncode is not None or err_task.done():
+                break  # the child gave up (a first chunk that is not a tar): no more to feed
             proc.stdin.write(chunk)
             await proc.stdin.drain()
         proc.stdin.close()
     except (ConnectionError, BrokenPipeError):
         pass  # the child stopped reading: its stderr says why
-    err = (await proc.stderr.read()).decode(errors="replace")
+    err = (await err_task).decode(errors="replace")
     code = await proc.wait()
     if code:
         message = cli_error(err)
         raise ApiError(404 if "No such container" in message or "Could not find" in message
-                       else 400 if "must be a directory" in message else 500, message)
+                       else 400 if "must be a directory" in message or "not a valid tar" in message
+                       else 500, message)
     return web.Response(status=200)

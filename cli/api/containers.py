@@ -20,7 +20,7 @@ from aiohttp import web
 from mydocker.cli.api import queryargs
 from mydocker.cli.api.calls import ROOT_KEY, ApiContext, cli_argv, cli_env, cli_error, in_thread, json_body, run_cli
 from mydocker.cli.api.errors import ApiError, bad_request
-from mydocker.cli.api.streams import RAW_STREAM, STDERR, STDOUT, Child, Connection, frame
+from mydocker.cli.api.streams import RAW_STREAM, STDERR, STDOUT, Child, Connection, frame, stream_of
 from mydocker.core.attachsock import NAME as ATTACH_SOCKET
 
 routes = web.RouteTableDef()
@@ -33,6 +33,7 @@ class Attachment:
 
     conn: Connection
     stdin: bool
+    detach_keys: str = ""  # the attach's detachKeys; docker's default when empty
     child: asyncio.Future[Child] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -128,20 +129,11 @@ async def list_containers(request: web.Request) -> web.Response:
     wanted = queryargs.filters(request)
 
     def listing(ctx: ApiContext) -> list[dict[str, Any]]:
+        from mydocker.cli.commands.ps import listing as ps_listing
         from mydocker.cli.views import writable_size
-        from mydocker.statemachine import container_filters, images, queries
+        from mydocker.statemachine import container_filters
 
-        filters = container_filters.parse(wanted)
-        views = queries.list_all(ctx.conn, include_stopped=everything or limit > 0
-                                 or container_filters.implies_all(filters))
-
-        def image_ids(ref: str) -> set[str]:
-            found = images.find(ctx.conn, ref)
-            return {found.id} if found is not None else set()
-
-        views = container_filters.select(ctx.conn, views, filters, image_ids)
-        if limit > 0:
-            views = views[:limit]
+        views = ps_listing(ctx.conn, container_filters.parse(wanted), everything, limit)
         return [list_entry(v, writable_size(v) if with_size else None) for v in views]
 
     return web.json_response(await in_thread(request, listing, reconcile=True))
@@ -197,7 +189,7 @@ async def start(request: web.Request) -> web.Response:
     stdin = attachment is not None and attachment.stdin and bool(view.config["spec"].get("interactive"))
     report_r, report_w = os.pipe()
     argv = [sys.executable, "-m", "mydocker.cli.api.launch", request.app[ROOT_KEY], view.id, str(report_w),
-            "attached" if attachment else "detached"]
+            "attached" if attachment else "detached", attachment.detach_keys if attachment else ""]
     try:
         child = await Child.spawn(argv, cli_env(request), tty_mode=tty and attachment is not None, stdin=stdin,
                                   pass_fds=(report_w,))
@@ -242,7 +234,7 @@ def _encode(record: dict[str, str], tty: bool, timestamps: bool = False) -> byte
     if timestamps:
         text = f"{record.get('time', '')} {text}"
     data = text.encode("utf-8", "replace")
-    return data if tty else frame(STDERR if record.get("stream") == "stderr" else STDOUT, data)
+    return data if tty else frame(stream_of(record), data)
 
 
 async def _follow(request: web.Request, view: Any, position: int, send: Any, keep: Any = None) -> None:
@@ -272,11 +264,17 @@ async def attach(request: web.Request) -> web.StreamResponse:
     view = await get_view(request, reconcile=True)
     tty = bool(view.config["spec"].get("tty"))
     want_stdin = queryargs.flag(request, "stdin")
+    streams = frozenset(number for name, number in (("stdout", STDOUT), ("stderr", STDERR))
+                        if queryargs.flag(request, name))
     stream = queryargs.flag(request, "stream")
     logs = queryargs.flag(request, "logs")
+    detach_keys = request.query.get("detachKeys", "")
+    _detach_bytes(detach_keys)  # refused with docker's words before the upgrade, not by the start
     conn = await Connection.open(request)
 
     async def send(record: dict[str, str]) -> bool:
+        if stream_of(record) not in streams:
+            return True  # a stream the client did not ask for
         return await conn.write(_encode(record, tty))
 
     try:
@@ -291,11 +289,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
             return conn.response
         if _alive(view):
             if os.path.exists(os.path.join(view.config["directory"], ATTACH_SOCKET)):
-                await _attach_live(request, conn, view.id, tty, want_stdin)
+                await _attach_live(request, conn, view.id, tty, want_stdin, streams)
             else:  # a foreground container's streams belong to its terminal: its log only
                 await _follow(request, view, position, send)
             return conn.response
-        attachment = Attachment(conn, want_stdin)
+        attachment = Attachment(conn, want_stdin, detach_keys)
         request.app[PENDING].setdefault(view.id, []).append(attachment)
         while not attachment.child.done():
             if conn.gone:
@@ -303,7 +301,12 @@ async def attach(request: web.Request) -> web.StreamResponse:
             await asyncio.wait([attachment.child], timeout=0.2)
         child = attachment.child.result()
         try:
-            await child.relay(conn, multiplexed=not tty, stdin=want_stdin)
+            # docker's CLI reads the detach keys itself and just closes the connection: the
+            # monitor, which reads the terminal, is told by the same keys (start passed them on)
+            # and hands the container to its waiter; without it, it would stay attached for good.
+            keys = _detach_bytes(attachment.detach_keys) if tty and attachment.stdin else b""
+            await child.relay(conn, multiplexed=not tty, stdin=want_stdin, streams=streams,
+                              on_lost=(lambda: child.type_keys(keys)) if keys else None)
         finally:
             if request.app[TERMINALS].get(view.id) is child:
                 del request.app[TERMINALS][view.id]
@@ -312,7 +315,18 @@ async def attach(request: web.Request) -> web.StreamResponse:
         conn.close()
 
 
-async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool) -> None:
+def _detach_bytes(keys: str) -> bytes:
+    from mydocker.cli.errors import CliError
+    from mydocker.cli.terminal import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+    try:
+        return parse_detach_keys(keys or DEFAULT_DETACH_KEYS)
+    except CliError as exc:
+        raise bad_request(str(exc)) from None
+
+
+async def _attach_live(request: web.Request, conn: Connection, container_id: str, tty: bool, stdin: bool,
+                       streams: frozenset[int]) -> None:
     """A running detached container's waiter serves its streams and stdin on the attach
     socket: relay a `mydocker attach` child, detach keys and resize included."""
     args = ["attach", "--sig-proxy=false"] + ([] if stdin else ["--no-stdin"])
@@ -322,7 +336,9 @@ async def _attach_live(request: web.Request, conn: Connection, container_id: str
     if tty:
         request.app[TERMINALS][container_id] = child
     try:
-        await child.relay(conn, multiplexed=not tty, stdin=stdin)
+        # the attach child only relays: once the client is gone (docker's CLI closes at its
+        # detach keys) it has nothing left to do, and the container runs on in its waiter
+        await child.relay(conn, multiplexed=not tty, stdin=stdin, streams=streams, on_lost=child.terminate)
     finally:
         if request.app[TERMINALS].get(container_id) is child:
             del request.app[TERMINALS][container_id]
@@ -509,6 +525,19 @@ async def remove(request: web.Request) -> web.Response:
 
     await in_thread(request, work, reconcile=True)
     return web.Response(status=204)
+
+
+@routes.post("/containers/prune")
+async def prune(request: web.Request) -> web.Response:
+    wanted = queryargs.filters(request)
+
+    def work(ctx: ApiContext) -> tuple[list[str], int]:
+        from mydocker.cli.commands.container_prune import prune as prune_containers
+
+        return queryargs.by_filters(prune_containers, ctx, wanted)
+
+    deleted, reclaimed = await in_thread(request, work, reconcile=True)
+    return web.json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
 @routes.post("/containers/{id}/rename")

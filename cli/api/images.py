@@ -22,6 +22,8 @@ from mydocker.cli.api.errors import ApiError, bad_request
 
 routes = web.RouteTableDef()
 CHUNK = 1 << 16
+MAX_LOAD = 16 << 30  # bytes of a /images/load body, unless MAX_LOAD_ENV says otherwise
+MAX_LOAD_ENV = "MYDOCKER_API_MAX_LOAD"
 _DONE = object()
 
 
@@ -98,8 +100,15 @@ async def get_many(request: web.Request) -> web.StreamResponse:
 @routes.post("/images/load")
 async def load(request: web.Request) -> web.Response:
     quiet = queryargs.flag(request, "quiet")
+    limit = load_limit(request.app[ROOT_KEY])
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
     with tempfile.TemporaryFile(dir=request.app[ROOT_KEY]) as spool:
+        spooled = 0
         while chunk := await request.content.read(CHUNK):
+            spooled += len(chunk)
+            if spooled > limit:  # a chunked body says its size only by going on
+                raise _too_large(limit)
             spool.write(chunk)
         spool.seek(0)
 
@@ -122,6 +131,26 @@ async def load(request: web.Request) -> web.Response:
     return _json_lines(body)
 
 
+def load_limit(root: str) -> int:
+    """The most a load's body may be: it is spooled, then unpacked beside it, so half
+    the root's free space, and at most MAX_LOAD (MYDOCKER_API_MAX_LOAD bytes if set)."""
+    import os
+
+    try:
+        most = int(os.environ.get(MAX_LOAD_ENV) or MAX_LOAD)
+    except ValueError:
+        most = MAX_LOAD
+    stat = os.statvfs(root)
+    return min(most, stat.f_bavail * stat.f_frsize // 2)
+
+
+def _too_large(limit: int) -> ApiError:
+    from mydocker.cli.sizes import human_size
+
+    return ApiError(413, f"the archive is larger than the {human_size(limit)} this service loads (half its "
+                         f"root's free space, and {MAX_LOAD_ENV} if set); use `mydocker load` on the host")
+
+
 def _json_lines(body: str) -> web.Response:
     # The docker CLI renders the lines only for exactly this type (no charset)
     return web.Response(body=body.encode(), headers={"Content-Type": "application/json"})
@@ -135,12 +164,8 @@ async def prune(request: web.Request) -> web.Response:
 
     def work(ctx: ApiContext) -> tuple[list[str], int]:
         from mydocker.cli.commands.image_prune import prune as prune_images
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            return prune_images(ctx, wanted, everything)
-        except UserError as exc:
-            raise bad_request(str(exc)) from None
+        return queryargs.by_filters(prune_images, ctx, wanted, everything)
 
     lines, reclaimed = await in_thread(request, work)
     deleted = [{"Untagged" if line.startswith("untagged") else "Deleted": line.split(": ", 1)[1]} for line in lines]

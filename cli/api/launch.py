@@ -1,5 +1,5 @@
 """The child the service runs to start a container: `python -m mydocker.cli.api.launch
-ROOT ID FD attached|detached`. It forks the monitor (which the threaded server must not
+ROOT ID FD attached|detached [DETACH_KEYS]`. It forks the monitor (which the threaded server must not
 do), writes the start's outcome as one JSON line on FD, and, when attached, waits for
 the monitor as `start -a` does: its stdio are then the attach connection's. It imports
 no aiohttp; its events carry the API's actor through MYDOCKER_ACTOR."""
@@ -13,12 +13,13 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from mydocker.cli.terminal import wait_monitor
+    from mydocker.cli.terminal import DETACHED, use_detach_keys, wait_monitor
     from mydocker.statemachine import lifecycle
     from mydocker.statemachine.context import Context
     from mydocker.statemachine.errors import UserError
 
-    root, ref, fd, mode = argv
+    root, ref, fd, mode = argv[:4]
+    use_detach_keys(argv[4] if len(argv) > 4 and argv[4] else None)  # the attach's detachKeys
     attached = mode == "attached"
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     ctx = Context(root, f"api start {ref}{' (attached)' if attached else ''}")
@@ -39,7 +40,10 @@ def main(argv: list[str]) -> int:
         if not result.started:
             os.waitpid(result.monitor_pid, 0)  # the monitor records the failure first
         return 0
-    return wait_monitor(result.monitor_pid)  # a tty is the service's pty, raw already
+    # a tty is the service's pty, raw already. After the detach keys the monitor becomes
+    # the container's waiter and lives on: only its detach pipe says the attach is over.
+    code = wait_monitor(result.monitor_pid, result.detach_fd)
+    return 0 if code == DETACHED else code
 
 
 if __name__ == "__main__":

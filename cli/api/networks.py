@@ -34,13 +34,8 @@ async def list_networks(request: web.Request) -> web.Response:
 
     def listing(ctx: ApiContext) -> list[dict[str, Any]]:
         from mydocker.cli.network_list import select
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            views = select(ctx, wanted)
-        except UserError as exc:  # a filter key or value docker does not know
-            raise bad_request(str(exc)) from None
-        return [_inspect(ctx, view) for view in views]
+        return [_inspect(ctx, view) for view in queryargs.by_filters(select, ctx, wanted)]
 
     return web.json_response(await in_thread(request, listing))
 
@@ -167,11 +162,7 @@ async def prune(request: web.Request) -> web.Response:
 
     def work(ctx: ApiContext) -> list[str]:
         from mydocker.cli.commands.network_prune import prune as prune_networks
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            return prune_networks(ctx, wanted)
-        except UserError as exc:  # a filter docker does not know
-            raise bad_request(str(exc)) from None
+        return queryargs.by_filters(prune_networks, ctx, wanted)
 
     return web.json_response({"NetworksDeleted": await in_thread(request, work) or None})

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 from mydocker.cli.api.errors import bad_request
 
+T = TypeVar("T")
 TRUE = {"1", "true", "True", "TRUE", "yes"}
 FALSE = {"", "0", "false", "False", "FALSE", "no"}
 
@@ -54,3 +57,14 @@ def filters(request: web.Request) -> list[str]:
             raise bad_request(f"invalid filter: {text}")
         out += [f"{key}={v}" for v in values]
     return out
+
+
+def by_filters(select: Callable[..., T], ctx: Any, wanted: list[str], *args: Any) -> T:
+    """select(ctx, wanted, *args), the CLI's own list or prune, with a filter key or
+    value docker does not know (its UserError) answered 400, as dockerd does."""
+    from mydocker.statemachine.errors import UserError
+
+    try:
+        return select(ctx, wanted, *args)
+    except UserError as exc:
+        raise bad_request(str(exc)) from None

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import select
 import struct
 import termios
 import tty
@@ -18,7 +19,18 @@ from aiohttp import web
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 STDOUT, STDERR = 1, 2
+BOTH = frozenset((STDOUT, STDERR))
 HIGH_WATER = 1 << 20  # bytes queued for a slow client before we wait for it
+# docker-py reads the 101's headers through a buffered reader, then reads the raw socket:
+# bytes that come in the same read as the headers are lost in that buffer. dockerd's
+# attach does its setup between the two; the first bytes wait at least this long.
+FIRST_WRITE_DELAY = 0.05
+LOST_POLL = 0.2  # seconds between looks at whether an attached client hung up
+
+
+def stream_of(record: dict[str, str]) -> int:
+    """A log record's stream number (a tty's records are all stdout)."""
+    return STDERR if record.get("stream") == "stderr" else STDOUT
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -46,10 +58,11 @@ class _TakenOver(asyncio.Protocol):
     close the connection at the client's half-close (its stdin ended), before the
     container's last output; this one keeps it open for writing."""
 
-    def __init__(self, queue: asyncio.Queue[bytes | None], original: asyncio.Protocol) -> None:
+    def __init__(self, queue: asyncio.Queue[bytes | None], original: asyncio.Protocol, lost: asyncio.Event) -> None:
         self.queue = queue
         self.original = original
         self.ended = False
+        self.lost = lost
 
     def data_received(self, data: bytes) -> None:
         if not self.ended:
@@ -61,6 +74,7 @@ class _TakenOver(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()
+        self.lost.set()
         self.original.connection_lost(exc)  # aiohttp forgets the connection as usual
 
     def pause_writing(self) -> None:
@@ -86,6 +100,8 @@ class Connection:
         self.upgraded = upgraded
         self.incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.closed = False
+        self.lost = asyncio.Event()  # an upgraded connection's client closed it (docker's CLI does at its detach keys)
+        self.first_write_at = asyncio.get_running_loop().time() + FIRST_WRITE_DELAY
 
     @classmethod
     async def open(cls, request: web.Request) -> Connection:
@@ -103,7 +119,7 @@ class Connection:
         if upgrade and request.transport is not None:
             protocol = request.protocol
             protocol.set_parser(_Reader(conn.incoming))  # type: ignore[arg-type]
-            request.transport.set_protocol(_TakenOver(conn.incoming, protocol))
+            request.transport.set_protocol(_TakenOver(conn.incoming, protocol, conn.lost))
         else:
             conn.incoming.put_nowait(None)
         return conn
@@ -123,12 +139,30 @@ class Connection:
                 return True
             except (ConnectionError, RuntimeError):
                 return False
+        if self.first_write_at:
+            await asyncio.sleep(max(0.0, self.first_write_at - asyncio.get_running_loop().time()))
+            self.first_write_at = 0.0
         transport = self.request.transport
-        assert transport is not None
+        if transport is None or transport.is_closing():
+            return False
         transport.write(data)
         while transport.get_write_buffer_size() > HIGH_WATER and not transport.is_closing():
             await asyncio.sleep(0.01)
         return not transport.is_closing()
+
+    def hung_up(self) -> bool:
+        """The client closed its end for good, not only its writing half: a unix
+        socket then polls POLLHUP (a half-close gives only EOF). docker's CLI closes so
+        at its detach keys, with nothing more to read: no write of ours would notice."""
+        if self.lost.is_set() or self.gone:
+            return True
+        transport = self.request.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLHUP)
+        return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
 
     async def wait_closed(self) -> None:
         """Until the client closes its side (its stdin ended or it disconnected)."""
@@ -184,16 +218,43 @@ class Child:
         if self.master >= 0:
             set_winsize(self.master, height, width)
 
-    async def relay(self, conn: Connection, multiplexed: bool, stdin: bool) -> int:
+    async def relay(self, conn: Connection, multiplexed: bool, stdin: bool,
+                    streams: frozenset[int] = BOTH, on_lost: Callable[[], Any] | None = None) -> int:
         """Copy until the child's output ends; returns its exit code. A client that
-        goes away stops the copying only: the child (and the container) go on."""
-        if self.master >= 0:
-            await self._relay_pty(conn, stdin)
-        else:
-            await self._relay_pipes(conn, multiplexed, stdin)
-        return await self.proc.wait()
+        goes away stops the copying only: the child (and the container) go on;
+        on_lost() is then called once (to let the child detach or end).
+        streams: what the client asked for (a tty's one stream is STDOUT); the rest
+        is read and dropped, so the child never blocks on it."""
+        watcher = asyncio.create_task(self._when_lost(conn, on_lost)) if on_lost is not None else None
+        try:
+            if self.master >= 0:
+                await self._relay_pty(conn, stdin, STDOUT in streams)
+            else:
+                await self._relay_pipes(conn, multiplexed, stdin, streams)
+            return await self.proc.wait()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
-    async def _relay_pty(self, conn: Connection, stdin: bool) -> None:
+    @staticmethod
+    async def _when_lost(conn: Connection, on_lost: Callable[[], Any]) -> None:
+        while not conn.hung_up():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(conn.lost.wait(), LOST_POLL)
+        with contextlib.suppress(OSError):
+            on_lost()
+
+    def type_keys(self, data: bytes) -> None:
+        """Bytes to the child's terminal as if its user typed them (the detach keys)."""
+        if self.master >= 0:
+            os.write(self.master, data)
+
+    def terminate(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+
+    async def _relay_pty(self, conn: Connection, stdin: bool, wanted: bool) -> None:
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
 
@@ -216,7 +277,7 @@ class Child:
             while (data := await chunks.get()) is not None:
                 # A client gone: keep reading (never close the master under the child: the
                 # hangup would reach the container), so the container goes on as with docker.
-                alive = alive and await conn.write(data)
+                alive = alive and (not wanted or await conn.write(data))
         finally:
             loop.remove_reader(self.master)
             if feeder is not None:
@@ -224,7 +285,7 @@ class Child:
             os.close(self.master)
             self.master = -1
 
-    async def _relay_pipes(self, conn: Connection, multiplexed: bool, stdin: bool) -> None:
+    async def _relay_pipes(self, conn: Connection, multiplexed: bool, stdin: bool, streams: frozenset[int]) -> None:
         proc = self.proc
         assert proc.stdout is not None and proc.stderr is not None
         lock = asyncio.Lock()
@@ -232,7 +293,7 @@ class Child:
 
         async def pump(reader: asyncio.StreamReader, stream: int) -> None:
             while data := await reader.read(65536):
-                if not alive[0]:
+                if not alive[0] or stream not in streams:
                     continue  # drain, so the child never blocks on a full pipe
                 async with lock:
                     alive[0] = await conn.write(frame(stream, data) if multiplexed else data)

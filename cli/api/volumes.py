@@ -26,13 +26,8 @@ async def list_volumes(request: web.Request) -> web.Response:
     def listing(ctx: ApiContext) -> list[dict[str, Any]]:
         from mydocker.cli.volume_list import select
         from mydocker.statemachine import volumes
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            rows = select(ctx, wanted)
-        except UserError as exc:  # a filter key or value docker does not know
-            raise bad_request(str(exc)) from None
-        return [volumes.inspect(row) for row in rows]
+        return [volumes.inspect(row) for row in queryargs.by_filters(select, ctx, wanted)]
 
     return web.json_response({"Volumes": await in_thread(request, listing), "Warnings": []})
 
@@ -95,12 +90,8 @@ async def prune(request: web.Request) -> web.Response:
 
     def work(ctx: ApiContext) -> tuple[list[str], int]:
         from mydocker.cli.commands.volume_prune import prune as prune_volumes
-        from mydocker.statemachine.errors import UserError
 
-        try:
-            return prune_volumes(ctx, wanted)
-        except UserError as exc:  # a filter docker does not know
-            raise bad_request(str(exc)) from None
+        return queryargs.by_filters(prune_volumes, ctx, wanted)
 
     deleted, reclaimed = await in_thread(request, work)
     return web.json_response({"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed})

@@ -4,7 +4,6 @@ container that is not running (created and exited ones)."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
@@ -17,17 +16,14 @@ def parser() -> Parser:
     return p
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli.prune import confirm, matcher
-    from mydocker.cli.sizes import human_size
+def prune(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
+    """Remove every stopped container the filters keep: (their ids, bytes reclaimed)."""
+    from mydocker.cli.prune import matcher
     from mydocker.statemachine import lifecycle, queries
     from mydocker.statemachine.errors import UserError
     from mydocker.statemachine.machine import may
 
-    match = matcher(args.filter)
-    if not confirm("This will remove all stopped containers.", args.force):
-        print("Total reclaimed space: 0B")
-        return 0
+    match = matcher(filters)
     deleted, reclaimed = [], 0
     for view in queries.list_all(ctx.conn, include_stopped=True):
         if not may(view, "remove"):
@@ -41,10 +37,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             continue  # started meanwhile: docker skips it too
         deleted.append(view.id)
         reclaimed += size
-    if deleted:
-        sys.stdout.write("Deleted Containers:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
-    return 0
+    return deleted, reclaimed
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.prune import prompt_and_prune
+
+    return prompt_and_prune(ctx, args.filter, args.force, "This will remove all stopped containers.",
+                            "Containers", prune)
 
 
 def _upper_size(directory: str) -> int:

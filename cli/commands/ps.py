@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from mydocker.cli.asof import add_flag
 from mydocker.cli.parsing import Parser, parse_int
@@ -33,6 +34,24 @@ def parser() -> Parser:
     return p
 
 
+def listing(conn: Any, filters: Any, everything: bool, limit: int) -> list[Any]:
+    """The containers `ps` lists, newest first, as GET /containers/json lists them too:
+    running ones only unless everything, a limit or a filter that implies all
+    (filters: container_filters.parse's); limit <= 0 is none."""
+    from mydocker.statemachine import container_filters, queries
+
+    views = queries.list_all(conn, include_stopped=everything or limit > 0 or container_filters.implies_all(filters))
+
+    def image_ids(ref: str) -> set[str]:
+        from mydocker.statemachine import images  # the image store costs start-up time: only when asked
+
+        found = images.find(conn, ref)
+        return {found.id} if found is not None else set()
+
+    views = container_filters.select(conn, views, filters, image_ids)
+    return views[:limit] if limit > 0 else views
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
     from mydocker.cli.views import container_size, ps_fields
@@ -48,19 +67,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         fmt = "{{.ID}}"
     elif args.size and (not fmt or fmt == "table"):
         fmt = DEFAULT_FORMAT + "\t{{.Size}}"
-    limit = 1 if args.latest else args.last
-    everything = args.all or limit > 0 or container_filters.implies_all(filters)
-    views = queries.list_all(ctx.conn, include_stopped=everything)
-
-    def image_ids(ref: str) -> set[str]:
-        from mydocker.statemachine import images  # the image store costs start-up time: only when asked
-
-        found = images.find(ctx.conn, ref)
-        return {found.id} if found is not None else set()
-
-    views = container_filters.select(ctx.conn, views, filters, image_ids)
-    if limit > 0:
-        views = views[:limit]
+    views = listing(ctx.conn, filters, args.all, 1 if args.latest else args.last)
     sizes: dict[str, int] = {}
 
     def size_of(view: queries.ContainerView):  # type: ignore[no-untyped-def]

@@ -78,9 +78,7 @@ def _sample(view: Any) -> Any:
 
     if not alive(view):
         return None
-    spec = view.config["spec"]
-    own_netns = spec.get("network") != "host"
-    return stats.sample(spec["cgroups"], view.row["pid"] if own_netns else None)
+    return stats.of_container(view.config["spec"], view.row["pid"])
 
 
 def _fields(ref: str, view: Any, before: Any, after: Any, no_trunc: bool) -> dict[str, str]:

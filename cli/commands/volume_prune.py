@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from mydocker.cli.parsing import Parser
 from mydocker.statemachine.context import Context
@@ -41,15 +40,7 @@ def prune(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.cli.prune import confirm, matcher
-    from mydocker.cli.sizes import human_size
+    from mydocker.cli.prune import prompt_and_prune
 
-    matcher(args.filter)  # a bad filter is refused before the prompt
-    if not confirm("This will remove all local volumes not used by at least one container.", args.force):
-        print("Total reclaimed space: 0B")
-        return 0
-    deleted, reclaimed = prune(ctx, args.filter)
-    if deleted:
-        sys.stdout.write("Deleted Volumes:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
-    return 0
+    return prompt_and_prune(ctx, args.filter, args.force,
+                            "This will remove all local volumes not used by at least one container.", "Volumes", prune)
