@@ -41,14 +41,16 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365} years"
 
 
-def since(stamp: str, now: datetime | None = None) -> float:
+def since(stamp: str | datetime, now: datetime | None = None) -> float:
     now = now or NOW or datetime.now(UTC)
-    return max((now - parse_time(stamp)).total_seconds(), 0.0)
+    when = parse_time(stamp) if isinstance(stamp, str) else stamp
+    return max((now - when).total_seconds(), 0.0)
 
 
-def created_at(stamp: str) -> str:
+def created_at(stamp: str | datetime) -> str:
     """ps's CreatedAt: 2026-11-27 21:57:00 +0000 UTC."""
-    return parse_time(stamp).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+    when = parse_time(stamp) if isinstance(stamp, str) else stamp
+    return when.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
 def human_size(size: float) -> str:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, since
+from mydocker.cli.humanize import ZERO_TIME, created_at, human_duration, parse_time, since
 from mydocker.cli.ports import format_ports
 from mydocker.cli.resource_flags import host_config as host_config_of_resources
 from mydocker.cli.run_flags import host_config as host_config_of_namespaces
@@ -18,16 +18,18 @@ DOCKER_STATUS = {"created": "created", "running": "running", "stopped": "exited"
                  "restarting": "restarting"}
 
 
-def status_text(view: ContainerView) -> str:
+def status_text(view: ContainerView, config: dict[str, Any] | None = None) -> str:
+    """config: the view's, already decoded (ps decodes each row's once)."""
     row = view.row
     if view.state in ("running", "paused") and row.get("started_at"):
         up = "Up " + human_duration(since(row["started_at"]))
         if view.state == "paused":
             return up + " (Paused)"
-        if view.config.get("healthcheck"):
+        config = view.config if config is None else config
+        if config.get("healthcheck"):
             from mydocker.statemachine.health import ps_suffix
 
-            up += ps_suffix(view.config, view.state, json.loads(row["health"]) if row.get("health") else None)
+            up += ps_suffix(config, view.state, json.loads(row["health"]) if row.get("health") else None)
         return up
     if view.state == "stopped":
         return f"Exited ({row['exit_code']}) {human_duration(since(row['finished_at']))} ago"
@@ -41,20 +43,23 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
     command = " ".join(view.command)
     if truncate and len(command) > 20:
         command = command[:19] + "…"
-    labels = dict(view.config.get("labels") or {})
-    mounts = view.config["spec"].get("mounts", [])
+    # Decoded and parsed once per row: ps with hundreds of containers pays these per row.
+    config = view.config
+    labels = dict(config.get("labels") or {})
+    mounts = config["spec"].get("mounts", [])
+    created = parse_time(view.row["created_at"])
     fields = Struct({
         "ID": view.id[:12] if truncate else view.id,
         "Image": view.row["image"],
         "Command": json.dumps(command, ensure_ascii=False),
-        "CreatedAt": created_at(view.row["created_at"]),
-        "RunningFor": human_duration(since(view.row["created_at"])) + " ago",
-        "Status": status_text(view),
+        "CreatedAt": created_at(created),
+        "RunningFor": human_duration(since(created)) + " ago",
+        "Status": status_text(view, config),
         "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
         "Names": view.name,
-        "Networks": ",".join(sorted([view.config["spec"].get("network", "none"),  # docker's: map order
-                                     *(e["name"] for e in view.config.get("extra_networks") or [])])),
+        "Networks": ",".join(sorted([config["spec"].get("network", "none"),  # docker's: map order
+                                     *(e["name"] for e in config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
         "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),
