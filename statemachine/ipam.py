@@ -78,10 +78,16 @@ def pick(net: Net, gateway: str, taken: Iterable[str], requested: str | None = N
         if ip in used:
             raise Conflict(f"Address already in use: {ip} on network {label}")
         return ip
-    for host in net.hosts():  # a generator: a /8 is not materialised
-        candidate = str(host)
-        if candidate != gateway and candidate not in used:
-            return candidate
+    # As integers: with hundreds allocated, making an address object and its text for
+    # each taken one cost every start milliseconds. Lowest first, as net.hosts() counts.
+    skip = {int(ipaddress.IPv4Address(ip)) for ip in used}
+    skip.add(int(ipaddress.IPv4Address(gateway)))
+    first, last = int(net.network_address), int(net.broadcast_address)
+    if net.prefixlen < 31:
+        first, last = first + 1, last - 1  # neither the network nor the broadcast address
+    for candidate in range(first, last + 1):  # a range: a /8 is not materialised
+        if candidate not in skip:
+            return str(ipaddress.IPv4Address(candidate))
     raise Conflict(f"no available IPv4 addresses on network {label} (subnet {net}): all are allocated")
 
 

@@ -542,7 +542,10 @@ def _allocate(ctx: Context, view: NetworkView, container_id: str, config: dict[s
     veth = f"md-{container_id[:12]}" if index == 0 else f"md-{container_id[:10]}.{index}"[:net.IFNAMSIZ]
     mac = config.get("mac") if index == 0 else None  # --mac-address is eth0's
     for _attempt in range(20):
-        ip = ipam.pick(view.subnet, view.gateway, view.allocations, config.get("ip"), view.name)
+        # the taken addresses only, from SQL: decoding every endpoint grew with the network
+        taken = [r[0] for r in ctx.conn.execute(
+            "SELECT a.key FROM networks, json_each(networks.allocations) AS a WHERE networks.id = ?", (view.id,))]
+        ip = ipam.pick(view.subnet, view.gateway, taken, config.get("ip"), view.name)
         rules = iptables.port_rules(view.id, container_id, view.bridge, ip, config.get("ports", []), view.root_tag)
         endpoint = {
             "container": container_id, "network_id": view.id, "network": view.name, "ip": ip,
