@@ -29,3 +29,29 @@ def test_any_rfc3339_time_of_an_image_config_in_our_spelling() -> None:
     assert timestamps.from_rfc3339("2023-05-19T20:19:42.5") == "2023-05-19T20:19:42.500000Z"
     assert timestamps.from_rfc3339("yesterday") is None
     assert timestamps.from_rfc3339(None) is None and timestamps.from_rfc3339("") is None
+
+
+def test_now_is_our_spelling_of_the_present() -> None:
+    import re
+
+    stamp = timestamps.now()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp)
+    assert abs((datetime.now(UTC) - timestamps.parse(stamp)).total_seconds()) < 5
+
+
+def test_the_waiter_loads_neither_datetime_nor_typing() -> None:
+    """Every running container has a waiter: what it imports, hundreds of them hold."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mydocker.core.waiter
+
+    parent = Path(os.path.abspath(mydocker.core.waiter.__file__)).parents[2]
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import mydocker.core.waiter, mydocker.core.logs,"
+            " mydocker.core.attachsock; mydocker.core.logs._now();"
+            " print(sorted({'datetime', 'typing'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(parent)], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
