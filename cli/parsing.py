@@ -197,7 +197,8 @@ def _positional_usage(action: argparse.Action) -> str:
 
 # The value word docker prints after a flag, by the converter the flag uses.
 _TYPE_WORDS = {"int": "int", "float": "float", "parse_int": "int", "parse_timeout": "int", "parse_size": "bytes",
-               "parse_memory": "bytes", "parse_cpus": "decimal", "parse_duration": "duration"}
+               "parse_memory": "bytes", "parse_cpus": "decimal", "parse_decimal": "decimal",
+               "parse_duration": "duration"}
 
 
 def _value_word(action: argparse.Action) -> str:
