@@ -15,7 +15,7 @@ HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp
 	docker-registry skopeo apache2-utils podman conmon containerd docker.io docker-compose chromium
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo test soak unit lint typecheck bench bench-scale bench-audit clean
+.PHONY: all host-deps install demo completion-install test soak unit lint typecheck bench bench-scale bench-audit clean
 
 all: install
 
@@ -54,9 +54,20 @@ install: host-deps $(BIN)/mydocker
 	echo $(LINKS) > $$site/mydocker-src.pth; rm -f $$site/__editable__.mydocker-*.pth
 
 # Only the demo puts this checkout's mydocker on PATH; tests call .venv's directly.
+# Bash completion from `mydocker completion bash`, where bash-completion looks for it;
+# rewritten only when the script changed, so running it again changes nothing.
+COMPLETION_DIR ?= $(firstword $(wildcard /usr/share/bash-completion/completions) /etc/bash_completion.d)
+
 demo: install
 	@ln -sf $(abspath $(BIN)/mydocker) /usr/local/bin/mydocker
+	@$(MAKE) -s completion-install
 	MYDOCKER_ROOT=$(DEMO_ROOT) bash bench/demo.sh
+
+completion-install:
+	@mkdir -p $(COMPLETION_DIR)
+	@$(BIN)/mydocker completion bash > $(COMPLETION_DIR)/.mydocker.new
+	@if cmp -s $(COMPLETION_DIR)/.mydocker.new $(COMPLETION_DIR)/mydocker; then rm -f $(COMPLETION_DIR)/.mydocker.new; \
+	else mv $(COMPLETION_DIR)/.mydocker.new $(COMPLETION_DIR)/mydocker && echo "bash completion: $(COMPLETION_DIR)/mydocker"; fi
 
 test: install
 	$(BIN)/ruff check .

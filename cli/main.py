@@ -115,9 +115,16 @@ def _usage() -> str:
 
 
 def _group_usage(group: str) -> str:
-    lines = [f"Usage:  mydocker {group} COMMAND\n\nCommands:\n"]
+    """docker's layout: one line per command (aliases such as ls/list once), sorted."""
+    first: dict[str, str] = {}
     for sub, module in GROUPS[group].items():
-        lines.append(f"  {sub:<10}{COMMANDS.get(module) or SUBCOMMAND_HELP.get(module, '')}\n")
+        first.setdefault(module, sub)
+    described = {sub: COMMANDS.get(module) or SUBCOMMAND_HELP.get(module, "") for module, sub in first.items()}
+    width = max(len(sub) for sub in described) + 3
+    title = COMMANDS[group].split(" (", 1)[0]
+    lines = [f"\nUsage:  mydocker {group} COMMAND\n\n{title}\n\nCommands:\n"]
+    lines += [f"  {sub:<{width}}{text}\n" for sub, text in sorted(described.items())]
+    lines.append(f"\nRun 'mydocker {group} COMMAND --help' for more information on a command.\n")
     return "".join(lines)
 
 

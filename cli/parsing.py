@@ -112,10 +112,152 @@ class Parser(argparse.ArgumentParser):
             raise UsageError(unknown_argument(word, self.prog))
         raise UsageError(message)
 
+    def add_subparsers(self, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("action", _SubParsers)
+        return super().add_subparsers(**kwargs)
+
+    def format_help(self) -> str:
+        return docker_help(self)
+
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             sys.stderr.write(message)
         raise SystemExit(status)
+
+
+HELP_WIDTH = 80  # docker wraps its help at the terminal's width, 80 when it has none
+
+
+def docker_help(p: argparse.ArgumentParser) -> str:
+    """docker's (cobra's) help layout, derived from the parser's actions so that
+    every command and subcommand gets it: Usage, description, Commands, Options."""
+    positionals = [a for a in p._actions if not a.option_strings and a.help != argparse.SUPPRESS]
+    options = [a for a in p._actions if a.option_strings and a.help != argparse.SUPPRESS
+               and not isinstance(a, argparse._HelpAction)]
+    commands = _commands(p, positionals)
+    words = [p.prog] + (["[OPTIONS]"] if options else [])
+    words += ["COMMAND" if a in commands[0] else _positional_usage(a) for a in positionals]
+    usage = p.usage % {"prog": p.prog} if p.usage else " ".join(words)  # a usage argparse's rules cannot spell
+    out = [f"\nUsage:  {usage}\n"]
+    if p.description:
+        out.append(f"\n{p.description}\n")
+    if commands[1]:
+        width = max(len(name) for name, _ in commands[1]) + 3
+        out.append("\nCommands:\n")
+        out += [f"  {name:<{width}}{_sentence(text)}\n".rstrip() + "\n" for name, text in commands[1]]
+    if options:
+        out.append("\nOptions:\n")
+        out += _option_lines(options)
+    if commands[1]:
+        out.append(f"\nRun '{p.prog} COMMAND --help' for more information on a command.\n")
+    return "".join(out)
+
+
+def _commands(p: argparse.ArgumentParser, positionals: list[argparse.Action],
+              ) -> tuple[list[argparse.Action], list[tuple[str, str]]]:
+    """The positionals that name a subcommand, and (name, help) of every subcommand,
+    including those main dispatches to modules of their own (volume prune)."""
+    chosen: list[argparse.Action] = []
+    listed: dict[str, str] = {}
+    for action in positionals:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen.append(action)
+            helps = {c.dest: c.help or "" for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                if name in helps:
+                    listed[name] = helps[name]
+                elif not any(sub is other for other in listed.values()):
+                    continue  # an alias (ls/list): docker lists the command once
+        elif action.choices is not None and action.dest == "action":
+            chosen.append(action)
+            listed.update({str(c): "" for c in action.choices})
+    if chosen:
+        from mydocker.cli.main import GROUPS, SUBCOMMAND_HELP
+
+        command = p.prog.removeprefix("mydocker ")
+        for name, module in GROUPS.get(command, {}).items():
+            listed.setdefault(name, SUBCOMMAND_HELP.get(module, ""))
+    return chosen, sorted(listed.items())
+
+
+def _positional_usage(action: argparse.Action) -> str:
+    name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    if action.nargs == argparse.REMAINDER:
+        return name if isinstance(action.metavar, str) else "[COMMAND] [ARG...]"
+    if " " in name:
+        return name  # already spelled as words (CONTAINER NEW_NAME)
+    if action.nargs == "+":
+        return f"{name} [{name}...]"
+    if action.nargs == "*":
+        return f"[{name}...]"
+    if action.nargs == "?":
+        return f"[{name}]"
+    return name
+
+
+# The value word docker prints after a flag, by the converter the flag uses.
+_TYPE_WORDS = {"int": "int", "float": "float", "parse_int": "int", "parse_timeout": "int", "parse_size": "bytes",
+               "parse_memory": "bytes", "parse_cpus": "decimal", "parse_decimal": "decimal",
+               "parse_duration": "duration"}
+
+
+def _value_word(action: argparse.Action) -> str:
+    if action.nargs == 0:
+        return ""
+    if action.dest == "filter":
+        return "filter"
+    if isinstance(action, argparse._AppendAction):
+        return "list"
+    kind = getattr(action.type, "__qualname__", "").split(".")[0]
+    if kind in _TYPE_WORDS:
+        return _TYPE_WORDS[kind]
+    if "duration" in kind:
+        return "duration"
+    return "string"
+
+
+def _option_lines(options: list[argparse.Action]) -> list[str]:
+    import textwrap
+
+    rows = []
+    for action in options:
+        short = next((o for o in action.option_strings if len(o) == 2 and o[1] != "-"), None)
+        long = next((o for o in action.option_strings if o.startswith("--")), None)
+        flags = f"  {short}, {long}" if short and long else f"  {short}" if short else f"      {long}"
+        word = _value_word(action)
+        left = f"{flags} {word}" if word else flags
+        text = _sentence(action.help or "")
+        default = action.default
+        if (isinstance(default, (int, float, str)) and not isinstance(default, bool) and default != ""
+                and "default" not in text):
+            text = f"{text} (default {default})".strip()
+        rows.append(((long or short or "").lstrip("-"), left, text))
+    rows.sort()
+    column = max(len(left) for _, left, _ in rows) + 3
+    lines = []
+    for _, left, text in rows:
+        wrapped = textwrap.wrap(text, max(HELP_WIDTH - column, 20), break_on_hyphens=False,
+                                break_long_words=False) or [""]
+        lines.append(f"{left:<{column}}{wrapped[0]}".rstrip() + "\n")
+        lines += [f"{'':<{column}}{more}\n" for more in wrapped[1:]]
+    return lines
+
+
+def _sentence(text: str) -> str:
+    text = text.replace("%%", "%")
+    first = text.split(" ", 1)[0]
+    if not first.isalpha():
+        return text  # a value spelled as typed (seccomp=unconfined, os/arch) keeps its case
+    return text[:1].upper() + text[1:]
+
+
+class _SubParsers(argparse._SubParsersAction):
+    """A subcommand's help line is also its own help's description (network create)."""
+
+    def add_parser(self, name, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("help") and not kwargs.get("description"):
+            kwargs["description"] = _sentence(kwargs["help"])
+        return super().add_parser(name, **kwargs)
 
 
 def unknown_argument(word: str, prog: str) -> str:

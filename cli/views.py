@@ -62,7 +62,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
                                      *(e["name"] for e in config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
-        "Mounts": ",".join(_mount_name(m, truncate) for m in mounts),
+        "Mounts": ",".join(_mount_name(m, truncate) for m in mounts
+                           if m.get("type") != "tmpfs" or m["destination"] not in (config.get("tmpfs") or {})),
         "Size": size or (lambda: ""),
         "LocalVolumes": str(sum(1 for m in mounts if m.get("type") == "volume")),
     })
@@ -71,6 +72,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
 
 
 def _mount_name(mount: dict[str, Any], truncate: bool) -> str:
+    """docker's: a volume's name, a bind's source, nothing for a --mount tmpfs (an
+    empty entry, as docker prints it; --tmpfs mounts are not listed at all)."""
     name = mount.get("name") or (mount.get("source", "") if mount.get("type") == "bind" else "")
     return name[:14] + "…" if truncate and len(name) > 15 else name
 

@@ -15,7 +15,7 @@ def parser() -> Parser:
     p.add_argument("-p", "--pause", default="true", choices=["true", "false"], nargs="?", const="true",
                    help="pause the container during commit (default true)")
     p.add_argument("container")
-    p.add_argument("repository", nargs="?")
+    p.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
     return p
 
 

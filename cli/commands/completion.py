@@ -43,9 +43,13 @@ def _value_flags(p: argparse.ArgumentParser) -> list[str]:
 
 
 def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands a parser knows: its subparsers, or the choices of a first
+    positional that names the action (system check|prune|...), which take its flags."""
     for action in p._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
+        if not action.option_strings and action.dest == "action" and action.choices is not None:
+            return {str(choice): p for choice in action.choices}
     return {}
 
 

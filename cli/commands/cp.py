@@ -12,7 +12,8 @@ from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
-    p = Parser("cp", "Copy files/folders between a container and the local filesystem")
+    p = Parser("cp", "Copy files/folders between a container and the local filesystem",
+               usage="%(prog)s [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-")
     p.add_argument("-a", "--archive", action="store_true", help="archive mode (copy all uid/gid information)")
     p.add_argument("-L", "--follow-link", action="store_true", help="always follow symbol link in SRC_PATH")
     p.add_argument("paths", nargs="*", metavar="PATH")

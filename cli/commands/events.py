@@ -51,9 +51,13 @@ def parse_filter(text: str) -> tuple[str, str]:
     from mydocker.statemachine.audit import Filters
 
     key, eq, value = text.partition("=")
-    if not eq or key not in Filters.KEYS or not value:
+    if not eq:
+        raise UsageError(f'invalid argument "{text}" for "-f, --filter" flag: bad format of filter (expected '
+                         "name=value)")
+    key = key.strip().lower()
+    if key in Filters.KEYS and not value:
         raise UsageError(f"invalid filter {text!r}: use one of {', '.join(Filters.KEYS)} as key=value")
-    return key, value
+    return key, value  # docker's daemon ignores a key it does not know: so does run
 
 
 def parser() -> Parser:
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
     from mydocker.statemachine.audit import Filters, matching
 
-    filters = Filters(args.filter)
+    filters = Filters([(key, value) for key, value in args.filter if key in Filters.KEYS])
     fmt = template.unescape(args.format) if args.format else None
     conn = ctx.conn
     last_seq = 0

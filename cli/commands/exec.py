@@ -20,7 +20,7 @@ def parser() -> Parser:
     p.add_argument("--privileged", action="store_true", help="give extended privileges to the command")
     p.add_argument("--detach-keys", help="override the key sequence for detaching a container (ctrl-p,ctrl-q)")
     p.add_argument("container")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
     return p
 
 

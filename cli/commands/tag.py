@@ -10,8 +10,8 @@ from mydocker.statemachine.context import Context
 
 def parser() -> Parser:
     p = Parser("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
-    p.add_argument("source")
-    p.add_argument("target")
+    p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
+    p.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
     return p
 
 

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     try:
         titles, rows = ps_table(args.ps_args or ["-ef"], members)
     except ProcTableError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc).split("\n", 1)[0]) from None  # docker: ps's first line only
     # docker's tabwriter for top: cells at least 20 wide, 3 apart
     widths = [max([20] + [len(r[i]) + 3 for r in [titles, *rows]]) for i in range(len(titles))]
     out = []

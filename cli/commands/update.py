@@ -6,15 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mydocker.cli.parsing import Parser, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
+from mydocker.cli.parsing import Parser, UsageError, parse_cpus, parse_cpuset, parse_int, parse_memory, parse_size
 from mydocker.statemachine.context import Context
 
 
 def parser() -> Parser:
     p = Parser("update", "Update configuration of one or more containers")
-    p.add_argument("-m", "--memory", type=parse_memory, help="memory limit")
+    p.add_argument("-m", "--memory", type=parse_size, help="memory limit")
     p.add_argument("--memory-swap", help="swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-    p.add_argument("--cpus", type=parse_cpus, help="number of CPUs")
+    p.add_argument("--cpus", type=parse_decimal, help="number of CPUs")
     p.add_argument("--cpu-quota", type=parse_int("--cpu-quota", minimum=-1), help="limit CPU CFS quota")
     p.add_argument("--cpu-period", type=parse_int("--cpu-period", minimum=1000, maximum=1000000),
                    help="limit CPU CFS period")
@@ -27,12 +27,35 @@ def parser() -> Parser:
     return p
 
 
+# docker's CLI checks only that a size or a number parses (125); the daemon checks
+# the range per container, after finding it (exit 1): parse here, judge in daemon_checks.
+def parse_decimal(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return parse_cpus(text)  # raises the CLI's words for what is not a number
+
+
+def daemon_checks(args: argparse.Namespace) -> None:
+    """What docker's daemon refuses, in its words (exit 1, nothing changed)."""
+    from mydocker.statemachine.errors import InvalidArgument
+
+    try:
+        if args.memory:
+            parse_memory(str(args.memory))
+        if args.cpus is not None:
+            parse_cpus(str(args.cpus))
+    except UsageError as exc:
+        words = str(exc)
+        raise InvalidArgument(words[:1].upper() + words[1:]) from None
+
+
 def limits_from(args: argparse.Namespace) -> dict[str, Any]:
     """Only what was asked for: the rest of the container's limits stay."""
     from mydocker.cli.parsing import UsageError
 
     limits: dict[str, Any] = {}
-    if args.memory is not None:
+    if args.memory:  # docker: -m 0 leaves the limit as it is
         limits["memory"] = args.memory
     if args.memory_swap is not None:
         limits["memory_swap"] = -1 if args.memory_swap == "-1" else parse_size(args.memory_swap)
@@ -60,7 +83,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import sys
 
     from mydocker.cli.each import for_each
-    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine import lifecycle, queries
 
     limits = limits_from(args)
     policy = None
@@ -76,4 +99,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not limits and policy is None:
         sys.stderr.write("you must provide one or more flags when using this command\n")  # docker's words, as is
         return 1
-    return for_each(args.containers, lambda ref: lifecycle.update(ctx, ref, limits, policy))
+
+    def update(ref: str) -> Any:
+        queries.get(ctx.conn, ref)  # docker: No such container comes before a bad value
+        daemon_checks(args)
+        return lifecycle.update(ctx, ref, limits, policy)
+
+    return for_each(args.containers, update)

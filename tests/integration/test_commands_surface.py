@@ -5,6 +5,7 @@ container history, and the prune commands."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -62,6 +63,8 @@ def test_rename_port_top(md):
     custom = md.ok("top", "new-name", "-o", "pid,comm").splitlines()
     assert custom[0].split() == ["PID", "COMMAND"] and custom[1].split() == [str(pid), "sleep"]
     assert md("top", "new-name", "--bogus-option").code == 1
+    # docker: the first line of ps's own complaint, not its usage
+    _one_error_line(md("top", "new-name", "-bogus"), 1, "Error: ps: error: unsupported SysV option\n")
     md.ok("stop", "-t", "0", "taken")
     _one_error_line(md("top", "taken"), 1, "is not running")
     md.ok("rm", "-f", "new-name", other)
@@ -85,6 +88,13 @@ def test_update_changes_the_live_cgroup_and_is_an_event(md):
     assert bad.code == 1 and bad.err == "you must provide one or more flags when using this command\n"
     _one_error_line(md("update", "-m", "lots", "limits"), 125, "invalid size")
     _one_error_line(md("update", "--cpus", "0.5", "nosuch"), 1, "No such container: nosuch")
+    # docker's daemon judges the range (exit 1), after finding the container; its CLI the syntax (125)
+    cpus = os.cpu_count() or 1
+    _one_error_line(md("update", "--cpus", "-1", "limits"), 1,
+                    f"Error: Range of CPUs is from 0.01 to {cpus:.2f}, as there are only {cpus} CPUs available\n")
+    _one_error_line(md("update", "-m", "1k", "limits"), 1, "Error: Minimum memory limit allowed is 6MB\n")
+    _one_error_line(md("update", "--cpus", "-1", "nosuch"), 1, "No such container: nosuch")
+    _one_error_line(md("update", "--cpus", "many", "limits"), 125, "--cpus")
     assert md.events(cid) == before
     md.ok("stop", "-t", "0", "limits")
     md.ok("update", "-m", "48m", "limits")  # a stopped container gets it at its next start

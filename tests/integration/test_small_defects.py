@@ -67,4 +67,4 @@ def test_published_ports_with_host_network_warn_as_docker(md):
 
 
 def test_subcommand_help_names_mydocker_once(md):
-    assert md.ok("volume", "create", "--help").startswith("usage: mydocker volume create ")
+    assert md.ok("volume", "create", "--help").startswith("\nUsage:  mydocker volume create ")

@@ -159,7 +159,7 @@ def parse(parser: Callable[[], argparse.ArgumentParser], argv: list[str]) -> arg
     except SystemExit as exc:
         assert exc.code == 0, f"SystemExit({exc.code!r}) for {argv!r}: {err.getvalue()}"
         assert "--help" in argv
-        assert "usage:" in out.getvalue()
+        assert "Usage:  mydocker " in out.getvalue()
         return "help"
 
 

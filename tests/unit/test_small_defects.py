@@ -70,5 +70,5 @@ def test_subcommand_usage_names_mydocker_once(command: str) -> None:
     import importlib
 
     module = importlib.import_module(f"mydocker.cli.commands.{command}")
-    usage = module.parser()._subparsers._group_actions[0].choices["create"].format_usage()
-    assert usage.startswith(f"usage: mydocker {command} create ")
+    usage = module.parser()._subparsers._group_actions[0].choices["create"].format_help()
+    assert usage.startswith(f"\nUsage:  mydocker {command} create ")
