@@ -59,7 +59,7 @@ COMMANDS = {
     "attach": "Attach local standard output and error streams to a running container",
     "completion": "Output shell completion code for bash or zsh",
     "container": "Manage containers (ls, run, rm, prune, history: a container's whole life...)",
-    "image": "Manage images (ls, inspect, rm, tag, save, load, import, prune, history, pull, push)",
+    "image": "Manage images (ls, build, inspect, rm, tag, save, load, import, prune, history, pull, push)",
 }
 
 # docker's management groups: `container ls` is `ps`, with the same flags.
@@ -73,7 +73,8 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "image": {
         "ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "prune": "image_prune",
-        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history", "pull", "push")},
+        **{c: c for c in ("inspect", "tag", "save", "load", "import", "history", "pull", "push",
+                                        "build")},
     },
     # subcommands of other groups that live in modules of their own
     "volume": {"prune": "volume_prune"},

@@ -127,7 +127,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     CreatedAt=created_at(image.row["created_at"]), Size=size, Containers="N/A",
                     SharedSize="N/A", UniqueSize="N/A", VirtualSize=size))
     if args.quiet:
-        sys.stdout.write("".join(f"{s}\n" for s in dict.fromkeys(r["ID"] for r in rows)))
+        # docker prints the id of every row it would show: an image with two tags twice
+        sys.stdout.write("".join(f"{r['ID']}\n" for r in rows))
         return 0
     for row in rows:
         row.go_type = "*formatter.imageContext"

@@ -133,6 +133,14 @@ def test_version_info_system_df_and_image_history(md):
     md.ok("commit", "-m", "with blob", "counted", "blobbed")
     df = {line.split()[0]: line.split() for line in md.ok("system", "df").splitlines()[1:]}
     assert df["Images"][1:3] == ["2", "1"] and df["Containers"][1:3] == ["1", "1"]
+    verbose = md.ok("system", "df", "-v")
+    titles = [line for line in verbose.splitlines() if line.endswith(":") or line.startswith("Build cache")]
+    assert titles == ["Images space usage:", "Containers space usage:", "Local Volumes space usage:",
+                      "Build cache usage: 0B"]
+    rows = {line.split()[0]: line.split() for line in verbose.splitlines() if line}
+    assert rows["REPOSITORY"][-2:] == ["SIZE", "CONTAINERS"]
+    assert rows["blobbed"][-1] == "0" and rows["busybox"][-1] == "1"
+    assert verbose.splitlines()[verbose.splitlines().index("Containers space usage:") + 3].endswith("counted")
 
     history = md.ok("history", "blobbed").splitlines()
     assert history[0].split()[:2] == ["IMAGE", "CREATED"]

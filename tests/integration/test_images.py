@@ -212,6 +212,10 @@ def test_rmi_tag_and_images(md):
     md.ok("tag", "base:1", "alias:2")
     md.ok("run", "--name", "user2", "alias:2", "true")
     table = md.ok("images").splitlines()
+    # as docker: -q prints one line per tag, so the twice-tagged image twice
+    quiet = md.ok("images", "-q").split()
+    assert quiet.count(image_id.split(":", 1)[1][:12]) == 2 and len(quiet) == 3
+    assert md.ok("images", "-q", "--no-trunc").split().count(image_id) == 2
     assert table[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     assert {tuple(line.split()[:2]) for line in table[1:]} >= {("base", "1"), ("alias", "2"), ("busybox", "latest")}
     # a name of a multi-tagged image only untags
@@ -221,6 +225,7 @@ def test_rmi_tag_and_images(md):
     assert md.inspect("alias:2")["Id"] == image_id
     assert md.ok("rmi", "-f", "alias:2").strip() == "Untagged: alias:2"
     assert md.inspect(image_id)["RepoTags"] == []  # kept for the container that uses it
+    assert md.ok("images", "-q", "--no-trunc").split().count(image_id) == 1  # dangling: one <none> row
     assert md.ok("run", "--rm", image_id, "true") == ""
     md.ok("rm", "user", "user2")
     assert md.ok("rmi", image_id).strip() == f"Deleted: {image_id}"
