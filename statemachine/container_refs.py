@@ -19,7 +19,7 @@ from mydocker.statemachine.volumes import VolumeRequest
 if TYPE_CHECKING:
     import sqlite3
 
-    from mydocker.statemachine.lifecycle import CreateOptions
+    from mydocker.statemachine.create_options import CreateOptions
 
 CONTAINER_MODE = "container:"
 VOLUMES_FROM_MODES = {"ro", "rw", "z", "Z"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mydocker.core import cgroups, locks, procinfo
@@ -20,6 +20,7 @@ from mydocker.core.spec import ContainerSpec, container_dir
 from mydocker.statemachine import aggregate as aggregates
 from mydocker.statemachine import naming, queries, volumes
 from mydocker.statemachine.context import Context
+from mydocker.statemachine.create_options import CreateOptions  # also reached as lifecycle.CreateOptions
 from mydocker.statemachine.errors import Conflict, InvalidArgument, NoSuchImage, NotFound
 from mydocker.statemachine.machine import Container, alive
 from mydocker.statemachine.monitorhooks import effects_for
@@ -33,36 +34,6 @@ if TYPE_CHECKING:
 # and the rootfs code cost `rm` and `stop` time they do not need.
 
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-@dataclass
-class CreateOptions:
-    image: str
-    command: list[str] = field(default_factory=list)
-    entrypoint: list[str] | None = None
-    name: str | None = None
-    env: list[str] = field(default_factory=list)  # KEY=VALUE, already expanded
-    workdir: str | None = None
-    hostname: str | None = None
-    tty: bool = False
-    interactive: bool = False
-    limits: cgroups.Limits = field(default_factory=cgroups.Limits)
-    cgroup_parent: str | None = None
-    network: str = "bridge"  # bridge (the default network), none, host, or a network's name
-    ip: str | None = None  # a fixed address on that network
-    ports: list[dict[str, Any]] = field(default_factory=list)  # cli.ports.parse_publish's bindings
-    autoremove: bool = False
-    volumes: list[volumes.VolumeRequest] = field(default_factory=list)
-    security: dict[str, Any] = field(default_factory=dict)  # core.security.Profile as a dict
-    user: str = ""
-    readonly_rootfs: bool = False
-    devices: list[dict[str, Any]] = field(default_factory=list)
-    init: bool = False
-    cgroupns: str = "host"  # host | private
-    # labels, stop signal/timeout, exposed ports, /etc extras, aliases... (cli.run_flags)
-    config_extra: dict[str, Any] = field(default_factory=dict)
-    # ContainerSpec fields set by cli.run_flags' namespace flags (sysctls, shm size...)
-    spec_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def create(ctx: Context, opts: CreateOptions) -> ContainerView:

@@ -23,19 +23,18 @@ from mydocker.core import etcfiles
 from mydocker.core.spec import container_dir
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
+from mydocker.statemachine.network_views import DEFAULT_NETWORK, by_id, endpoints_of
 
 
 def refresh(ctx: Context, network_id: str | None) -> None:
     """Every member of the network gets its /etc/hosts rewritten."""
-    from mydocker.statemachine import networks
-
     if not network_id:
         return
-    view = networks.by_id(ctx.conn, network_id)
+    view = by_id(ctx.conn, network_id)
     if view is None:
         return
     members = dict.fromkeys(endpoint["container"] for _ip, endpoint in sorted(view.allocations.items()))
-    if view.name == networks.DEFAULT_NETWORK:  # only those that link to someone need a rewrite
+    if view.name == DEFAULT_NETWORK:  # only those that link to someone need a rewrite
         members = {cid: None for cid in members if _links(ctx, cid)}
     for container_id in members:
         refresh_container(ctx, container_id)
@@ -57,8 +56,6 @@ def _links(ctx: Context, container_id: str) -> list[list[str]]:
 
 
 def refresh_container(ctx: Context, container_id: str) -> None:
-    from mydocker.statemachine import networks
-
     path = container_dir(ctx.root, container_id) / "hosts"
     if not path.parent.is_dir():
         return
@@ -66,13 +63,13 @@ def refresh_container(ctx: Context, container_id: str) -> None:
         container = queries.by_id(ctx.conn, container_id)
         if container is None:
             return
-        own = networks.endpoints_of(ctx.conn, container_id)
+        own = endpoints_of(ctx.conn, container_id)
         if not own:
             return  # not running: the next start writes the file
         peers: list[tuple[str, list[str]]] = []
         for endpoint in own:
-            view = networks.by_id(ctx.conn, endpoint["network_id"])
-            if view is None or view.name == networks.DEFAULT_NETWORK:
+            view = by_id(ctx.conn, endpoint["network_id"])
+            if view is None or view.name == DEFAULT_NETWORK:
                 continue
             for ip, other in sorted(view.allocations.items()):
                 peer = queries.by_id(ctx.conn, other["container"]) if other["container"] != container_id else None
@@ -90,15 +87,13 @@ def _linked(ctx: Context, container_id: str, own: list[dict[str, Any]],
             links: list[list[str]]) -> list[tuple[str, list[str]]]:
     """--link NAME:ALIAS: the target's address on a network both are on, under
     the alias, its short id and its name (docker's /etc/hosts line)."""
-    from mydocker.statemachine import networks
-
     mine = {ep["network_id"] for ep in own}
     out = []
     for target_ref, alias in links:
         target = queries.find(ctx.conn, target_ref)
         if target is None:
             continue  # gone: its line goes with it
-        shared = [ep for ep in networks.endpoints_of(ctx.conn, target.id) if ep["network_id"] in mine]
+        shared = [ep for ep in endpoints_of(ctx.conn, target.id) if ep["network_id"] in mine]
         if shared:
             out.append((shared[0]["ip"], [alias, target.id[:12], target.name]))
     return out

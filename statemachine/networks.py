@@ -20,7 +20,6 @@ import re
 import socket
 import sqlite3
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 from mydocker.core import iptables, locks, roottags
@@ -28,10 +27,24 @@ from mydocker.core import network as net
 from mydocker.statemachine import ipam, naming
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NotFound, UserError
-from mydocker.statemachine.lookup import find_row, is_hex
+from mydocker.statemachine.lookup import is_hex
+
+# The readers moved down to network_views (name resolution needs them, not the rest);
+# callers still reach them as networks.*.
+from mydocker.statemachine.network_views import (  # noqa: F401
+    DEFAULT_NETWORK,
+    NetworkView,
+    NoSuchNetwork,
+    allocations_of,
+    by_id,
+    containers_on,
+    endpoints_of,
+    find,
+    get,
+    list_all,
+)
 from mydocker.store.events import ConcurrencyError, Event, NameConflict, append, now_iso
 
-DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
 # Like docker's --bip/--bridge daemon options: where the default network lives.
 # Read once, when a root first makes its default network; the log keeps the choice.
@@ -46,95 +59,6 @@ DEFAULT_POOLS: tuple[tuple[str, int], ...] = (
 AUTO_POOLS: tuple[tuple[str, int], ...] = (("172.30.0.0/15", 24),)
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 BRIDGE_RE = re.compile(r"^(mydocker0|mdbr-[a-zA-Z0-9_.-]+|mydocker[a-zA-Z0-9_.-]*)$")
-
-
-class NoSuchNetwork(NotFound):
-    def __init__(self, ref: str) -> None:
-        super().__init__(f"network {ref} not found")
-
-
-@dataclass
-class NetworkView:
-    row: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return self.row["id"]
-
-    @property
-    def name(self) -> str:
-        return self.row["name"]
-
-    @property
-    def bridge(self) -> str:
-        return self.row["bridge"]
-
-    @property
-    def subnet(self) -> ipam.Net:
-        return ipam.parse_subnet(self.row["subnet"])
-
-    @property
-    def gateway(self) -> str:
-        return self.row["gateway"]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.row["config"])
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return dict(self.config.get("labels") or {})
-
-    @property
-    def allocations(self) -> dict[str, dict[str, Any]]:
-        return json.loads(self.row["allocations"])
-
-    @property
-    def rules(self) -> list[iptables.Rule]:
-        return [iptables.Rule.from_list(r) for r in self.config.get("rules", [])]
-
-    @property
-    def root_tag(self) -> str:
-        """The tag its host objects carry ('' for networks made before root tags)."""
-        return str(self.config.get("root_tag", ""))
-
-    def bridge_spec(self) -> net.BridgeSpec:
-        return net.BridgeSpec(self.id, self.bridge, self.gateway, self.subnet.prefixlen, self.root_tag)
-
-
-# --- reading ----------------------------------------------------------------------
-
-
-def find(conn: sqlite3.Connection, ref: str) -> NetworkView | None:
-    """By full id, then name, then unique id prefix (docker's order)."""
-    row = find_row(conn, "networks", ref, name=ref, prefix=ref if is_hex(ref) else None,
-                   ambiguous=lambda count: f"network {ref} is ambiguous ({count} matches found based on ID prefix)")
-    return NetworkView(row) if row else None
-
-
-def get(conn: sqlite3.Connection, ref: str) -> NetworkView:
-    found = find(conn, ref)
-    if found is None:
-        raise NoSuchNetwork(ref)
-    return found
-
-
-def by_id(conn: sqlite3.Connection, network_id: str) -> NetworkView | None:
-    row = conn.execute("SELECT * FROM networks WHERE id = ?", (network_id,)).fetchone()
-    return NetworkView(dict(row)) if row else None
-
-
-def list_all(conn: sqlite3.Connection) -> list[NetworkView]:
-    return [NetworkView(dict(r)) for r in conn.execute("SELECT * FROM networks ORDER BY created_at, id")]
-
-
-def containers_on(conn: sqlite3.Connection, network_id: str) -> list[tuple[str, str]]:
-    """(id, name) of every container configured on the network, whatever its state:
-    as its first network or as one it was connected to besides."""
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT id, name FROM containers WHERE json_extract(config, '$.network.id') = ?1"
-        " OR EXISTS (SELECT 1 FROM json_each(containers.config, '$.extra_networks') AS e"
-        "            WHERE json_extract(e.value, '$.id') = ?1)", (network_id,))]
 
 
 # --- bridge, host and none: listed and inspectable before first use, as docker's -----
@@ -497,18 +421,6 @@ def connect_all(ctx: Context, container_id: str, config: dict[str, Any], pid: in
     return endpoint
 
 
-def endpoints_of(conn: sqlite3.Connection, container_id: str) -> list[dict[str, Any]]:
-    """Every endpoint the log says the container has, its first network's first."""
-    found = [json.loads(r[0]) for r in conn.execute(
-        "SELECT a.value FROM networks, json_each(networks.allocations) AS a"
-        " WHERE json_extract(a.value, '$.container') = ?", (container_id,))]
-    return sorted(found, key=lambda ep: _ifindex(ep.get("ifname", "eth0")))
-
-
-def _ifindex(ifname: str) -> int:
-    return int(ifname[3:]) if ifname[3:].isdecimal() else 0
-
-
 def _rebuild(ctx: Context, view: NetworkView) -> None:
     """Make a bridge anew with its subnet from the log, unless another root took
     that subnet while this one's bridge was down (after a reboot, the first root
@@ -590,13 +502,6 @@ def _link_exists(name: str) -> bool:
         return False
 
 
-def allocations_of(conn: sqlite3.Connection, container_id: str) -> list[tuple[str, str]]:
-    """(network id, ip) of every address the log says the container holds."""
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT networks.id, a.key FROM networks, json_each(networks.allocations) AS a"
-        " WHERE json_extract(a.value, '$.container') = ?", (container_id,))]
-
-
 def disconnect(ctx: Context, container_id: str, only_pid: int | None = None,
                network_id: str | None = None) -> list[dict[str, Any]]:
     """Undo every endpoint the log says the container has: rules, veth, address;
@@ -639,100 +544,3 @@ def _disconnect(ctx: Context, container_id: str, which: Any, only_pid: int | Non
         for endpoint in undone:  # its name stops resolving on the networks it left
             name_resolution.refresh(ctx, endpoint["network_id"])
     return undone
-
-
-# --- network connect / disconnect -------------------------------------------------------
-# A container's first network is config["network"] (eth0, the default route, its
-# published ports); the others it was connected to are config["extra_networks"]
-# (eth1...). `connect` hot-plugs into a live init's netns, or is recorded for the
-# next start. A container created with --network none is docker's private mode
-# and refuses, as docker does; one that `disconnect` left with none takes the
-# next network as its first.
-
-
-def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: list[str] | None = None,
-                      ip: str | None = None) -> None:
-    from mydocker.statemachine import aggregate, queries
-    from mydocker.statemachine.monitorhooks import effects_for
-
-    container = queries.get(ctx.conn, container_ref)
-    if net_ref == "host":
-        raise Conflict("container cannot be disconnected from host network or connected to host network")
-    if net_ref == "none":
-        raise Conflict("container cannot be connected to multiple networks with one of the networks in private "
-                       "(none) mode")
-    view = ensure_default(ctx) if net_ref == DEFAULT_NETWORK else get(ctx.conn, net_ref)
-
-    def action(machine: Any) -> None:
-        config = machine.view.config
-        current = config.get("network") or {}
-        extras = list(config.get("extra_networks") or [])
-        mode = current.get("mode") or config["spec"].get("network", "none")
-        if mode == "host":
-            raise Conflict("container cannot be disconnected from host network or connected to host network")
-        if current.get("id") == view.id or any(e["id"] == view.id for e in extras):
-            raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
-        if mode == "none" and not current.get("disconnected"):
-            raise Conflict("container cannot be connected to multiple networks with one of the networks in "
-                           "private (none) mode")
-        requested = ipam.check_requested(view.subnet, view.gateway, ip) if ip else None
-        if mode == "none":  # its first network
-            ports = list(current.get("ports") or [])
-            if ports:
-                check_ports(ctx.conn, ports, machine.view.id)
-            network = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": ports}
-            machine.handle("network_connect", network=network, aliases=list(aliases or []))
-            return
-        joined = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": [],
-                  "aliases": list(aliases or [])}
-        machine.handle("network_connect", network=current, aliases=list(config.get("aliases") or []),
-                       extra_networks=[*extras, joined], joined=joined)
-
-    aggregate.locked(ctx, container.id, action, effects_for(ctx))
-    from mydocker.statemachine import name_resolution
-
-    name_resolution.refresh(ctx, view.id)  # now that the aliases are in the log too
-
-
-def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:
-    from mydocker.statemachine import aggregate, queries
-    from mydocker.statemachine.monitorhooks import effects_for
-
-    container = queries.get(ctx.conn, container_ref)
-    if net_ref == "host":
-        raise Conflict("container cannot be disconnected from host network or connected to host network")
-    view = find(ctx.conn, net_ref)
-    if view is None and not force:
-        raise NoSuchNetwork(net_ref)
-
-    def matches(network: dict[str, Any]) -> bool:
-        return network.get("id") == view.id if view is not None else network.get("name") == net_ref
-
-    def action(machine: Any) -> None:
-        config = machine.view.config
-        current = config.get("network") or {}
-        extras = list(config.get("extra_networks") or [])
-        mode = current.get("mode") or config["spec"].get("network", "none")
-        if mode == "host":
-            raise Conflict("container cannot be disconnected from host network or connected to host network")
-        if mode != "bridge" or not (matches(current) or any(matches(e) for e in extras)):
-            raise Conflict(f"container {machine.view.id} is not connected to network {net_ref}")
-        if not matches(current):  # one of the others: the first stays as it is
-            left = next(e for e in extras if matches(e))
-            machine.handle("network_disconnect", network=current, left=left["name"], network_id=left["id"],
-                           aliases=list(config.get("aliases") or []),
-                           extra_networks=[e for e in extras if not matches(e)])
-        elif extras:  # the next one becomes the first (its ports stay with the container, as docker's HostConfig)
-            first, *rest = extras
-            promoted = {**first, "ports": current.get("ports") or []}
-            promoted_aliases = promoted.pop("aliases", [])
-            machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
-                           network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
-        else:
-            # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
-            left_none = {"mode": "none", "id": None, "name": "none", "ip": None,
-                         "ports": current.get("ports") or [], "disconnected": True}
-            machine.handle("network_disconnect", network=left_none, left=current.get("name", ""),
-                           network_id=current.get("id"), extra_networks=[])
-
-    aggregate.locked(ctx, container.id, action, effects_for(ctx))

@@ -125,14 +125,14 @@ def _rm(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _connect(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.statemachine import networks
+    from mydocker.statemachine import network_attach
 
-    networks.connect_container(ctx, args.network, args.container, aliases=args.alias, ip=args.ip)
+    network_attach.connect_container(ctx, args.network, args.container, aliases=args.alias, ip=args.ip)
     return 0
 
 
 def _disconnect(args: argparse.Namespace, ctx: Context) -> int:
-    from mydocker.statemachine import networks
+    from mydocker.statemachine import network_attach
 
-    networks.disconnect_container(ctx, args.network, args.container, force=args.force)
+    network_attach.disconnect_container(ctx, args.network, args.container, force=args.force)
     return 0

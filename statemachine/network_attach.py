@@ -1,0 +1,103 @@
+"""`network connect` and `network disconnect`: a container's networks changed
+through its own aggregate (its monitor's effects hot-plug into a live init).
+
+A container's first network is config["network"] (eth0, the default route, its
+published ports); the others it was connected to are config["extra_networks"]
+(eth1...). `connect` hot-plugs into a live init's netns, or is recorded for the
+next start. A container created with --network none is docker's private mode
+and refuses, as docker does; one that `disconnect` left with none takes the
+next network as its first.
+
+Above networks and monitorhooks, which both sit below it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mydocker.statemachine import aggregate, ipam, name_resolution, queries
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import Conflict
+from mydocker.statemachine.monitorhooks import effects_for
+from mydocker.statemachine.network_views import DEFAULT_NETWORK, NoSuchNetwork, find, get
+from mydocker.statemachine.networks import check_ports, ensure_default
+
+
+def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: list[str] | None = None,
+                      ip: str | None = None) -> None:
+    container = queries.get(ctx.conn, container_ref)
+    if net_ref == "host":
+        raise Conflict("container cannot be disconnected from host network or connected to host network")
+    if net_ref == "none":
+        raise Conflict("container cannot be connected to multiple networks with one of the networks in private "
+                       "(none) mode")
+    view = ensure_default(ctx) if net_ref == DEFAULT_NETWORK else get(ctx.conn, net_ref)
+
+    def action(machine: Any) -> None:
+        config = machine.view.config
+        current = config.get("network") or {}
+        extras = list(config.get("extra_networks") or [])
+        mode = current.get("mode") or config["spec"].get("network", "none")
+        if mode == "host":
+            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        if current.get("id") == view.id or any(e["id"] == view.id for e in extras):
+            raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
+        if mode == "none" and not current.get("disconnected"):
+            raise Conflict("container cannot be connected to multiple networks with one of the networks in "
+                           "private (none) mode")
+        requested = ipam.check_requested(view.subnet, view.gateway, ip) if ip else None
+        if mode == "none":  # its first network
+            ports = list(current.get("ports") or [])
+            if ports:
+                check_ports(ctx.conn, ports, machine.view.id)
+            network = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": ports}
+            machine.handle("network_connect", network=network, aliases=list(aliases or []))
+            return
+        joined = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": [],
+                  "aliases": list(aliases or [])}
+        machine.handle("network_connect", network=current, aliases=list(config.get("aliases") or []),
+                       extra_networks=[*extras, joined], joined=joined)
+
+    aggregate.locked(ctx, container.id, action, effects_for(ctx))
+    name_resolution.refresh(ctx, view.id)  # now that the aliases are in the log too
+
+
+def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:
+    container = queries.get(ctx.conn, container_ref)
+    if net_ref == "host":
+        raise Conflict("container cannot be disconnected from host network or connected to host network")
+    view = find(ctx.conn, net_ref)
+    if view is None and not force:
+        raise NoSuchNetwork(net_ref)
+
+    def matches(network: dict[str, Any]) -> bool:
+        return network.get("id") == view.id if view is not None else network.get("name") == net_ref
+
+    def action(machine: Any) -> None:
+        config = machine.view.config
+        current = config.get("network") or {}
+        extras = list(config.get("extra_networks") or [])
+        mode = current.get("mode") or config["spec"].get("network", "none")
+        if mode == "host":
+            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        if mode != "bridge" or not (matches(current) or any(matches(e) for e in extras)):
+            raise Conflict(f"container {machine.view.id} is not connected to network {net_ref}")
+        if not matches(current):  # one of the others: the first stays as it is
+            left = next(e for e in extras if matches(e))
+            machine.handle("network_disconnect", network=current, left=left["name"], network_id=left["id"],
+                           aliases=list(config.get("aliases") or []),
+                           extra_networks=[e for e in extras if not matches(e)])
+        elif extras:  # the next one becomes the first (its ports stay with the container, as docker's HostConfig)
+            first, *rest = extras
+            promoted = {**first, "ports": current.get("ports") or []}
+            promoted_aliases = promoted.pop("aliases", [])
+            machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
+                           network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
+        else:
+            # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
+            left_none = {"mode": "none", "id": None, "name": "none", "ip": None,
+                         "ports": current.get("ports") or [], "disconnected": True}
+            machine.handle("network_disconnect", network=left_none, left=current.get("name", ""),
+                           network_id=current.get("id"), extra_networks=[])
+
+    aggregate.locked(ctx, container.id, action, effects_for(ctx))
