@@ -22,12 +22,25 @@ from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.network_views import DEFAULT_NETWORK, NoSuchNetwork, find, get
 from mydocker.statemachine.networks import check_ports, ensure_default
 
+HOST_MODE = "container cannot be disconnected from host network or connected to host network"
+
+
+def _attachments(config: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The container's first network, its others and its mode; a container in the
+    host's network can neither be connected nor disconnected, as docker says."""
+    current = config.get("network") or {}
+    extras = list(config.get("extra_networks") or [])
+    mode = current.get("mode") or config["spec"].get("network", "none")
+    if mode == "host":
+        raise Conflict(HOST_MODE)
+    return current, extras, mode
+
 
 def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: list[str] | None = None,
                       ip: str | None = None) -> None:
     container = queries.get(ctx.conn, container_ref)
     if net_ref == "host":
-        raise Conflict("container cannot be disconnected from host network or connected to host network")
+        raise Conflict(HOST_MODE)
     if net_ref == "none":
         raise Conflict("container cannot be connected to multiple networks with one of the networks in private "
                        "(none) mode")
@@ -35,11 +48,7 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
 
     def action(machine: Any) -> None:
         config = machine.view.config
-        current = config.get("network") or {}
-        extras = list(config.get("extra_networks") or [])
-        mode = current.get("mode") or config["spec"].get("network", "none")
-        if mode == "host":
-            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        current, extras, mode = _attachments(config)
         if current.get("id") == view.id or any(e["id"] == view.id for e in extras):
             raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
         if mode == "none" and not current.get("disconnected"):
@@ -65,7 +74,7 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
 def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:
     container = queries.get(ctx.conn, container_ref)
     if net_ref == "host":
-        raise Conflict("container cannot be disconnected from host network or connected to host network")
+        raise Conflict(HOST_MODE)
     view = find(ctx.conn, net_ref)
     if view is None and not force:
         raise NoSuchNetwork(net_ref)
@@ -75,11 +84,7 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
 
     def action(machine: Any) -> None:
         config = machine.view.config
-        current = config.get("network") or {}
-        extras = list(config.get("extra_networks") or [])
-        mode = current.get("mode") or config["spec"].get("network", "none")
-        if mode == "host":
-            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        current, extras, mode = _attachments(config)
         if mode != "bridge" or not (matches(current) or any(matches(e) for e in extras)):
             raise Conflict(f"container {machine.view.id} is not connected to network {net_ref}")
         if not matches(current):  # one of the others: the first stays as it is
