@@ -8,12 +8,13 @@ gets fresh ones.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from mydocker.core.locks import flocked
 
 FILES = ("hosts", "resolv.conf", "hostname")
 HOST_RESOLV = Path("/etc/resolv.conf")
@@ -52,12 +53,8 @@ def hosts_text(names: list[str], ip: str | None, extra_hosts: list[str] | tuple[
 def held(path: Path) -> Iterator[None]:
     """An exclusive flock on the file, for read-the-log-then-write: it goes away
     with the container's directory, where a lock file would stay behind."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with flocked(path, 0o644):
         yield
-    finally:
-        os.close(fd)
 
 
 def rewrite_in_place(path: Path, text: str) -> None:

@@ -16,12 +16,12 @@ is left in it.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from mydocker.core.locks import flocked
 
 IPTABLES = "iptables"
 LOCK_FILE = "/run/mydocker-iptables.lock"
@@ -79,12 +79,8 @@ def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str
 @contextmanager
 def host_lock() -> Iterator[None]:
     """Serialize skeleton and rule changes across every mydocker on the host."""
-    fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with flocked(LOCK_FILE):
         yield
-    finally:
-        os.close(fd)
 
 
 def _exists(table: str, chain: str, args: tuple[str, ...]) -> bool:

@@ -37,6 +37,17 @@ def hold(root: str | Path, key: str) -> Iterator[None]:
         os.close(fd)
 
 
+@contextmanager
+def flocked(path: str | Path, mode: int = 0o600) -> Iterator[None]:
+    """An exclusive flock on PATH (made with MODE when missing) for the block."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def forget(root: str | Path, key: str) -> None:
     """Remove a lock file of an aggregate that no longer exists (while holding it:
     a waiter that then gets the stale lock finds the aggregate gone and stops)."""
