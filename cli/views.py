@@ -56,7 +56,7 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "RunningFor": human_duration(since(created)) + " ago",
         "Status": status_text(view, config),
         "State": DOCKER_STATUS.get(view.state, view.state),
-        "Ports": format_ports(_endpoint(view).get("ports", [])) if view.state in ("running", "paused") else "",
+        "Ports": format_ports(published(view)) if view.state in ("running", "paused") else "",
         "Names": view.name,
         "Networks": ",".join(sorted([config["spec"].get("network", "none"),  # docker's: map order
                                      *(e["name"] for e in config.get("extra_networks") or [])])),
@@ -98,6 +98,13 @@ def _endpoint(view: ContainerView) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def published(view: ContainerView) -> list[dict[str, Any]]:
+    """The live ports: on whichever endpoint holds them (docker's gateway network,
+    which a disconnect of the first network moves to another interface)."""
+    ep = _endpoint(view)
+    return next((e["ports"] for e in [ep, *ep.get("more", {}).values()] if e.get("ports")), [])
+
+
 def _port_map(ports: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
     out: dict[str, list[dict[str, str]]] = {}
     for p in ports:
@@ -136,7 +143,7 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
     return {
         "Bridge": ep.get("bridge", ""),
         "SandboxKey": f"/proc/{view.row['pid']}/ns/net" if view.row.get("pid") else "",
-        "Ports": _port_map(ep.get("ports", [])),
+        "Ports": _port_map(published(view)),
         **live(ep),
         "Networks": networks,
     }

@@ -254,3 +254,18 @@ def _sysctl(key: str, value: str) -> None:
         Path("/proc/sys", key).write_text(value)
     except OSError as exc:
         raise NetworkError(f"cannot set {key.replace('/', '.')}: {exc.strerror}") from exc
+
+
+def move_default_route(netns_path: str, gateway: str, ifname: str) -> None:
+    """The netns's default route, through gateway on ifname (replacing any): docker's
+    gateway moves to a remaining network when the one holding it is disconnected."""
+    from pyroute2 import NetlinkError
+
+    with _iproute(netns_path) as ns:
+        found = ns.link_lookup(ifname=ifname)
+        if not found:
+            raise NetworkError(f"interface {ifname} does not exist in the container")
+        try:
+            ns.route("replace", dst="default", gateway=gateway, oif=found[0])
+        except NetlinkError as exc:
+            raise NetworkError(f"cannot route through {gateway}: {exc}") from exc

@@ -6,7 +6,8 @@ published ports); the others it was connected to are config["extra_networks"]
 (eth1...). `connect` hot-plugs into a live init's netns, or is recorded for the
 next start. A container created with --network none is docker's private mode
 and refuses, as docker does; one that `disconnect` left with none takes the
-next network as its first.
+next network as its first. Disconnecting the first while others remain hands
+its default route and ports to the one docker would pick (statemachine.gateway).
 
 Above networks and monitorhooks, which both sit below it.
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mydocker.statemachine import aggregate, ipam, name_resolution, queries
+from mydocker.statemachine import aggregate, gateway, ipam, name_resolution, queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict
+from mydocker.statemachine.machine import ALIVE
 from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.network_views import DEFAULT_NETWORK, NoSuchNetwork, find, get
 from mydocker.statemachine.networks import check_ports, ensure_default
@@ -92,12 +94,16 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
             machine.handle("network_disconnect", network=current, left=left["name"], network_id=left["id"],
                            aliases=list(config.get("aliases") or []),
                            extra_networks=[e for e in extras if not matches(e)])
-        elif extras:  # the next one becomes the first (its ports stay with the container, as docker's HostConfig)
-            first, *rest = extras
-            promoted = {**first, "ports": current.get("ports") or []}
+        elif extras:  # docker's next gateway network becomes the first, its ports kept (docker's HostConfig)
+            first = gateway.successor(extras)
+            rest = [e for e in extras if e is not first]
+            ports = current.get("ports") or []
+            promoted = {**first, "ports": ports}
             promoted_aliases = promoted.pop("aliases", [])
             machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
                            network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
+            if machine.view.state in ALIVE:  # its default route and published ports move there now
+                gateway.take_over(ctx, machine.view.id, first["id"], ports, machine.view.row["pid"])
         else:
             # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
             left_none = {"mode": "none", "id": None, "name": "none", "ip": None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from mydocker.cli.parsing import Parser, UsageError
@@ -18,15 +17,16 @@ def parser() -> Parser:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.cli.views import published
     from mydocker.statemachine import queries
     from mydocker.statemachine.errors import UserError
 
     view = queries.get(ctx.conn, args.container)
-    raw = view.row.get("endpoint")
-    ports = json.loads(raw).get("ports", []) if raw else []
+    ports = published(view)
     if args.port is None:
-        lines = [f"{p['container_port']}/{p['proto']} -> {p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"
-                 for p in ports]
+        # docker sorts the lines as strings: 100/tcp before 83/tcp
+        lines = sorted(f"{p['container_port']}/{p['proto']} -> {p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"
+                       for p in ports)
         sys.stdout.write("".join(line + "\n" for line in lines))
         return 0
     number, _, proto = args.port.partition("/")

@@ -1,0 +1,56 @@
+"""Which of a container's networks holds its default route and published ports
+after the one that held them is disconnected, and moving them there live.
+
+Docker 20.10 orders a sandbox's endpoints by network name (internal networks
+last) and gives the first its default route and its port mappings; so after
+`network disconnect` of the first network, the remaining network whose name
+sorts first takes both, on the interface it already has (eth1...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mydocker.core import iptables, locks
+from mydocker.core import network as net
+from mydocker.statemachine.context import Context
+from mydocker.statemachine.errors import CreateFailed
+from mydocker.statemachine.network_views import allocations_of, by_id
+from mydocker.store.events import Event, append
+
+
+def successor(extras: list[dict[str, Any]]) -> dict[str, Any]:
+    """The network that takes the gateway among those left, as docker picks it."""
+    return min(extras, key=lambda e: e.get("name") or "")
+
+
+def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]], pid: int) -> None:
+    """Point the live container's default route at network_id's gateway and publish
+    ports on its address; its endpoint record (in the network's log) gains the
+    port rules, so that its later disconnect removes them."""
+    for allocated_on, ip in allocations_of(ctx.conn, container_id):
+        if allocated_on != network_id:
+            continue
+        with locks.hold(ctx.root, "ports"), locks.hold(ctx.root, f"network-{network_id}"):
+            view = by_id(ctx.conn, network_id)
+            endpoint = view.allocations.get(ip) if view else None
+            if view is None or endpoint is None or endpoint["container"] != container_id:
+                return  # released meanwhile: nothing to route through
+            try:
+                net.move_default_route(f"/proc/{pid}/ns/net", endpoint["gateway"], endpoint.get("ifname", "eth0"))
+            except net.NetworkError as exc:
+                raise CreateFailed(f"cannot move the default route to network {view.name}: {exc}") from None
+            if not ports:
+                return
+            rules = iptables.port_rules(view.id, container_id, view.bridge, ip, ports, view.root_tag)
+            moved = {**endpoint, "ports": ports, "rules": [*endpoint.get("rules", []), *(r.to_list() for r in rules)]}
+            # release + allocate of the same address in one append: the record changes, never half
+            append(ctx.conn, "network", view.id, view.row["version"], [
+                Event("release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]}, ctx.actor()),
+                Event("allocate", {"ip": ip, "container": container_id, "endpoint": moved}, ctx.actor())])
+            iptables.add(rules)
+        from mydocker.statemachine import aggregate
+
+        # the container's stream too: `port`, `ps` and inspect read its endpoints
+        aggregate.append(ctx, container_id, [Event("connect", {"endpoint": moved}, ctx.actor())])
+        return
