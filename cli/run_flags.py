@@ -457,7 +457,7 @@ def add_namespace_flags(p: Parser) -> None:
     p.add_argument("--shm-size", type=parse_shm_size, default=0, help="size of /dev/shm (default 64m)")
     p.add_argument("--domainname", default="", help="container NIS domain name")
     p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
-    p.add_argument("--ipc", default="", help="IPC mode: private (default), shareable, host or container:NAME")
+    p.add_argument("--ipc", default="", help="IPC mode: private (default), shareable, none, host or container:NAME")
     p.add_argument("--uts", type=_host_mode("--uts", "UTS"), default="", help="UTS namespace to use: host")
     p.add_argument("--pid", type=_pid_mode, default="", help="PID namespace to use: host or container:NAME")
     p.add_argument("--volumes-from", action="append", default=[], type=parse_volumes_from,
@@ -526,7 +526,7 @@ def spec_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
     ipc = args.ipc or "private"
     if ipc == "container:":
         raise UsageError('can\'t join IPC of container : invalid name or ID supplied: ""')
-    if ipc not in ("private", "shareable", "host") and not ipc.startswith("container:"):
+    if ipc not in ("private", "shareable", "host", "none") and not ipc.startswith("container:"):
         raise UsageError(f"Invalid IPC mode: {ipc}")
     for key in sysctls:
         if network == "host" and key.startswith("net."):

@@ -149,7 +149,11 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
     }
 
 
-def inspect_container(view: ContainerView) -> dict[str, Any]:
+ETC_PATHS = (("ResolvConfPath", "resolv.conf"), ("HostnamePath", "hostname"), ("HostsPath", "hosts"))
+
+
+def inspect_container(view: ContainerView, exec_ids: list[str] | None = None) -> dict[str, Any]:
+    """exec_ids: its running execs' ids (statemachine.exec_ids), docker's null for none."""
     row, config = view.row, view.config
     spec = config["spec"]
     security = spec.get("security", {})
@@ -157,6 +161,7 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
     quota, period = limits.get("cpu_quota"), limits.get("cpu_period")
     argv = view.command
     directory = config.get("directory", "")
+    started = bool(row.get("started_at"))
     return {
         "Id": view.id,
         "Created": row["created_at"],
@@ -178,13 +183,15 @@ def inspect_container(view: ContainerView) -> dict[str, Any]:
             **_health(view),
         },
         "Image": row["image_id"],
-        "ResolvConfPath": "",
-        "HostnamePath": "",
-        "LogPath": f"{directory}/container.log" if (config.get("log_config") or {}).get("Type") != "none" else "",
+        # docker: the files a start writes, named once the container has started
+        **{key: f"{directory}/{file}" if started else "" for key, file in ETC_PATHS},
+        "LogPath": f"{directory}/container.log" if started and (config.get("log_config") or {}).get("Type") != "none"
+        else "",
         "Name": "/" + view.name,
         "RestartCount": row.get("restart_count") or 0,
         "Driver": "overlay",
         "Platform": "linux",
+        "ExecIDs": exec_ids or None,
         "HostConfig": {
             "NetworkMode": spec.get("network", "none"),
             "AutoRemove": bool(config.get("autoremove")),

@@ -26,6 +26,22 @@ class CopyError(Exception):
     pass
 
 
+class NoSuchDirectory(CopyError):
+    """docker's archive.ErrDirNotExists: a container destination that says it is a
+    directory (a trailing /) and is not one."""
+
+    def __init__(self) -> None:
+        super().__init__("no such directory")
+
+
+class NoParent(CopyError):
+    """A container destination whose parent directory is missing (or a file)."""
+
+    def __init__(self, parent: str) -> None:
+        super().__init__(f"no such directory: {parent}")
+        self.parent = parent
+
+
 def _split(path: str) -> tuple[str, str]:
     """(parent, last component) of a container or host path; '.' keeps its meaning."""
     trimmed = path.rstrip("/") or "/"
@@ -111,6 +127,8 @@ def plan_destination(root_fd: int, path: str, source_is_dir: bool, name: str,
     except FileNotFoundError:
         fd = -1
     except NotADirectoryError:
+        if container_side:
+            raise NoSuchDirectory() if path.endswith("/") else NoParent(_split(path)[0]) from None
         raise CopyError(f"{path}: not a directory") from None
     if fd >= 0:
         st = os.fstat(fd)
@@ -120,10 +138,9 @@ def plan_destination(root_fd: int, path: str, source_is_dir: bool, name: str,
         if source_is_dir:
             raise CopyError("cannot copy a directory to a file")
         if path.endswith("/"):
-            raise CopyError(f"{path}: not a directory")
+            raise NoSuchDirectory() if container_side else CopyError(f"{path}: not a directory")
     elif path.endswith("/") and not source_is_dir:
-        raise CopyError(f"{where} directory {path} does not exist") if not container_side else \
-            CopyError(f"Could not find the file {path} in container")
+        raise NoSuchDirectory() if container_side else CopyError(f"{where} directory {path} does not exist")
     parent, base = _split(path)
     try:
         if container_side:
@@ -131,10 +148,10 @@ def plan_destination(root_fd: int, path: str, source_is_dir: bool, name: str,
         else:
             parent_fd = os.open(parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
-        raise CopyError(f"no such directory: {parent}") from None
+        raise NoParent(parent) if container_side else CopyError(f"no such directory: {parent}") from None
     if not stat.S_ISDIR(os.fstat(parent_fd).st_mode):
         os.close(parent_fd)
-        raise CopyError(f"{parent}: not a directory")
+        raise NoParent(parent) if container_side else CopyError(f"{parent}: not a directory")
     return parent_fd, base
 
 

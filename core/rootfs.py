@@ -36,7 +36,7 @@ def setup(spec: ContainerSpec) -> None:
         (root / d).mkdir(exist_ok=True)
     sc.mount("proc", str(root / "proc"), "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sc.mount("sysfs", str(root / "sys"), "sysfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
-    _setup_dev(root / "dev", spec.devices, spec.shm_size, spec.joins.get("shm", -1))
+    _setup_dev(root / "dev", spec.devices, spec.shm_size, spec.joins.get("shm", -1), shm=spec.ipc != "none")
     privileged = bool(spec.security.get("privileged"))
     cgroupfs.mount_view(root, spec.cgroups, writable=privileged)
     if not privileged:
@@ -160,7 +160,8 @@ def borrow_mount(mnt_ns: int, path: str, target: Path) -> None:
         os.close(tree)
 
 
-def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: int = 0, shm_from: int = -1) -> None:
+def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: int = 0, shm_from: int = -1,
+               shm: bool = True) -> None:
     sc.mount("tmpfs", str(dev), "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
     for name, (major, minor) in DEVICES.items():
         os.mknod(dev / name, stat.S_IFCHR | 0o666, os.makedev(major, minor))
@@ -176,10 +177,11 @@ def _setup_dev(dev: Path, extra: list[dict[str, Any]] | None = None, shm_size: i
     sc.mount("devpts", str(dev / "pts"), "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
              "newinstance,ptmxmode=0666,mode=0620")
     os.symlink("pts/ptmx", dev / "ptmx")
-    (dev / "shm").mkdir()
     if shm_from >= 0:  # --ipc container:X: X's /dev/shm, as docker shares it
+        (dev / "shm").mkdir()
         borrow_mount(shm_from, "/dev/shm", dev / "shm")
-    else:
+    elif shm:  # --ipc none: a private IPC namespace and no /dev/shm at all, as docker
+        (dev / "shm").mkdir()
         sc.mount("shm", str(dev / "shm"), "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
                  f"mode=1777,size={shm_size or 64 * 1024 * 1024}")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),

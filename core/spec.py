@@ -47,7 +47,7 @@ class ContainerSpec:
     shm_size: int = 0
     domainname: str = ""
     # --group-add (names looked up in the container's /etc/group, or gids), --ipc
-    # private|shareable|host, --uts host, --pid host: "host" shares the host's namespace
+    # private|shareable|none (no /dev/shm)|host, --uts host, --pid host: "host" shares the host's namespace
     group_add: list[str] = field(default_factory=list)
     ipc: str = "private"
     uts: str = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
 from mydocker.cli.parsing import Parser, UsageError
 from mydocker.statemachine.context import Context
@@ -30,7 +31,6 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.core import copy
-    from mydocker.statemachine import containerfs
     from mydocker.statemachine.errors import UserError
 
     if len(args.paths) != 2:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 os.close(fd)
 
         sys.stdout.flush()
-        containerfs.with_root(ctx, src_ref, out)
+        _in_container(ctx, src_ref, out, src)
         return 0
 
     assert dst_ref is not None
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             finally:
                 os.close(dir_fd)
 
-        containerfs.with_root(ctx, dst_ref, from_stdin)
+        _in_container(ctx, dst_ref, from_stdin, _parent_shown(dst))
         return 0
     host_src = os.path.abspath(src)
     if not os.path.lexists(host_src):
@@ -97,13 +97,39 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
 
     def into(root_fd: int) -> None:
-        _transfer(fd, name, is_dir, src.endswith("/."), root_fd, container_dest, True, args.archive)
+        try:
+            _transfer(fd, name, is_dir, src.endswith("/."), root_fd, container_dest, True, args.archive)
+        except copy.NoParent:  # docker asks its daemon for the parent, which answers 404
+            raise copy.CopyError(f"No such container:path: {dst_ref}:{_parent_shown(dst)}") from None
 
+    # a missing container is a destination that does not exist: docker then wants no trailing /
+    missing = "no such directory" if dst.endswith("/") and not is_dir else None
     try:
-        containerfs.with_root(ctx, dst_ref, into)
+        _in_container(ctx, dst_ref, into, _parent_shown(dst), missing)
     finally:
         os.close(fd)
     return 0
+
+
+def _in_container(ctx: Context, ref: str, action: Callable[[int], None], shown: str,
+                  missing: str | None = None) -> None:
+    """action on the container's root; docker's CLI names a missing container as a
+    missing container:path (its daemon answers 404 for both)."""
+    from mydocker.statemachine import containerfs
+    from mydocker.statemachine.errors import NoSuchContainer, UserError
+
+    try:
+        containerfs.with_root(ctx, ref, action)
+    except NoSuchContainer:
+        raise UserError(missing or f"No such container:path: {ref}:{shown}") from None
+
+
+def _parent_shown(path: str) -> str:
+    """The parent docker's CLI names for a destination: /a for /a/b, / for /tmp, . for x."""
+    trimmed = path.rstrip("/")
+    if "/" not in trimmed:
+        return "/" if path.startswith("/") else "."
+    return trimmed.rpartition("/")[0] or "/"
 
 
 def _transfer(src_fd: int, name: str, is_dir: bool, contents: bool, dest_root: int, dest: str,

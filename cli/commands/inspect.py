@@ -23,7 +23,7 @@ def parser() -> Parser:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli import template
     from mydocker.cli.views import inspect_container, inspect_image
-    from mydocker.statemachine import images, queries
+    from mydocker.statemachine import exec_ids, images, queries
 
     if args.at:
         from mydocker.cli.asof import travel
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for ref in args.names:
         view = queries.find(ctx.conn, ref) if args.type != "image" else None
         if view is not None:
-            shown = inspect_container(view)
+            shown = inspect_container(view, exec_ids.running(ctx.conn, view))
             if args.size:
                 from mydocker.cli.views import writable_size
 

@@ -52,15 +52,18 @@ def daemon_checks(args: argparse.Namespace) -> None:
 
 def limits_from(args: argparse.Namespace) -> dict[str, Any]:
     """Only what was asked for: the rest of the container's limits stay."""
+    from mydocker.cli.errors import CliError
     from mydocker.cli.parsing import UsageError
 
     limits: dict[str, Any] = {}
     if args.memory:  # docker: -m 0 leaves the limit as it is
         limits["memory"] = args.memory
     if args.memory_swap is not None:
-        limits["memory_swap"] = -1 if args.memory_swap == "-1" else parse_size(args.memory_swap)
-        if args.memory is not None and 0 <= limits["memory_swap"] < args.memory:
-            raise UsageError("Minimum memoryswap limit should be larger than memory limit, see usage")
+        swap = -1 if args.memory_swap == "-1" else parse_size(args.memory_swap)
+        if args.memory and 0 < swap < args.memory:  # docker's daemon refuses it: exit 1
+            raise CliError("Minimum memoryswap limit should be larger than memory limit, see usage", 1)
+        if swap:  # docker: --memory-swap 0 leaves it as it is, too
+            limits["memory_swap"] = swap
     if args.cpus is not None:
         if args.cpu_quota is not None or args.cpu_period is not None:
             raise UsageError("Conflicting options: Nano CPUs and CPU Period cannot both be set")
@@ -96,7 +99,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             policy = parse_restart(args.restart)
         except UsageError as exc:
             raise CliError(str(exc), 1) from None  # docker: the daemon refuses it, exit 1
-    if not limits and policy is None:
+    # a flag that changes nothing (-m 0) still counts: docker records the update
+    asked = [k for k, v in vars(args).items() if k != "containers" and v is not None]
+    if not asked:
         sys.stderr.write("you must provide one or more flags when using this command\n")  # docker's words, as is
         return 1
 
