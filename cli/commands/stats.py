@@ -91,11 +91,10 @@ def _fields(ref: str, view: Any, before: Any, after: Any, no_trunc: bool) -> dic
         cpu = stats.cpu_percent(before, after)
         mem, limit = after.mem_usage, after.mem_limit
         net, blk, pids = (after.net_rx, after.net_tx), (after.blk_read, after.blk_write), after.pids
-    alive = before is not None
     return {
         "Container": ref,
         "ID": view.id if no_trunc else view.id[:12],
-        "Name": view.name if alive else "--",
+        "Name": view.name,  # a stopped container too: docker names it, with zeros for the rest
         "CPUPerc": f"{cpu:.2f}%",
         "MemUsage": f"{bytes_size(mem)} / {bytes_size(limit)}",
         "MemPerc": f"{(mem / limit * 100 if limit else 0.0):.2f}%",
