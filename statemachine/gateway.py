@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mydocker.core import iptables, locks
+from mydocker.core import iptables, locks, procinfo
 from mydocker.core import network as net
+from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import CreateFailed
+from mydocker.statemachine.machine import ALIVE
 from mydocker.statemachine.network_views import allocations_of, by_id
 from mydocker.store.events import Event, append
 
@@ -24,10 +26,20 @@ def successor(extras: list[dict[str, Any]]) -> dict[str, Any]:
     return min(extras, key=lambda e: e.get("name") or "")
 
 
-def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]], pid: int) -> None:
+def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]]) -> None:
     """Point the live container's default route at network_id's gateway and publish
     ports on its address; its endpoint record (in the network's log) gains the
-    port rules, so that its later disconnect removes them."""
+    port rules, so that its later disconnect removes them. Under the container's
+    lock: a container that stopped meanwhile took its endpoints along."""
+    with locks.hold(ctx.root, container_id):
+        view = queries.by_id(ctx.conn, container_id)
+        if view is None or view.state not in ALIVE or not procinfo.is_same_process(view.row["pid"],
+                                                                                   view.row["pid_start"]):
+            return
+        _take_over(ctx, container_id, network_id, ports, view.row["pid"])
+
+
+def _take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]], pid: int) -> None:
     for allocated_on, ip in allocations_of(ctx.conn, container_id):
         if allocated_on != network_id:
             continue

@@ -84,6 +84,8 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
     def matches(network: dict[str, Any]) -> bool:
         return network.get("id") == view.id if view is not None else network.get("name") == net_ref
 
+    moved: list[tuple[str, list[dict[str, Any]]]] = []
+
     def action(machine: Any) -> None:
         config = machine.view.config
         current, extras, mode = _attachments(config)
@@ -102,8 +104,8 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
             promoted_aliases = promoted.pop("aliases", [])
             machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
                            network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
-            if machine.view.state in ALIVE:  # its default route and published ports move there now
-                gateway.take_over(ctx, machine.view.id, first["id"], ports, machine.view.row["pid"])
+            if machine.view.state in ALIVE:  # its default route and published ports move there, once recorded
+                moved.append((first["id"], ports))
         else:
             # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
             left_none = {"mode": "none", "id": None, "name": "none", "ip": None,
@@ -112,3 +114,5 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
                            network_id=current.get("id"), extra_networks=[])
 
     aggregate.locked(ctx, container.id, action, effects_for(ctx))
+    for network_id, ports in moved:
+        gateway.take_over(ctx, container.id, network_id, ports)
