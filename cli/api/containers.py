@@ -146,9 +146,10 @@ async def inspect(request: web.Request) -> web.Response:
 
     def shown(ctx: ApiContext) -> dict[str, Any]:
         from mydocker.cli.views import inspect_container, writable_size
+        from mydocker.statemachine import exec_ids
 
         view = _view(ctx, ref)
-        data = inspect_container(view)
+        data = inspect_container(view, exec_ids.running(ctx.conn, view))
         if with_size:
             data["SizeRw"] = writable_size(view)
         return data
