@@ -88,7 +88,7 @@ def test_cp_archive_mode_keeps_owners_and_bad_input_is_refused(md, tmp_path):
     for argv, words in [
         (("cp", "owners:/f"), '"mydocker cp" requires exactly 2 arguments'),
         (("cp", "owners:/missing", str(tmp_path / "x")), "No such container:path: owners:/missing"),
-        (("cp", "nosuch:/f", str(tmp_path / "x")), "No such container: nosuch"),
+        (("cp", "nosuch:/f", str(tmp_path / "x")), "No such container:path: nosuch:/f"),  # docker 20.10's CLI
         (("cp", str(tmp_path / "absent"), "owners:/tmp"), "no such file or directory"),
         (("cp", str(tmp_path), "owners:/f"), "cannot copy a directory to a file"),
     ]:
