@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from mydocker.statemachine.machine import alive
 from mydocker.statemachine.queries import ContainerView
 
 _RUNNING = """
@@ -20,7 +21,7 @@ ORDER BY s.version
 
 def running(conn: sqlite3.Connection, view: ContainerView) -> list[str] | None:
     """None when there are none, as docker's inspect shows null."""
-    if view.state not in ("running", "paused") or not view.row.get("pid"):
+    if not alive(view) or not view.row.get("pid"):
         return None
     ids = [r[0] for r in conn.execute(_RUNNING, {"id": view.id, "pid": view.row["pid"],
                                                   "pid_start": view.row["pid_start"]})]

@@ -16,7 +16,7 @@ from mydocker.core import network as net
 from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import CreateFailed
-from mydocker.statemachine.machine import ALIVE
+from mydocker.statemachine.machine import alive
 from mydocker.statemachine.network_views import allocations_of, by_id
 from mydocker.store.events import Event, append
 
@@ -33,8 +33,7 @@ def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict
     lock: a container that stopped meanwhile took its endpoints along."""
     with locks.hold(ctx.root, container_id):
         view = queries.by_id(ctx.conn, container_id)
-        if view is None or view.state not in ALIVE or not procinfo.is_same_process(view.row["pid"],
-                                                                                   view.row["pid_start"]):
+        if view is None or not alive(view) or not procinfo.is_same_process(view.row["pid"], view.row["pid_start"]):
             return
         _take_over(ctx, container_id, network_id, ports, view.row["pid"])
 

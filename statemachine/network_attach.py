@@ -19,7 +19,7 @@ from typing import Any
 from mydocker.statemachine import aggregate, gateway, ipam, name_resolution, queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict
-from mydocker.statemachine.machine import ALIVE
+from mydocker.statemachine.machine import alive
 from mydocker.statemachine.monitorhooks import effects_for
 from mydocker.statemachine.network_views import DEFAULT_NETWORK, NoSuchNetwork, find, get
 from mydocker.statemachine.networks import check_ports, ensure_default
@@ -104,7 +104,7 @@ def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: 
             promoted_aliases = promoted.pop("aliases", [])
             machine.handle("network_disconnect", network=promoted, left=current.get("name", ""),
                            network_id=current.get("id"), aliases=promoted_aliases, extra_networks=rest)
-            if machine.view.state in ALIVE:  # its default route and published ports move there, once recorded
+            if alive(machine.view):  # its default route and published ports move there, once recorded
                 moved.append((first["id"], ports))
         else:
             # What is left: no network until a connect, the published ports kept for it (docker's HostConfig).
