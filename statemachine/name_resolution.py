@@ -75,7 +75,9 @@ def refresh_container(ctx: Context, container_id: str) -> None:
             for ip, other in sorted(view.allocations.items()):
                 peer = queries.by_id(ctx.conn, other["container"]) if other["container"] != container_id else None
                 if peer is not None:
-                    peers.append((ip, [peer.name, *aliases_on(peer.config, view.id), peer.id[:12]]))
+                    # NAME.NETWORK too, as docker's DNS answers it: which network's address is meant
+                    names = [peer.name, *aliases_on(peer.config, view.id), peer.id[:12], f"{peer.name}.{view.name}"]
+                    peers.append((ip, names))
         peers = _linked(ctx, container_id, own, container.config.get("links") or []) + peers
         spec = container.config["spec"]
         extra = (container.config.get("etc") or {}).get("extra_hosts") or ()
