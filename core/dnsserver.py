@@ -29,6 +29,8 @@ PORT = 53
 TTL = 600  # docker's
 FORWARD_TIMEOUT = 2.0  # per upstream server
 MAX_PENDING = 256  # forwarded queries waiting for an answer; beyond: SERVFAIL at once
+MAX_TCP = 16  # TCP clients at once; beyond, a new one is closed at once
+TCP_IDLE = 10.0  # a TCP client silent this long is closed
 A, PTR, AAAA = 1, 12, 28
 IN = 1
 NOERROR, SERVFAIL, NOTIMP = 0, 2, 4
@@ -153,35 +155,44 @@ class HostsTable:
 
 
 class Server:
-    """Answers on `listen` (127.0.0.11:53 in the container's netns) and forwards
-    through `forward` (a socket of that netns too). Driven by the caller's
-    select(): fds(), handle(fd) when one is readable, timeout() and tick()."""
+    """Answers on `listen` (UDP 127.0.0.11:53 in the container's netns) and on
+    `tcp` (a listening TCP socket there, for clients that retry over TCP), and
+    forwards over UDP through `forward` (a socket of that netns too). Driven by
+    the caller's select(): fds(), handle(fd) when one is readable, timeout() and tick()."""
 
-    def __init__(self, listen: int, forward: int, hosts_path: str, upstreams: list[str]) -> None:
+    def __init__(self, listen: int, forward: int, hosts_path: str, upstreams: list[str], tcp: int = -1) -> None:
         self.listen = socket.socket(fileno=listen)
         self.forward = socket.socket(fileno=forward) if forward >= 0 else None
-        for sock in (self.listen, self.forward):
+        self.tcp = socket.socket(fileno=tcp) if tcp >= 0 else None
+        for sock in (self.listen, self.forward, self.tcp):
             if sock is not None:
                 sock.setblocking(False)
         self.hosts = HostsTable(hosts_path)
         self.upstreams = list(upstreams)
-        # our id -> [client address, client's query, index of the upstream asked, deadline]
+        # our id -> [client (UDP address or TCP connection), client's query, index of the upstream asked, deadline]
         self.pending: dict[int, list] = {}
+        self.clients: dict[int, list] = {}  # TCP: fd -> [connection, bytes received, idle deadline]
         self._clock = time.monotonic
 
     def fds(self) -> list[int]:
-        return [self.listen.fileno()] + ([self.forward.fileno()] if self.forward is not None else [])
+        own = [s.fileno() for s in (self.listen, self.forward, self.tcp) if s is not None]
+        return own + list(self.clients)
 
     def handle(self, fd: int) -> None:
         if fd == self.listen.fileno():
             self._query()
         elif self.forward is not None and fd == self.forward.fileno():
             self._reply()
+        elif self.tcp is not None and fd == self.tcp.fileno():
+            self._accept()
+        elif fd in self.clients:
+            self._stream(fd)
 
     def timeout(self) -> float | None:
-        if not self.pending:
+        deadlines = [p[3] for p in self.pending.values()] + [c[2] for c in self.clients.values()]
+        if not deadlines:
             return None
-        return max(0.0, min(p[3] for p in self.pending.values()) - self._clock())
+        return max(0.0, min(deadlines) - self._clock())
 
     def tick(self) -> None:
         now = self._clock()
@@ -189,17 +200,67 @@ class Server:
             if entry[3] <= now:
                 del self.pending[ident]
                 self._send_upstream(entry[0], entry[1], entry[2] + 1)
+        for fd, client in list(self.clients.items()):
+            if client[2] <= now:
+                self._drop(fd)
 
     def close(self) -> None:
-        self.listen.close()
-        if self.forward is not None:
-            self.forward.close()
+        for fd in list(self.clients):
+            self._drop(fd)
+        for sock in (self.listen, self.forward, self.tcp):
+            if sock is not None:
+                sock.close()
+
+    def _accept(self) -> None:
+        assert self.tcp is not None
+        try:
+            conn, _ = self.tcp.accept()
+        except OSError:
+            return
+        if len(self.clients) >= MAX_TCP:
+            conn.close()
+            return
+        conn.setblocking(False)
+        self.clients[conn.fileno()] = [conn, b"", self._clock() + TCP_IDLE]
+
+    def _stream(self, fd: int) -> None:
+        """Queries over TCP: each behind its two-byte length (RFC 1035 4.2.2)."""
+        client = self.clients[fd]
+        try:
+            data = client[0].recv(65535)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(fd)
+            return
+        client[1] += data
+        client[2] = self._clock() + TCP_IDLE
+        while len(client[1]) >= 2 and len(client[1]) >= 2 + struct.unpack_from("!H", client[1])[0]:
+            size = struct.unpack_from("!H", client[1])[0]
+            message, client[1] = client[1][2:2 + size], client[1][2 + size:]
+            self._answer(message, client[0])
+            if fd not in self.clients:
+                return
+
+    def _drop(self, fd: int) -> None:
+        client = self.clients.pop(fd, None)
+        if client is None:
+            return
+        for ident, entry in list(self.pending.items()):
+            if entry[0] is client[0]:
+                del self.pending[ident]
+        client[0].close()
 
     def _query(self) -> None:
         try:
             data, client = self.listen.recvfrom(4096)
         except OSError:
             return
+        self._answer(data, client)
+
+    def _answer(self, data: bytes, client: object) -> None:
         query = parse_query(data)
         if query is None:
             return
@@ -212,7 +273,7 @@ class Server:
         else:
             self._send_upstream(client, data, 0)
 
-    def _send_upstream(self, client: tuple[str, int], data: bytes, index: int) -> None:
+    def _send_upstream(self, client: object, data: bytes, index: int) -> None:
         """Ask upstream number index and the next ones on failure; none left: SERVFAIL."""
         if self.forward is not None and len(self.pending) < MAX_PENDING:
             while index < len(self.upstreams):
@@ -245,17 +306,26 @@ class Server:
         del self.pending[ident]
         self._send(entry[0], entry[1][:2] + data[2:])
 
-    def _send(self, client: tuple[str, int], data: bytes) -> None:
+    def _send(self, client: object, data: bytes) -> None:
+        if isinstance(client, socket.socket):
+            if client.fileno() < 0:
+                return  # that TCP client left meanwhile
+            try:
+                client.sendall(struct.pack("!H", len(data)) + data)
+            except OSError:  # gone, or not reading: it loses its connection
+                self._drop(client.fileno())
+            return
         try:
-            self.listen.sendto(data, client)
+            self.listen.sendto(data, client)  # type: ignore[arg-type]
         except OSError:
             pass  # the client went away: nothing to tell it
 
 
-def open_sockets(pid: int) -> tuple[int, int]:
-    """(the listening socket at 127.0.0.11:53, the forwarding socket), both made
-    inside the network namespace of process pid, as close-on-exec fds. Enters
-    that namespace with this thread only, and comes back before returning."""
+def open_sockets(pid: int) -> tuple[int, int, int]:
+    """(the UDP socket at 127.0.0.11:53, the forwarding socket, the TCP listener
+    at 127.0.0.11:53), all made inside the network namespace of process pid, as
+    close-on-exec fds. Enters that namespace with this thread only, and comes
+    back before returning."""
     from mydocker.core import syscalls as sc
 
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
@@ -266,12 +336,15 @@ def open_sockets(pid: int) -> tuple[int, int]:
             try:
                 listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 forward = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 try:
                     listen.bind((ADDRESS, PORT))
                     forward.bind(("0.0.0.0", 0))
+                    tcp.bind((ADDRESS, PORT))
+                    tcp.listen(MAX_TCP)
                 except OSError:
-                    listen.close()
-                    forward.close()
+                    for sock in (listen, forward, tcp):
+                        sock.close()
                     raise
             finally:
                 sc.setns(own, sc.CLONE_NEWNET)
@@ -279,4 +352,4 @@ def open_sockets(pid: int) -> tuple[int, int]:
             os.close(theirs)
     finally:
         os.close(own)
-    return listen.detach(), forward.detach()
+    return listen.detach(), forward.detach(), tcp.detach()

@@ -391,7 +391,8 @@ class _Monitor:
 
             dns = self.dns
             self.dns_server = dnsserver.Server(int(dns["listen"]), int(dns["forward"]),  # type: ignore[call-overload]
-                                               str(dns["hosts"]), list(dns["upstreams"]))  # type: ignore[call-overload]
+                                               str(dns["hosts"]), list(dns["upstreams"]),  # type: ignore[call-overload]
+                                               int(dns["tcp"]))  # type: ignore[call-overload]
         return self.dns_server
 
     def _copy_stdin(self, keys: DetachKeys | None) -> tuple[bool, bool]:

@@ -36,13 +36,13 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     (and close at the end) besides them. exit_command: run, in this process again,
     with the wait status as its last argument once the container has exited.
     health: {"command", "interval"} of the health probe to run every interval.
-    dns: {"listen", "forward", "hosts", "upstreams"} of the embedded DNS server
+    dns: {"listen", "forward", "tcp", "hosts", "upstreams"} of the embedded DNS server
     (core.dnsserver) to serve, on a user-defined network."""
     here = os.path.abspath(__file__)
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     if not os.path.isfile(os.path.join(package_parent, "mydocker", "core", "logs.py")):
         return  # not laid out as an importable package (an unusual install): keep the monitor
-    dns_fds = [int(dns["listen"]), int(dns["forward"])] if dns else []  # type: ignore[call-overload]
+    dns_fds = [int(dns[k]) for k in ("listen", "forward", "tcp")] if dns else []  # type: ignore[call-overload]
     for fd in [*streams, *keep, *dns_fds]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
@@ -163,7 +163,7 @@ def dns_server(dns: dict | None) -> object | None:
         return None
     from mydocker.core.dnsserver import Server
 
-    return Server(int(dns["listen"]), int(dns["forward"]), str(dns["hosts"]), list(dns["upstreams"]))
+    return Server(int(dns["listen"]), int(dns["forward"]), str(dns["hosts"]), list(dns["upstreams"]), int(dns["tcp"]))
 
 
 def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,

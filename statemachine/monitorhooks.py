@@ -64,8 +64,8 @@ class RecordingHooks:
             if embedded:
                 from mydocker.core import dnsserver
 
-                listen, forward = dnsserver.open_sockets(pid)
-                self._dns = {"listen": listen, "forward": forward, "upstreams": upstreams,
+                listen, forward, tcp = dnsserver.open_sockets(pid)
+                self._dns = {"listen": listen, "forward": forward, "tcp": tcp, "upstreams": upstreams,
                              "hosts": str(container_dir(self.ctx.root, self.id) / "hosts")}
         except OSError:
             if endpoint:

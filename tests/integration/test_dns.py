@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from mydocker.core import dnsserver
 
 from tests.integration.conftest import _checked_runtime, free_subnet
 
+REPO = Path(__file__).resolve().parents[2]
 OUTSIDE = "outside.dns10.test"
 OUTSIDE_IP = "10.99.88.77"  # only ever an answer, never an address anything is sent to
 
@@ -93,6 +96,21 @@ def test_peers_and_aliases_resolve_by_dns(net) -> None:
     assert f"Address: {_ip(md, 'two')}" in md.ok("exec", "one", "nslookup", "two")
     assert f"Address: {one}" in md.ok("exec", "two", "nslookup", "one.dnsnet")  # NAME.NETWORK, as docker
     assert not {"one", "uno", "two", "one.dnsnet"} & set(upstream.asked)  # answered, not forwarded
+
+
+def test_tcp_is_answered_too(net) -> None:
+    """Clients retry over TCP when a reply is truncated: the server listens there
+    as well. Asked from the container's netns by this test's own interpreter."""
+    md, _, _ = net
+    pid = md.inspect("two")["State"]["Pid"]
+    code = ("import socket, struct, sys; sys.path.insert(0, sys.argv[1]); from tests.unit.test_dnsserver import"
+            " query, decode; s = socket.create_connection(('127.0.0.11', 53), timeout=5); q = query('uno');"
+            " s.sendall(struct.pack('!H', len(q)) + q); n = struct.unpack('!H', s.recv(2))[0]; data = b''\n"
+            "while len(data) < n: data += s.recv(n - len(data))\n"
+            "print(socket.inet_ntoa(decode(data)[2][0]))")
+    out = subprocess.run(["nsenter", "-t", str(pid), "-n", sys.executable, "-c", code, str(REPO)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == _ip(md, "one"), out.stderr
 
 
 def test_unknown_names_go_to_the_containers_dns_servers(net) -> None:

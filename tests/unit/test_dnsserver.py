@@ -176,3 +176,44 @@ def test_the_waiter_serving_dns_loads_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(parent)], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tcp_queries_are_answered_and_forwarded(hosts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two length-prefixed queries in one segment: one answered here, one relayed
+    from the upstream; a client that leaves loses its pending query, no crash."""
+    udp, forward, tcp, upstream = (socket.socket(socket.AF_INET, t) for t in
+                                   (socket.SOCK_DGRAM, socket.SOCK_DGRAM, socket.SOCK_STREAM, socket.SOCK_DGRAM))
+    for sock in (udp, forward, tcp, upstream):
+        sock.bind(("127.0.0.1", 0))
+    tcp.listen(4)
+    upstream.settimeout(2)
+    monkeypatch.setattr(dnsserver, "PORT", upstream.getsockname()[1])
+    server = Server(udp.detach(), forward.detach(), str(hosts), ["127.0.0.1"], tcp.detach())
+    client = socket.create_connection(server.tcp.getsockname(), timeout=2)  # type: ignore[union-attr]
+    try:
+        server.handle(server.tcp.fileno())  # type: ignore[union-attr]
+        both = b"".join(struct.pack("!H", len(q)) + q for q in (query("web", ident=1), query("far.example", ident=2)))
+        client.sendall(both[:5])  # a query split across segments waits for its end
+        server.handle(client_fd := [fd for fd in server.clients][0])
+        client.sendall(both[5:])
+        server.handle(client_fd)
+        size = struct.unpack("!H", client.recv(2))[0]
+        assert decode(client.recv(size))[:3] == (1, 0, [socket.inet_aton("10.1.0.3")])
+        asked, source = upstream.recvfrom(512)
+        fake = parse_query(asked)
+        assert fake is not None and fake.name == "far.example"
+        upstream.sendto(dnsserver.response(fake, 3), source)
+        server.handle(server.forward.fileno())  # type: ignore[union-attr]
+        size = struct.unpack("!H", client.recv(2))[0]
+        assert decode(client.recv(size))[:2] == (2, 3)
+        again = query("far.example", ident=3)
+        client.sendall(struct.pack("!H", len(again)) + again)  # a query, then leave
+        server.handle(client_fd)
+        assert len(server.pending) == 1
+        client.close()
+        server.handle(client_fd)  # end of stream: the client and what it waited for go
+        assert not server.clients and not server.pending
+    finally:
+        client.close()
+        upstream.close()
+        server.close()
