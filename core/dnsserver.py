@@ -260,7 +260,7 @@ class Server:
             return
         self._answer(data, client)
 
-    def _answer(self, data: bytes, client: object) -> None:
+    def _answer(self, data: bytes, client: tuple[str, int] | socket.socket) -> None:
         query = parse_query(data)
         if query is None:
             return
@@ -273,7 +273,7 @@ class Server:
         else:
             self._send_upstream(client, data, 0)
 
-    def _send_upstream(self, client: object, data: bytes, index: int) -> None:
+    def _send_upstream(self, client: tuple[str, int] | socket.socket, data: bytes, index: int) -> None:
         """Ask upstream number index and the next ones on failure; none left: SERVFAIL."""
         if self.forward is not None and len(self.pending) < MAX_PENDING:
             while index < len(self.upstreams):
@@ -306,7 +306,7 @@ class Server:
         del self.pending[ident]
         self._send(entry[0], entry[1][:2] + data[2:])
 
-    def _send(self, client: object, data: bytes) -> None:
+    def _send(self, client: tuple[str, int] | socket.socket, data: bytes) -> None:
         if isinstance(client, socket.socket):
             if client.fileno() < 0:
                 return  # that TCP client left meanwhile
@@ -316,7 +316,7 @@ class Server:
                 self._drop(client.fileno())
             return
         try:
-            self.listen.sendto(data, client)  # type: ignore[arg-type]
+            self.listen.sendto(data, client)
         except OSError:
             pass  # the client went away: nothing to tell it
 

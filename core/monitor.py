@@ -20,7 +20,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mydocker.core import cgroups, init, procinfo, ptyrelay, security, waiter
 from mydocker.core import syscalls as sc
@@ -30,6 +30,9 @@ from mydocker.core.exits import release_cgroups as _safe_remove_cgroups
 from mydocker.core.logs import LogWriter
 from mydocker.core.ptyrelay import DetachKeys, copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
+
+if TYPE_CHECKING:
+    from mydocker.core import dnsserver
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -135,7 +138,7 @@ class _Monitor:
         self.health: waiter.HealthTimer | None = None
         self.attach_listener: socket.socket | None = None
         self.dns: dict[str, object] | None = None  # the embedded DNS server's sockets (core.dnsserver)
-        self.dns_server: object | None = None  # serving them in this process (a foreground container)
+        self.dns_server: dnsserver.Server | None = None  # serving them in this process (a foreground container)
 
     def _report(self, message: dict[str, object]) -> None:
         if self.report_w >= 0:
@@ -383,16 +386,11 @@ class _Monitor:
                     os.close(fd)
         return False
 
-    def _dns_server(self):  # type: ignore[no-untyped-def]
+    def _dns_server(self) -> dnsserver.Server | None:
         """A foreground container's DNS is served by this process (the waiter
         serves a detached one's); made once, kept if the user detaches."""
         if self.dns is not None and self.dns_server is None:
-            from mydocker.core import dnsserver
-
-            dns = self.dns
-            self.dns_server = dnsserver.Server(int(dns["listen"]), int(dns["forward"]),  # type: ignore[call-overload]
-                                               str(dns["hosts"]), list(dns["upstreams"]),  # type: ignore[call-overload]
-                                               int(dns["tcp"]))  # type: ignore[call-overload]
+            self.dns_server = waiter.dns_server(self.dns)  # type: ignore[assignment]
         return self.dns_server
 
     def _copy_stdin(self, keys: DetachKeys | None) -> tuple[bool, bool]:
