@@ -99,15 +99,34 @@ def _custom_resolv(host_resolv: str, etc: dict[str, list[str]]) -> str:
     return "\n".join(search + servers + options) + "\n"
 
 
+def embedded_resolv(text: str) -> tuple[str, list[str]]:
+    """docker's resolv.conf on a user-defined network: the embedded server
+    (core.dnsserver) instead of text's nameservers, which become its upstreams
+    (IPv4 ones: it forwards over IPv4); search and options kept, ndots:0 added."""
+    lines = text.splitlines()
+    upstreams = [line.split()[1] for line in lines if line.split()[:1] == ["nameserver"] and len(line.split()) > 1
+                 and ":" not in line.split()[1]]
+    options = [word for line in lines if line.split()[:1] == ["options"] for word in line.split()[1:]]
+    if not any(word.startswith("ndots:") for word in options):
+        options.append("ndots:0")
+    kept = [line for line in lines if line.split()[:1] == ["search"]]
+    return "\n".join([*kept, "nameserver 127.0.0.11", "options " + " ".join(options)]) + "\n", upstreams
+
+
 def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_network_stack: bool,
-          etc: dict[str, list[str]] | None = None, domainname: str = "") -> None:
+          etc: dict[str, list[str]] | None = None, domainname: str = "", embedded_dns: bool = False) -> list[str]:
+    """Returns, with embedded_dns, the servers the embedded one forwards to."""
     try:
         host_resolv = HOST_RESOLV.read_text()
     except OSError:
         host_resolv = ""
+    resolv = resolv_text(host_resolv, own_network_stack, etc)
+    upstreams: list[str] = []
+    if embedded_dns:
+        resolv, upstreams = embedded_resolv(resolv)
     contents = {
         "hosts": hosts_text([*own_names(hostname, domainname), *names], ip, (etc or {}).get("extra_hosts") or ()),
-        "resolv.conf": resolv_text(host_resolv, own_network_stack, etc),
+        "resolv.conf": resolv,
         "hostname": hostname + "\n",
     }
     for file, text in contents.items():
@@ -116,3 +135,4 @@ def write(directory: Path, hostname: str, names: list[str], ip: str | None, own_
         tmp.write_text(text)
         tmp.chmod(0o644)
         tmp.replace(path)
+    return upstreams

@@ -20,7 +20,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mydocker.core import cgroups, init, procinfo, ptyrelay, security, waiter
 from mydocker.core import syscalls as sc
@@ -30,6 +30,9 @@ from mydocker.core.exits import release_cgroups as _safe_remove_cgroups
 from mydocker.core.logs import LogWriter
 from mydocker.core.ptyrelay import DetachKeys, copy_winsize, read_all, receive_master, write_all
 from mydocker.core.spec import ContainerSpec, prepare_dirs
+
+if TYPE_CHECKING:
+    from mydocker.core import dnsserver
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -134,6 +137,8 @@ class _Monitor:
         self.console: socket.socket | None = None  # receives the pty's master from the init
         self.health: waiter.HealthTimer | None = None
         self.attach_listener: socket.socket | None = None
+        self.dns: dict[str, object] | None = None  # the embedded DNS server's sockets (core.dnsserver)
+        self.dns_server: dnsserver.Server | None = None  # serving them in this process (a foreground container)
 
     def _report(self, message: dict[str, object]) -> None:
         if self.report_w >= 0:
@@ -196,6 +201,8 @@ class _Monitor:
         hooks.started(Started(self.child, pid_start, procinfo.boot_id(), os.getpid(),
                               procinfo.start_time(os.getpid()) or 0))
         crash("monitor.after-start")
+        dns = getattr(hooks, "dns", None)
+        self.dns = dns() if dns else None
         if failure:
             detail = json.loads(failure)
             self._report({"started": False, "exit_code": detail["code"], "message": detail["message"]})
@@ -236,7 +243,7 @@ class _Monitor:
             os.set_inheritable(self.attach_listener.fileno(), True)
         waiter.hand_over(self.spec.root, self.child, str(self.spec.log_path), streams,
                          [fd for fd in ours if fd not in streams], exit_command(), attach, self.spec.log,
-                         health_check() if health_check else None)
+                         health_check() if health_check else None, self.dns)
 
     def _listen_for_attach(self) -> None:
         from mydocker.core import attachsock
@@ -335,20 +342,27 @@ class _Monitor:
             streams[ours[0]] = ("stdout", 1)
             streams[ours[1]] = ("stderr", 2)
         readers = list(streams)
+        server = self._dns_server()
         stdin_open = self.spec.tty and self.spec.interactive and self.attached
         tee = self.attached
         keys = DetachKeys(ptyrelay.detach_sequence) if self.detach_w >= 0 else None
         detached = False
         try:
             while readers:
-                watch = readers + ([0] if stdin_open else [])
+                dns_fds = server.fds() if server is not None else []
+                watch = readers + ([0] if stdin_open else []) + dns_fds
                 try:
-                    ready, _, _ = select.select(watch, [], [], self.health.timeout() if self.health else None)
+                    ready, _, _ = select.select(watch, [], [], waiter.soonest(self.health, server))
                 except InterruptedError:
                     continue
                 if self.health:
                     self.health.tick()
+                if server is not None:
+                    server.tick()
                 for fd in ready:
+                    if fd in dns_fds:
+                        waiter.serve_dns(server, fd)
+                        continue
                     if fd == 0:
                         stdin_open, detached = self._copy_stdin(keys)
                         if detached:
@@ -371,6 +385,13 @@ class _Monitor:
                 for fd in ours:
                     os.close(fd)
         return False
+
+    def _dns_server(self) -> dnsserver.Server | None:
+        """A foreground container's DNS is served by this process (the waiter
+        serves a detached one's); made once, kept if the user detaches."""
+        if self.dns is not None and self.dns_server is None:
+            self.dns_server = waiter.dns_server(self.dns)  # type: ignore[assignment]
+        return self.dns_server
 
     def _copy_stdin(self, keys: DetachKeys | None) -> tuple[bool, bool]:
         """(stdin still open, the detach keys were typed)."""

@@ -26,7 +26,8 @@ import sys
 
 def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep: list[int],
               exit_command: list[str], attach: dict[str, object] | None = None,
-              log_options: dict[str, object] | None = None, health: dict[str, object] | None = None) -> None:
+              log_options: dict[str, object] | None = None, health: dict[str, object] | None = None,
+              dns: dict[str, object] | None = None) -> None:
     """Exec the waiter in this process (the monitor); returns only if it cannot.
     The state root is an argument of its own, so that core.roottags finds the
     waiter among the processes of its root.
@@ -34,16 +35,19 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     streams: fd -> "stdout" | "stderr" to copy into the log; keep: fds to hold open
     (and close at the end) besides them. exit_command: run, in this process again,
     with the wait status as its last argument once the container has exited.
-    health: {"command", "interval"} of the health probe to run every interval."""
+    health: {"command", "interval"} of the health probe to run every interval.
+    dns: {"listen", "forward", "tcp", "hosts", "upstreams"} of the embedded DNS server
+    (core.dnsserver) to serve, on a user-defined network."""
     here = os.path.abspath(__file__)
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     if not os.path.isfile(os.path.join(package_parent, "mydocker", "core", "logs.py")):
         return  # not laid out as an importable package (an unusual install): keep the monitor
-    for fd in [*streams, *keep]:
+    dns_fds = [int(dns[k]) for k in ("listen", "forward", "tcp")] if dns else []  # type: ignore[call-overload]
+    for fd in [*streams, *keep, *dns_fds]:
         os.set_inheritable(fd, True)
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
             "exit_command": exit_command, "path": package_parent, "attach": attach,
-            "log_options": log_options or {}, "health": health}
+            "log_options": log_options or {}, "health": health, "dns": dns}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
     except OSError:
@@ -140,10 +144,34 @@ def _spawn(command: list[str]) -> int:
     return pid
 
 
+def soonest(timer: HealthTimer | None, dns: object | None) -> float | None:
+    """select()'s timeout: until the health probe or a forwarded DNS query is due."""
+    waits = [w for w in (timer.timeout() if timer else None, dns.timeout() if dns else None)  # type: ignore[attr-defined]
+             if w is not None]
+    return min(waits) if waits else None
+
+
+def serve_dns(server: object, fd: int) -> None:
+    try:
+        server.handle(fd)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a query must never cost the container its waiter
+        pass
+
+
+def dns_server(dns: dict | None) -> object | None:
+    if not dns:
+        return None
+    from mydocker.core.dnsserver import Server
+
+    return Server(int(dns["listen"]), int(dns["forward"]), str(dns["hosts"]), list(dns["upstreams"]), int(dns["tcp"]))
+
+
 def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
-         log_options: dict[str, object] | None = None, timer: HealthTimer | None = None) -> None:
+         log_options: dict[str, object] | None = None, timer: HealthTimer | None = None,
+         dns: object | None = None) -> None:
     """Copy the container's output into its log until its side is closed, serve
-    `attach` clients meanwhile (core.attachsock), and run the health probes when due."""
+    `attach` clients meanwhile (core.attachsock) and DNS queries (core.dnsserver),
+    and run the health probes when due."""
     from mydocker.core.logs import LogWriter
 
     log = LogWriter(log_path, **(log_options or {}))  # type: ignore[arg-type]
@@ -159,10 +187,16 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
     try:
         while readers:
             attached = server.fds() if server is not None else []
-            ready, _, _ = select.select(readers + attached, [], [], timer.timeout() if timer else None)
+            dns_fds = dns.fds() if dns is not None else []  # type: ignore[attr-defined]
+            ready, _, _ = select.select(readers + attached + dns_fds, [], [], soonest(timer, dns))
             if timer:
                 timer.tick()
+            if dns is not None:
+                dns.tick()  # type: ignore[attr-defined]
             for fd in ready:
+                if fd in dns_fds:
+                    serve_dns(dns, fd)
+                    continue
                 if server is not None and fd in attached:
                     try:
                         server.handle(fd)
@@ -194,7 +228,10 @@ def main(argv: list[str]) -> None:
     streams = {int(fd): stream for fd, stream in args["streams"].items()}
     health = args.get("health") or {}
     timer = HealthTimer(health.get("command"), float(health.get("interval") or 0)) if health else None
-    pump(streams, args["log"], args.get("attach"), args.get("log_options"), timer)
+    dns = dns_server(args.get("dns"))
+    pump(streams, args["log"], args.get("attach"), args.get("log_options"), timer, dns)
+    if dns is not None:
+        dns.close()  # type: ignore[attr-defined]
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     _, status = os.waitpid(args["pid"], 0)

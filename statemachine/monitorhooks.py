@@ -32,10 +32,12 @@ class RecordingHooks:
         self.view = view
         self.autoremove = bool(view.config.get("autoremove"))
         self.pid: int | None = None
+        self._dns: dict[str, object] | None = None
 
     def prepare(self, pid: int) -> None:
         """The container's network, while its init waits for "G": veth, address,
-        routes, port rules; then /etc/hosts, resolv.conf and hostname."""
+        routes, port rules; then /etc/hosts, resolv.conf and hostname; on a
+        user-defined network, the embedded DNS server's sockets in its netns."""
         from mydocker.core import etcfiles
         from mydocker.statemachine import networks
 
@@ -47,19 +49,34 @@ class RecordingHooks:
             self.ctx.command = "monitor connect"
             endpoint = networks.connect_all(self.ctx, self.id, config, pid)
         try:
-            etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"], [self.id[:12], self.view.name],
-                           endpoint["ip"] if endpoint else None, own_network_stack=network["mode"] != "host",
-                           etc=config.get("etc"), domainname=spec.get("domainname", ""))
+            joined = networks.endpoints_of(self.ctx.conn, self.id) if endpoint else []
+            embedded = any(_user_defined(self.ctx, ep["network_id"]) for ep in joined)
+            upstreams = etcfiles.write(container_dir(self.ctx.root, self.id), spec["hostname"],
+                                       [self.id[:12], self.view.name], endpoint["ip"] if endpoint else None,
+                                       own_network_stack=network["mode"] != "host", etc=config.get("etc"),
+                                       domainname=spec.get("domainname", ""), embedded_dns=embedded)
             if endpoint:
                 from mydocker.statemachine import name_resolution
 
                 name_resolution.refresh_container(self.ctx, self.id)  # its --links, on any network
-                for joined in networks.endpoints_of(self.ctx.conn, self.id):
-                    name_resolution.refresh(self.ctx, joined["network_id"])
+                for ep in joined:
+                    name_resolution.refresh(self.ctx, ep["network_id"])
+            if embedded:
+                from mydocker.core import dnsserver
+
+                listen, forward, tcp = dnsserver.open_sockets(pid)
+                self._dns = {"listen": listen, "forward": forward, "tcp": tcp, "upstreams": upstreams,
+                             "hosts": str(container_dir(self.ctx.root, self.id) / "hosts")}
         except OSError:
             if endpoint:
                 networks.disconnect(self.ctx, self.id, only_pid=pid)
             raise
+
+    def dns(self) -> dict[str, object] | None:
+        """The embedded DNS server's sockets and data (core.dnsserver.Server), or
+        None when the container is on no user-defined network (docker's default
+        bridge has none either)."""
+        return self._dns
 
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
@@ -116,6 +133,13 @@ class RecordingHooks:
             except UserError:
                 pass  # removed already, or restarted by someone else
         self.ctx.close()
+
+
+def _user_defined(ctx: Context, network_id: str) -> bool:
+    from mydocker.statemachine.network_views import DEFAULT_NETWORK, by_id
+
+    view = by_id(ctx.conn, network_id)
+    return view is not None and view.name != DEFAULT_NETWORK
 
 
 def effects_for(ctx: Context) -> KernelEffects:

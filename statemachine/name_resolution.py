@@ -1,12 +1,13 @@
 """Containers on one user-defined network find each other by name, alias and
 short id, as docker's embedded DNS lets them.
 
-Design: no server. The network's allocations in the log say who is on it and at
-which address; whenever that changes (a container's monitor connects it on
-start, or disconnects it when it dies — which `stop`, `kill` and `rm -f` all go
-through), every member's /etc/hosts is rewritten in place from the log, so a
-stopped or removed container's name stops resolving. There is no process to
-keep alive, nothing to restart after a crash, and any libc resolver reads it.
+The network's allocations in the log say who is on it and at which address;
+whenever that changes (a container's monitor connects it on start, or
+disconnects it when it dies — which `stop`, `kill` and `rm -f` all go through),
+every member's /etc/hosts is rewritten in place from the log, so a stopped or
+removed container's name stops resolving. Any libc resolver reads that file, and
+the container's DNS server at 127.0.0.11 (core.dnsserver, in its waiter) answers
+from it too, for the resolvers that only speak DNS.
 The default `bridge` network gets none of this, as in docker, but for `--link`.
 
 A container on several networks sees the peers of each of them (with the
@@ -74,7 +75,9 @@ def refresh_container(ctx: Context, container_id: str) -> None:
             for ip, other in sorted(view.allocations.items()):
                 peer = queries.by_id(ctx.conn, other["container"]) if other["container"] != container_id else None
                 if peer is not None:
-                    peers.append((ip, [peer.name, *aliases_on(peer.config, view.id), peer.id[:12]]))
+                    # NAME.NETWORK too, as docker's DNS answers it: which network's address is meant
+                    names = [peer.name, *aliases_on(peer.config, view.id), peer.id[:12], f"{peer.name}.{view.name}"]
+                    peers.append((ip, names))
         peers = _linked(ctx, container_id, own, container.config.get("links") or []) + peers
         spec = container.config["spec"]
         extra = (container.config.get("etc") or {}).get("extra_hosts") or ()
