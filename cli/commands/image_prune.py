@@ -44,6 +44,32 @@ def prune(ctx: Context, filters: list[str], everything: bool) -> tuple[list[str]
     return lines, reclaimed
 
 
+def prune_build_cache(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
+    """The build cache as the classic builder keeps it (statemachine/build.py): the
+    untagged images of build steps that no container uses; remove those the filters
+    keep: (their ids, bytes freed). After an image prune there are none left."""
+    from mydocker.cli.prune import matcher
+    from mydocker.statemachine import images
+    from mydocker.statemachine.errors import UserError
+
+    match = matcher(filters)
+    steps = {r[0] for r in ctx.conn.execute("SELECT DISTINCT stream_id FROM events "
+                                              "WHERE stream_type = 'image' AND type = 'build'")}
+    deleted, reclaimed = [], 0
+    for image in images.list_images(ctx.conn):
+        if image.id not in steps or image.tags or images.users(ctx.conn, image.id):
+            continue
+        if not match(_iso(image.row["created_at"]), image.config.get("config", {}).get("Labels") or {}):
+            continue
+        try:
+            removed = images.remove(ctx, image.id, force=True)
+        except UserError:
+            continue  # gone with a child removed before it
+        deleted += [line.split(": ", 1)[1] for line in removed if line.startswith("Deleted: ")]
+        reclaimed += int(image.row["size"] or 0)
+    return deleted, reclaimed
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.prune import confirm, matcher
     from mydocker.cli.sizes import human_size
