@@ -33,7 +33,7 @@ on this host that carries the tag of a mydocker state root that no longer exists
 
 
 def parser() -> Parser:
-    p = Parser("system", "Compare the log with the kernel, remove leaks, reset the root")
+    p = Parser("system", "Compare the log with the kernel, remove unused data, reset the root")
     p.add_argument("action", choices=["check", "prune", "reset", "restore"])
     p.add_argument("--orphans", action="store_true",
                    help="check/prune: what roots that no longer exist left on the host")
