@@ -29,8 +29,8 @@ def prune(ctx: Context, filters: list[str], everything: bool) -> tuple[list[str]
     match = matcher(filters)
     lines, reclaimed = [], 0
     for image in images.list_images(ctx.conn):
-        if (image.tags and not everything) or images.users(ctx.conn, image.id):
-            continue
+        if (image.tags and not everything) or images.users(ctx.conn, image.id) or _has_children(ctx, image.id):
+            continue  # a build step's image under a later step's is docker's intermediate, not dangling
         created = image.row["created_at"]
         if not match(created if created.endswith("Z") and "." in created else _iso(created),
                      image.config.get("config", {}).get("Labels") or {}):
@@ -57,7 +57,7 @@ def prune_build_cache(ctx: Context, filters: list[str]) -> tuple[list[str], int]
                                               "WHERE stream_type = 'image' AND type = 'build'")}
     deleted, reclaimed = [], 0
     for image in images.list_images(ctx.conn):
-        if image.id not in steps or image.tags or images.users(ctx.conn, image.id):
+        if image.id not in steps or image.tags or images.users(ctx.conn, image.id) or _has_children(ctx, image.id):
             continue
         if not match(_iso(image.row["created_at"]), image.config.get("config", {}).get("Labels") or {}):
             continue
@@ -85,6 +85,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         sys.stdout.write("Deleted Images:\n" + "".join(f"{line}\n" for line in lines) + "\n")
     print(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0
+
+
+def _has_children(ctx: Context, image_id: str) -> bool:
+    """An image a build step of an image still there was built on: it goes with that
+    image (statemachine.images.remove prunes parents), not before it."""
+    return ctx.conn.execute(
+        "SELECT 1 FROM events JOIN images ON images.id = events.stream_id "
+        "WHERE events.stream_type = 'image' AND events.type = 'build' "
+        "AND json_extract(events.payload, '$.parent') = ? LIMIT 1", (image_id,)).fetchone() is not None
 
 
 def _iso(stamp: str) -> str:

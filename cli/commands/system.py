@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         report("--fix goes with check (what gone roots left: system prune --orphans)")
         return 1
     if (args.all or args.volumes) and (args.action != "prune" or args.orphans):
-        report(f"{'--all' if args.all else '--volumes'} goes with prune")
+        report(f"{'--all' if args.all else '--volumes'} goes with prune (without --orphans)")
         return 1
     if args.action == "reset":
         return _reset(args, ctx)

@@ -151,3 +151,22 @@ def test_docker_cli_system_prune_through_the_service(api):
     assert bad.returncode == 1 and "Invalid filter 'foo'" in bad.stderr
     assert "Total reclaimed space: " in docker("system", "prune", "-af")
     assert docker("ps", "-aq") == "" and docker("images", "-q") == ""
+
+
+def test_a_builds_intermediate_images_are_not_dangling(md, tmp_path):
+    """docker's dangling images are untagged ones nothing was built on: a build's
+    step images under its tagged result stay (they are its cache) until it goes."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nENV A=1\nENV B=2\n")
+    md.ok("build", "--network", "none", "-t", "built:1", str(ctx), timeout=120)
+    everything = md.ok("images", "-a", "-q")
+    assert len(everything.split()) == 3, everything  # busybox, the ENV A step, built:1
+
+    assert md.ok("system", "prune", "-f") == "Total reclaimed space: 0B\n"
+    assert md.ok("images", "-a", "-q") == everything
+    assert "Using cache" in md.ok("build", "--network", "none", "-t", "built:1", str(ctx), timeout=120)
+
+    out = md.ok("system", "prune", "-a", "-f")
+    assert out.count("deleted: sha256:") == 3 and "untagged: built:1" in out, out
+    assert md.ok("images", "-a", "-q") == ""
