@@ -43,7 +43,7 @@ COMMANDS = {
     "events": "Show the event log (filters, formats, --follow)",
     "audit": "serve: the log read-only in datasette (views, queries, timeline); export: jsonl or csv",
     "history": "Show the history of an image",
-    "system": "check: compare the log with the kernel; prune: remove leaks; reset: remove the root; df: disk usage",
+    "system": "check [--fix]: compare the log with the kernel; prune: docker's; reset: remove the root; df: disk usage",
     "restart": "Restart one or more containers",
     "pause": "Pause all processes within one or more containers",
     "unpause": "Unpause all processes within one or more containers",

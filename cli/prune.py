@@ -22,8 +22,21 @@ def confirm(warning: str, force: bool) -> bool:
         return True
     sys.stdout.write(f"WARNING! {warning}\nAre you sure you want to continue? [y/N] ")
     sys.stdout.flush()
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
+    # docker 20.10 proceeds on "y" or "Y" alone: "yes" is a no there, and so here
+    return sys.stdin.readline().strip() in ("y", "Y")
+
+
+def warning_list(items: list[str], filters: list[str]) -> str:
+    """docker's `system prune` warning: what goes, then the filters that narrow it."""
+    text = "This will remove:\n" + "".join(f"  - {item}\n" for item in items)
+    if filters:
+        text += "\n  Items to be pruned will be filtered with:\n" + "".join(f"  - {f}\n" for f in filters)
+    return text
+
+
+def section(title: str, lines: list[str]) -> str:
+    """One of docker's "Deleted <title>:" blocks, nothing when nothing went."""
+    return f"Deleted {title}:\n" + "".join(f"{line}\n" for line in lines) + "\n" if lines else ""
 
 
 def parse_until(value: str, now: float | None = None) -> float:
@@ -90,7 +103,6 @@ def prompt_and_prune(ctx: Any, filters: list[str], force: bool, warning: str, ti
         print("Total reclaimed space: 0B")
         return 0
     deleted, reclaimed = prune(ctx, filters)
-    if deleted:
-        sys.stdout.write(f"Deleted {title}:\n" + "".join(f"{d}\n" for d in deleted) + "\n")
+    sys.stdout.write(section(title, deleted))
     print(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0

@@ -129,18 +129,33 @@ def check(ctx: Context) -> dict[str, Any]:
     }
 
 
-def prune(ctx: Context) -> dict[str, Any]:
+def repair(ctx: Context) -> dict[str, Any]:
+    """system check --fix: check's report, its leaks removed (and only those)."""
     from mydocker.store.db import integrity_problems
 
     corrupt = integrity_problems(ctx.root)
     if corrupt:  # a damaged log could name what is not a leak: remove nothing
         return {"corrupt": corrupt, "running": [], "findings": [], "leaks": []}
-    removed = leaks(ctx)
-    for kind, what in removed:
-        _remove(kind, what)
+    removed, _ = remove_leaks(ctx)
     report = check(ctx)
-    report["leaks"] = [f"{kind} {what}" for kind, what in removed]
+    report["leaks"] = removed
     return report
+
+
+def remove_leaks(ctx: Context) -> tuple[list[str], int]:
+    """Remove this root's leaks: ("kind what" of each, bytes freed on disk)."""
+    from mydocker.core.images import directory_size
+
+    removed, freed = [], 0
+    for kind, what in leaks(ctx):
+        if kind in ("directory", "download", "layer"):
+            try:
+                freed += os.path.getsize(what) if os.path.isfile(what) else directory_size(what)
+            except OSError:  # gone meanwhile: nothing freed
+                pass
+        _remove(kind, what)
+        removed.append(f"{kind} {what}")
+    return removed, freed
 
 
 def _remove(kind: str, what: str) -> None:

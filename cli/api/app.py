@@ -16,7 +16,7 @@ from mydocker.cli.errors import one_line
 
 # Each module exposes `routes: web.RouteTableDef`; paths are written unversioned.
 ROUTE_MODULES = ["system", "containers", "exec", "archive",
-                 "images", "networks", "volumes", "events", "container_stats"]
+                 "images", "networks", "volumes", "events", "container_stats", "build"]
 
 API_VERSION = "1.41"  # what docker 20.10 serves
 MIN_API_VERSION = "1.12"  # dockerd 20.10's minimum

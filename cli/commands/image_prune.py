@@ -29,8 +29,8 @@ def prune(ctx: Context, filters: list[str], everything: bool) -> tuple[list[str]
     match = matcher(filters)
     lines, reclaimed = [], 0
     for image in images.list_images(ctx.conn):
-        if (image.tags and not everything) or images.users(ctx.conn, image.id):
-            continue
+        if (image.tags and not everything) or images.users(ctx.conn, image.id) or _has_children(ctx, image.id):
+            continue  # a build step's image under a later step's is docker's intermediate, not dangling
         created = image.row["created_at"]
         if not match(created if created.endswith("Z") and "." in created else _iso(created),
                      image.config.get("config", {}).get("Labels") or {}):
@@ -42,6 +42,32 @@ def prune(ctx: Context, filters: list[str], everything: bool) -> tuple[list[str]
         lines += [line[0].lower() + line[1:] for line in removed]
         reclaimed += int(image.row["size"] or 0)
     return lines, reclaimed
+
+
+def prune_build_cache(ctx: Context, filters: list[str]) -> tuple[list[str], int]:
+    """The build cache as the classic builder keeps it (statemachine/build.py): the
+    untagged images of build steps that no container uses; remove those the filters
+    keep: (their ids, bytes freed). After an image prune there are none left."""
+    from mydocker.cli.prune import matcher
+    from mydocker.statemachine import images
+    from mydocker.statemachine.errors import UserError
+
+    match = matcher(filters)
+    steps = {r[0] for r in ctx.conn.execute("SELECT DISTINCT stream_id FROM events "
+                                              "WHERE stream_type = 'image' AND type = 'build'")}
+    deleted, reclaimed = [], 0
+    for image in images.list_images(ctx.conn):
+        if image.id not in steps or image.tags or images.users(ctx.conn, image.id) or _has_children(ctx, image.id):
+            continue
+        if not match(_iso(image.row["created_at"]), image.config.get("config", {}).get("Labels") or {}):
+            continue
+        try:
+            removed = images.remove(ctx, image.id, force=True)
+        except UserError:
+            continue  # gone with a child removed before it
+        deleted += [line.split(": ", 1)[1] for line in removed if line.startswith("Deleted: ")]
+        reclaimed += int(image.row["size"] or 0)
+    return deleted, reclaimed
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -59,6 +85,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         sys.stdout.write("Deleted Images:\n" + "".join(f"{line}\n" for line in lines) + "\n")
     print(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0
+
+
+def _has_children(ctx: Context, image_id: str) -> bool:
+    """An image a build step of an image still there was built on: it goes with that
+    image (statemachine.images.remove prunes parents), not before it."""
+    return ctx.conn.execute(
+        "SELECT 1 FROM events JOIN images ON images.id = events.stream_id "
+        "WHERE events.stream_type = 'image' AND events.type = 'build' "
+        "AND json_extract(events.payload, '$.parent') = ? LIMIT 1", (image_id,)).fetchone() is not None
 
 
 def _iso(stamp: str) -> str:

@@ -2,10 +2,14 @@
 
 check: what is running as the log says, what died unseen or is half done
 (reconcile's findings), and host objects of this root that the log does not
-know (cgroups, container directories, mounts, links, rules). prune: removes
-those leaks. With --orphans, both look instead at the whole host for objects
-whose root tag names only roots that no longer exist. reset: removes this root
-and everything it put on the host (podman's `system reset`). restore: at boot,
+know (cgroups, container directories, mounts, links, rules, partial downloads);
+--fix removes those leaks and nothing else. prune: docker's `system prune`
+(stopped containers, unused networks, dangling or with -a unused images, with
+--volumes unused volumes: the four prune commands' own functions), then the
+same leak repair: what this root left behind is garbage of this root too. With
+--orphans, check and prune look instead at the whole host for objects whose
+root tag names only roots that no longer exist. reset: removes this root and
+everything it put on the host (podman's `system reset`). restore: at boot,
 starts the containers whose restart policy says so (statemachine.restore)."""
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ on this host that carries the tag of a mydocker state root that no longer exists
 
 
 def parser() -> Parser:
-    p = Parser("system", "Compare the log with the kernel, remove leaks, reset the root")
+    p = Parser("system", "Compare the log with the kernel, remove unused data, reset the root")
     p.add_argument("action", choices=["check", "prune", "reset", "restore"])
     p.add_argument("--orphans", action="store_true",
                    help="check/prune: what roots that no longer exist left on the host")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    p.add_argument("--filter", action="append", default=[], metavar="root=PATH|tag=TAG",
-                   help="with --orphans: only what that (deleted) root left")
+    p.add_argument("-a", "--all", action="store_true", help="prune: remove all unused images, not just dangling ones")
+    p.add_argument("--volumes", action="store_true", help="prune: prune volumes")
+    p.add_argument("--fix", action="store_true", help="check: remove the leaks it finds (containers and images stay)")
+    p.add_argument("--filter", action="append", default=[], metavar="until=|label=|root=PATH|tag=TAG",
+                   help="prune: docker's until=/label=; with --orphans: only what that (deleted) root left")
     p.add_argument("--format", choices=["text", "json"], default="text")
     return p
 
@@ -47,7 +54,7 @@ def reconciles(args: argparse.Namespace) -> bool:
 
 
 def frees_space(args: argparse.Namespace) -> bool:
-    return args.action in ("prune", "reset") and not args.orphans
+    return (args.action in ("prune", "reset") or args.fix) and not args.orphans
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -56,8 +63,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.orphans and args.action == "reset":
         report("--orphans goes with check or prune, not reset")
         return 1
-    if args.filter and not args.orphans:
-        report("--filter goes with --orphans")
+    if args.filter and not (args.orphans or args.action == "prune"):
+        report("--filter goes with prune or --orphans")
+        return 1
+    if args.fix and (args.action != "check" or args.orphans):
+        report("--fix goes with check (what gone roots left: system prune --orphans)")
+        return 1
+    if (args.all or args.volumes) and (args.action != "prune" or args.orphans):
+        report(f"{'--all' if args.all else '--volumes'} goes with prune (without --orphans)")
         return 1
     if args.action == "reset":
         return _reset(args, ctx)
@@ -65,7 +78,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return _restore(ctx)
     if args.orphans:
         return _orphans(args)
-    return _check_or_prune(args, ctx)
+    if args.action == "prune":
+        return _prune(ctx, args.filter, everything=args.all, volumes=args.volumes, force=args.force)
+    return _check(args, ctx)
 
 
 def _restore(ctx: Context) -> int:
@@ -156,16 +171,71 @@ def _orphans(args: argparse.Namespace) -> int:
     return 1 if (args.action == "check" and found) else 0
 
 
-def _check_or_prune(args: argparse.Namespace, ctx: Context) -> int:
+def _corrupt(ctx: Context, problems: list[str]) -> int:
+    sys.stderr.write(f"Error: the database {ctx.root}/mydocker.db is corrupt (PRAGMA integrity_check):\n")
+    sys.stderr.write("".join(f"  {line}\n" for line in problems))
+    return 1
+
+
+def _prune(ctx: Context, filters: list[str], everything: bool, volumes: bool, force: bool) -> int:
+    """docker's `system prune`: the four prune commands in docker's order, one
+    prompt, their "Deleted ...:" blocks, then this root's leftovers (not with a
+    filter: a leftover has no label or creation time to match)."""
+    from mydocker.cli.commands import container_prune, image_prune, network_prune, volume_prune
+    from mydocker.cli.errors import report
+    from mydocker.cli.prune import confirm, matcher, section, warning_list
+    from mydocker.cli.sizes import human_size
+    from mydocker.statemachine import system
+    from mydocker.store.db import integrity_problems
+
+    corrupt = integrity_problems(ctx.root)
+    if corrupt:  # a damaged log could name what is still in use: remove nothing
+        return _corrupt(ctx, corrupt)
+    matcher(filters)  # a bad filter is refused before the prompt
+    if volumes and any(f.partition("=")[0] == "until" for f in filters):
+        report('The "until" filter is not supported with "--volumes"')  # docker's words
+        return 1
+    items = ["all stopped containers", "all networks not used by at least one container"]
+    if volumes:
+        items.append("all volumes not used by at least one container")
+    items.append("all images without at least one container associated to them" if everything
+                 else "all dangling images")
+    if not filters:
+        items.append("what this root left on the host: cgroups, mounts, links, rules, partial downloads")
+    if not confirm(warning_list(items, filters), force):
+        return 0
+    containers, reclaimed = container_prune.prune(ctx, filters)
+    _say(section("Containers", containers))
+    _say(section("Networks", network_prune.prune(ctx, filters)))
+    if volumes:
+        names, space = volume_prune.prune(ctx, filters)
+        _say(section("Volumes", names))
+        reclaimed += space
+    lines, space = image_prune.prune(ctx, filters, everything)
+    _say(section("Images", lines))
+    reclaimed += space
+    if not filters:
+        removed, space = system.remove_leaks(ctx)
+        _say(section("Leftovers", removed))
+        reclaimed += space
+    _say(f"Total reclaimed space: {human_size(reclaimed)}\n")
+    return 0
+
+
+def _say(text: str) -> None:
+    """Each block as soon as its removals are done, as docker prints them."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _check(args: argparse.Namespace, ctx: Context) -> int:
     import json
 
     from mydocker.statemachine import system
 
-    report = system.check(ctx) if args.action == "check" else system.prune(ctx)
+    report = system.repair(ctx) if args.fix else system.check(ctx)
     if report.get("corrupt"):
-        sys.stderr.write(f"Error: the database {ctx.root}/mydocker.db is corrupt (PRAGMA integrity_check):\n")
-        sys.stderr.write("".join(f"  {line}\n" for line in report["corrupt"]))
-        return 1
+        return _corrupt(ctx, report["corrupt"])
     if args.format == "json":
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -174,7 +244,7 @@ def _check_or_prune(args: argparse.Namespace, ctx: Context) -> int:
         for finding in report["findings"]:
             print(f"inconsistent: {finding}")
         for leak in report["leaks"]:
-            print(f"{'removed' if args.action == 'prune' else 'leaked'}: {leak}")
+            print(f"{'removed' if args.fix else 'leaked'}: {leak}")
         if not report["findings"] and not report["leaks"]:
             print("the log and the kernel agree")
-    return 1 if (args.action == "check" and (report["findings"] or report["leaks"])) else 0
+    return 1 if (not args.fix and (report["findings"] or report["leaks"])) else 0

@@ -91,7 +91,7 @@ def test_system_check_finds_and_prune_removes_leaks_of_this_root_only(md, tmp_pa
         assert r.code == 1
         assert f"leaked: cgroup {leaked}" in r.out and f"leaked: directory {stray}" in r.out
         assert other_root not in r.out, "another root's cgroups are not ours to judge"
-        md.ok("system", "prune")
+        md.ok("system", "check", "--fix")
         assert not os.path.exists(leaked) and not stray.exists() and os.path.isdir(other_root)
         assert os.path.isdir(cgroup), "a running container's cgroup is not a leak"
         assert md.ok("system", "check").strip().endswith("the log and the kernel agree")
@@ -124,7 +124,7 @@ def test_system_check_and_prune_cover_network_leaks(md):
     try:
         r = md("system", "check")
         assert r.code == 1 and f"leaked: veth {veth}" in r.out and "leaked: rule nat -A MYDOCKER" in r.out
-        md.ok("system", "prune")
+        md.ok("system", "check", "--fix")
         links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         assert veth not in links and f"mdp{cid[:8]}" not in links
         assert "18090" not in subprocess.run(["iptables-save"], capture_output=True, text=True).stdout

@@ -122,8 +122,9 @@ def test_full_disk_reads_answer_frees_work_other_writes_change_nothing(small_roo
         assert (_event_count(md), _state(md)) == (events, state), args
 
     # What frees space works, each on a disk filled again right before it.
-    for args in [("rm", "gone"), ("rm", "bulky"), ("rm", "-f", "keep"), ("rmi", "other:1"),
-                 ("volume", "rm", "vol1"), ("system", "prune")]:
+    for args in [("rm", "gone"), ("rm", "-f", "keep"), ("rmi", "other:1"),
+                 ("volume", "rm", "vol1"), ("system", "prune", "-f"),  # bulky: stopped, pruned
+                 ("system", "check", "--fix")]:
         fill()
         result = md(*args)
         assert (result.code, result.err) == (0, ""), (args, result)
@@ -188,7 +189,8 @@ def test_a_flipped_page_is_found_by_system_check_without_a_traceback(md, victim)
     assert check.code == 1
     assert check.err.startswith(f"Error: the database {md.root}/mydocker.db is corrupt (PRAGMA integrity_check):\n")
     assert check.out == "" and "Traceback" not in check.err
-    assert md("system", "prune").code == 1  # removes nothing on the word of a damaged log
+    for repair in (("system", "prune", "-f"), ("system", "check", "--fix")):
+        assert md(*repair).code == 1  # removes nothing on the word of a damaged log
     ps = md("ps", "-a")
     assert "Traceback" not in ps.err
     if ps.code != 0:  # the damage is where ps reads: one line that says what is wrong

@@ -193,7 +193,7 @@ def test_system_check_finds_a_leaked_second_network_veth(md, nets):
                        check=True)
         r = md("system", "check")
         assert r.code == 1 and f"leaked: veth {veth}" in r.out, r.out
-        md.ok("system", "prune")
+        md.ok("system", "check", "--fix")
         assert veth not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     finally:
         subprocess.run(["ip", "link", "del", veth], capture_output=True)
