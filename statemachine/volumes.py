@@ -3,14 +3,25 @@
 A volume's stream has `create` and `destroy` events; the `volumes` projection
 holds the live ones. Which containers use a volume is read from the containers
 projection (spec.mounts), so "in use" can never disagree with the containers.
+
+The local driver's options (`volume create -o type=tmpfs -o device=tmpfs`) are
+in the `create` event's payload, read back by joining the row to that event
+(a volume's stream has no other event while it lives, so the row's version is
+its create's). Such a volume's device is mounted on its _data on the host when
+the first container using it starts, shared by every running user, and
+unmounted when the last of them goes: the mount is kernel state, the running
+users in the log are what decides it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,13 +109,22 @@ def plan_mounts(ctx: Context, requests: list[VolumeRequest]) -> list[dict[str, A
     return mounts
 
 
+# the row and its create event's options (JSON text, NULL when it had none)
+_WITH_OPTIONS = ("SELECT v.*, json_extract(e.payload, '$.options') AS options FROM volumes v"
+                 " LEFT JOIN events e ON e.stream_id = v.id AND e.version = v.version")
+
+
 def find(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM volumes WHERE id = ?", (name,)).fetchone()
+    row = conn.execute(f"{_WITH_OPTIONS} WHERE v.id = ?", (name,)).fetchone()
     return dict(row) if row else None
 
 
 def list_all(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute("SELECT * FROM volumes ORDER BY id")]
+    return [dict(r) for r in conn.execute(f"{_WITH_OPTIONS} ORDER BY v.id")]
+
+
+def options_of(row: dict[str, Any]) -> dict[str, str] | None:
+    return json.loads(row["options"]) if row.get("options") is not None else None
 
 
 def users(conn: sqlite3.Connection, name: str) -> list[str]:
@@ -115,12 +135,19 @@ def users(conn: sqlite3.Connection, name: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, str] | None = None
-           ) -> dict[str, Any]:
-    """The volume `name`, created (directory, then `create` event) if missing."""
+def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, str] | None = None,
+           options: dict[str, str] | None = None) -> dict[str, Any]:
+    """The volume `name`, created (directory, then `create` event) if missing;
+    one that exists is returned as it is, whatever options were asked (docker 20.10).
+
+    options: the local driver's (check_options); None, not {}, when nobody gave
+    any (docker's inspect says null then, {} for a CLI create without -o)."""
     if not NAME_RE.match(name):
         raise InvalidArgument(f'"{name}" includes invalid characters for a local volume name, '
                         "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    if options:
+        check_options(name, options)
+    ctx.conn  # noqa: B018 - opening the database makes a fresh root, where the lock file goes
     with locks.hold(ctx.root, f"volume-{name}"):
         found = find(ctx.conn, name)
         if found:
@@ -128,6 +155,8 @@ def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, s
         mountpoint = core_volumes.make(ctx.root, name)
         payload = {"driver": "local", "mountpoint": str(mountpoint), "anonymous": anonymous,
                    "labels": labels or {}}
+        if options is not None:
+            payload["options"] = dict(options)
         try:
             append(ctx.conn, "volume", name, stream_version(ctx.conn, name),
                    [Event("create", payload, ctx.actor())])
@@ -149,6 +178,8 @@ def remove(ctx: Context, name: str, force: bool = False) -> None:
         holders = users(ctx.conn, name)
         if holders:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(holders)}]")
+        if _needs_mount(options_of(row)):
+            core_volumes.unmount(ctx.root, name)  # one a crash left: before the log says it is gone
         append(ctx.conn, "volume", name, row["version"],
                [Event("destroy", {"mountpoint": row["mountpoint"]}, ctx.actor())])
         core_volumes.remove(ctx.root, name)
@@ -174,7 +205,148 @@ def inspect(row: dict[str, Any]) -> dict[str, Any]:
         "Labels": labels or None,
         "Mountpoint": row["mountpoint"],
         "Name": row["id"],
-        "Options": None,
+        "Options": options_of(row),
         "Scope": "local",
         "Anonymous": bool(row["anonymous"]),
     }
+
+
+# --- the local driver's options ---------------------------------------------------
+
+VALID_OPTIONS = ("type", "device", "o", "size")
+# an option -> what must come with it (docker's mandatoryOpts; checked in this order)
+REQUIRED = (("device", ("type",)), ("type", ("device",)), ("o", ("device", "type")))
+
+
+class InvalidOption(UserError):
+    """docker's local driver refuses the options: a daemon error (exit 1, HTTP 400)."""
+
+
+def parse_options(texts: list[str]) -> dict[str, str]:
+    """`-o KEY=VALUE` as docker's CLI reads it: a later key wins, no `=` is an empty value."""
+    options: dict[str, str] = {}
+    for text in texts:
+        key, _, value = text.partition("=")
+        options[key] = value
+    return options
+
+
+def check_options(name: str, options: dict[str, str]) -> None:
+    """docker 20.10's local driver: only type, device, o (and size, which needs
+    quotas this runtime does not keep); device and type go together, o needs both."""
+    for key in options:
+        if key not in VALID_OPTIONS:
+            raise InvalidOption(f'create {name}: invalid option: "{key}"')
+    if "size" in options:
+        raise InvalidOption(f"create {name}: quota size requested but no quota support")
+    for key, needed in REQUIRED:
+        for other in needed:
+            if key in options and other not in options:
+                raise InvalidOption(f'create {name}: missing required option: "{other}"')
+
+
+def _needs_mount(options: dict[str, str] | None) -> bool:
+    return bool(options and (options.get("type") or options.get("device")))
+
+
+class MountFailed(UserError):
+    """A volume's device could not be mounted when a container using it started."""
+
+
+def _mounted_volumes(conn: sqlite3.Connection, mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of the named volumes in a container's mounts that carry a device to mount."""
+    names = sorted({m["name"] for m in mounts if m.get("type") == "volume" and m.get("name")})
+    rows = [find(conn, name) for name in names]
+    return [row for row in rows if row is not None and _needs_mount(options_of(row))]
+
+
+def running_users(conn: sqlite3.Connection, name: str, besides: str = "") -> list[str]:
+    """Containers with a live init (running, paused) that mount this volume, but `besides`."""
+    from mydocker.statemachine.machine import ALIVE
+
+    rows = conn.execute(
+        "SELECT DISTINCT c.id FROM containers c, json_each(c.config, '$.spec.mounts') AS m"
+        f" WHERE json_extract(m.value, '$.name') = ? AND c.id != ? AND c.state IN ({', '.join('?' * len(ALIVE))})",
+        (name, besides, *ALIVE))
+    return [r[0] for r in rows]
+
+
+@contextmanager
+def mounted_for(ctx: Context, container_id: str, mounts: list[dict[str, Any]]) -> Iterator[None]:
+    """Around a container's launch: its volumes' devices mounted (once for all their
+    users), the volumes' locks held until its `start` is in the log, so no release
+    of another user unmounts in between; what ends up with no running user (a
+    launch that failed) is unmounted again on the way out."""
+    rows = _mounted_volumes(ctx.conn, mounts)
+    if not rows:
+        yield
+        return
+    with ExitStack() as held:
+        for row in rows:  # sorted by name: two launches take them in the same order
+            held.enter_context(locks.hold(ctx.root, f"volume-{row['id']}"))
+        try:
+            for row in rows:
+                _mount(ctx.root, row)
+            yield
+        finally:
+            for row in rows:
+                if not running_users(ctx.conn, row["id"]):
+                    core_volumes.unmount(ctx.root, row["id"])
+
+
+def _mount(root: str, row: dict[str, Any]) -> None:
+    if core_volumes.is_mounted(root, row["id"]):
+        return  # a running user has it mounted: share it
+    options = options_of(row) or {}
+    try:
+        core_volumes.mount(root, row["id"], options.get("type", ""), options.get("device", ""), options.get("o", ""))
+    except core_volumes.MountError as exc:
+        raise MountFailed(f"error while mounting volume '{row['mountpoint']}': "
+                          f"failed to mount local volume: {exc}") from None
+
+
+def release_mounts(ctx: Context, container_id: str, mounts: list[dict[str, Any]]) -> None:
+    """A container no longer runs: unmount its volumes' devices that no other
+    running container uses (idempotent: not mounted is done)."""
+    for row in _mounted_volumes(ctx.conn, mounts):
+        with locks.hold(ctx.root, f"volume-{row['id']}"):
+            if not running_users(ctx.conn, row["id"], besides=container_id):
+                core_volumes.unmount(ctx.root, row["id"])
+
+
+def _device_volumes(conn: sqlite3.Connection) -> list[str]:
+    """Names of the volumes whose device is mounted while in use (cheap when none)."""
+    return [r[0] for r in conn.execute(
+        "SELECT v.id FROM volumes v JOIN events e ON e.stream_id = v.id AND e.version = v.version"
+        " WHERE json_extract(e.payload, '$.options.type') != '' OR json_extract(e.payload, '$.options.device') != ''")]
+
+
+def mounts_in_use(root: str, conn: sqlite3.Connection) -> set[str]:
+    """The _data mount points that a running container accounts for (system check's
+    leak list leaves them out)."""
+    return {str(core_volumes.data_dir(root, name)) for name in _device_volumes(conn) if running_users(conn, name)}
+
+
+def unmount_unused(root: str, conn: sqlite3.Connection) -> list[str]:
+    """Recovery: the volume mounts that no running container uses (a command or a
+    monitor killed between its mount and its record, or its die and its release)
+    are unmounted; a volume whose lock is held is being worked on and is skipped."""
+    names = _device_volumes(conn)
+    if not names:
+        return []
+    mounted = core_volumes.mounted_names(root)
+    done = []
+    for name in names:
+        if name not in mounted or running_users(conn, name):
+            continue
+        fd = os.open(locks.lock_path(root, f"volume-{name}"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not running_users(conn, name):
+                core_volumes.unmount(root, name)
+                done.append(name)
+        except BlockingIOError:
+            pass  # a launch or a release holds it, and decides
+        finally:
+            os.close(fd)
+    return done
