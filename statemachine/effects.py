@@ -71,9 +71,9 @@ class KernelEffects:
     def _volumes_mounted(self, view: ContainerView) -> AbstractContextManager[None]:
         if self.ctx is None:
             return nullcontext()
-        from mydocker.statemachine import volumes
+        from mydocker.statemachine import volume_mounts
 
-        return volumes.mounted_for(self.ctx, view.id, view.config["spec"].get("mounts", []))
+        return volume_mounts.mounted_for(self.ctx, view.config["spec"].get("mounts", []))
 
     def signal(self, view: ContainerView, sig: int) -> None:
         pid = view.row["pid"]
@@ -188,9 +188,9 @@ class KernelEffects:
         """What a dead container no longer needs from the kernel (idempotent)."""
         cgroups.remove(spec_of(view).cgroups)
         if self.ctx is not None:
-            from mydocker.statemachine import volumes
+            from mydocker.statemachine import volume_mounts
 
-            volumes.release_mounts(self.ctx, view.id, view.config["spec"].get("mounts", []))
+            volume_mounts.release(self.ctx, view.id, view.config["spec"].get("mounts", []))
         if self.ctx is not None and has_network(view):
             from mydocker.statemachine import networks
 

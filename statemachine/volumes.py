@@ -7,21 +7,16 @@ projection (spec.mounts), so "in use" can never disagree with the containers.
 The local driver's options (`volume create -o type=tmpfs -o device=tmpfs`) are
 in the `create` event's payload, read back by joining the row to that event
 (a volume's stream has no other event while it lives, so the row's version is
-its create's). Such a volume's device is mounted on its _data on the host when
-the first container using it starts, shared by every running user, and
-unmounted when the last of them goes: the mount is kernel state, the running
-users in the log are what decides it.
+its create's); statemachine.volume_mounts mounts such a volume's device while
+containers use it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +173,7 @@ def remove(ctx: Context, name: str, force: bool = False) -> None:
         holders = users(ctx.conn, name)
         if holders:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(holders)}]")
-        if _needs_mount(options_of(row)):
+        if needs_mount(options_of(row)):
             core_volumes.unmount(ctx.root, name)  # one a crash left: before the log says it is gone
         append(ctx.conn, "volume", name, row["version"],
                [Event("destroy", {"mountpoint": row["mountpoint"]}, ctx.actor())])
@@ -245,108 +240,6 @@ def check_options(name: str, options: dict[str, str]) -> None:
                 raise InvalidOption(f'create {name}: missing required option: "{other}"')
 
 
-def _needs_mount(options: dict[str, str] | None) -> bool:
+def needs_mount(options: dict[str, str] | None) -> bool:
+    """Has the volume a device to mount while in use (statemachine.volume_mounts)?"""
     return bool(options and (options.get("type") or options.get("device")))
-
-
-class MountFailed(UserError):
-    """A volume's device could not be mounted when a container using it started."""
-
-
-def _mounted_volumes(conn: sqlite3.Connection, mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows of the named volumes in a container's mounts that carry a device to mount."""
-    names = sorted({m["name"] for m in mounts if m.get("type") == "volume" and m.get("name")})
-    rows = [find(conn, name) for name in names]
-    return [row for row in rows if row is not None and _needs_mount(options_of(row))]
-
-
-def running_users(conn: sqlite3.Connection, name: str, besides: str = "") -> list[str]:
-    """Containers with a live init (running, paused) that mount this volume, but `besides`."""
-    from mydocker.statemachine.machine import ALIVE
-
-    rows = conn.execute(
-        "SELECT DISTINCT c.id FROM containers c, json_each(c.config, '$.spec.mounts') AS m"
-        f" WHERE json_extract(m.value, '$.name') = ? AND c.id != ? AND c.state IN ({', '.join('?' * len(ALIVE))})",
-        (name, besides, *ALIVE))
-    return [r[0] for r in rows]
-
-
-@contextmanager
-def mounted_for(ctx: Context, container_id: str, mounts: list[dict[str, Any]]) -> Iterator[None]:
-    """Around a container's launch: its volumes' devices mounted (once for all their
-    users), the volumes' locks held until its `start` is in the log, so no release
-    of another user unmounts in between; what ends up with no running user (a
-    launch that failed) is unmounted again on the way out."""
-    rows = _mounted_volumes(ctx.conn, mounts)
-    if not rows:
-        yield
-        return
-    with ExitStack() as held:
-        for row in rows:  # sorted by name: two launches take them in the same order
-            held.enter_context(locks.hold(ctx.root, f"volume-{row['id']}"))
-        try:
-            for row in rows:
-                _mount(ctx.root, row)
-            yield
-        finally:
-            for row in rows:
-                if not running_users(ctx.conn, row["id"]):
-                    core_volumes.unmount(ctx.root, row["id"])
-
-
-def _mount(root: str, row: dict[str, Any]) -> None:
-    if core_volumes.is_mounted(root, row["id"]):
-        return  # a running user has it mounted: share it
-    options = options_of(row) or {}
-    try:
-        core_volumes.mount(root, row["id"], options.get("type", ""), options.get("device", ""), options.get("o", ""))
-    except core_volumes.MountError as exc:
-        raise MountFailed(f"error while mounting volume '{row['mountpoint']}': "
-                          f"failed to mount local volume: {exc}") from None
-
-
-def release_mounts(ctx: Context, container_id: str, mounts: list[dict[str, Any]]) -> None:
-    """A container no longer runs: unmount its volumes' devices that no other
-    running container uses (idempotent: not mounted is done)."""
-    for row in _mounted_volumes(ctx.conn, mounts):
-        with locks.hold(ctx.root, f"volume-{row['id']}"):
-            if not running_users(ctx.conn, row["id"], besides=container_id):
-                core_volumes.unmount(ctx.root, row["id"])
-
-
-def _device_volumes(conn: sqlite3.Connection) -> list[str]:
-    """Names of the volumes whose device is mounted while in use (cheap when none)."""
-    return [r[0] for r in conn.execute(
-        "SELECT v.id FROM volumes v JOIN events e ON e.stream_id = v.id AND e.version = v.version"
-        " WHERE json_extract(e.payload, '$.options.type') != '' OR json_extract(e.payload, '$.options.device') != ''")]
-
-
-def mounts_in_use(root: str, conn: sqlite3.Connection) -> set[str]:
-    """The _data mount points that a running container accounts for (system check's
-    leak list leaves them out)."""
-    return {str(core_volumes.data_dir(root, name)) for name in _device_volumes(conn) if running_users(conn, name)}
-
-
-def unmount_unused(root: str, conn: sqlite3.Connection) -> list[str]:
-    """Recovery: the volume mounts that no running container uses (a command or a
-    monitor killed between its mount and its record, or its die and its release)
-    are unmounted; a volume whose lock is held is being worked on and is skipped."""
-    names = _device_volumes(conn)
-    if not names:
-        return []
-    mounted = core_volumes.mounted_names(root)
-    done = []
-    for name in names:
-        if name not in mounted or running_users(conn, name):
-            continue
-        fd = os.open(locks.lock_path(root, f"volume-{name}"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if not running_users(conn, name):
-                core_volumes.unmount(root, name)
-                done.append(name)
-        except BlockingIOError:
-            pass  # a launch or a release holds it, and decides
-        finally:
-            os.close(fd)
-    return done
