@@ -83,7 +83,7 @@ def test_a_read_only_bind_is_remounted_and_propagation_set_apart(fake_sc: FakeSy
     plain = mo.MS_BIND | mo.MS_RDONLY
     assert [c.args for c in fake_sc.mounts] == [
         ("/srv", target, "none", plain, None),
-        (None, target, None, mo.MS_PRIVATE),
+        (None, target, None, mo.MS_PRIVATE, None),
         (None, target, None, plain | mo.MS_REMOUNT, None),
     ]
 
