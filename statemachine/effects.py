@@ -7,6 +7,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from mydocker.core import cgroups, procinfo
@@ -59,12 +60,20 @@ class KernelEffects:
 
             spec.joins = open_joins(self.ctx.conn, view.config["spec"])
         container_dir(self.root, view.id).mkdir(parents=True, exist_ok=True)
-        self.before_fork()
         try:
-            return monitor.launch(spec, self.hooks_factory(view), attached)
+            with self._volumes_mounted(view):  # the devices of `volume create -o` volumes, on the host
+                self.before_fork()
+                return monitor.launch(spec, self.hooks_factory(view), attached)
         finally:
             for fd in spec.joins.values():
                 os.close(fd)
+
+    def _volumes_mounted(self, view: ContainerView) -> AbstractContextManager[None]:
+        if self.ctx is None:
+            return nullcontext()
+        from mydocker.statemachine import volume_mounts
+
+        return volume_mounts.mounted_for(self.ctx, view.config["spec"].get("mounts", []))
 
     def signal(self, view: ContainerView, sig: int) -> None:
         pid = view.row["pid"]
@@ -178,6 +187,10 @@ class KernelEffects:
     def release(self, view: ContainerView) -> None:
         """What a dead container no longer needs from the kernel (idempotent)."""
         cgroups.remove(spec_of(view).cgroups)
+        if self.ctx is not None:
+            from mydocker.statemachine import volume_mounts
+
+            volume_mounts.release(self.ctx, view.id, view.config["spec"].get("mounts", []))
         if self.ctx is not None and has_network(view):
             from mydocker.statemachine import networks
 

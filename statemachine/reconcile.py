@@ -97,6 +97,9 @@ def reconcile(root: str, conn: sqlite3.Connection) -> list[Finding]:
     for finding in findings:
         if _repair(root, finding):
             repaired.append(finding)
+    from mydocker.statemachine.volume_mounts import unmount_unused
+
+    unmount_unused(root, conn)  # after the repairs: a die recorded now released its volumes
     return repaired
 
 

@@ -45,8 +45,11 @@ def leaks(ctx: Context) -> list[tuple[str, str]]:
     if containers.is_dir():
         found += [("directory", str(d)) for d in containers.iterdir() if d.name not in known]
     root = os.path.abspath(ctx.root)
+    from mydocker.statemachine import volume_mounts
+
+    used = volume_mounts.in_use(root, ctx.conn)  # a `volume create -o` volume's device, while a container runs with it
     with open("/proc/mounts") as f:
-        found += [("mount", line.split()[1]) for line in f if line.split()[1].startswith(root + "/")]
+        found += [("mount", p) for p in (line.split()[1] for line in f) if p.startswith(root + "/") and p not in used]
     from mydocker.core import layers
     from mydocker.statemachine import layer_gc
 

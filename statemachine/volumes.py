@@ -3,6 +3,12 @@
 A volume's stream has `create` and `destroy` events; the `volumes` projection
 holds the live ones. Which containers use a volume is read from the containers
 projection (spec.mounts), so "in use" can never disagree with the containers.
+
+The local driver's options (`volume create -o type=tmpfs -o device=tmpfs`) are
+in the `create` event's payload, read back by joining the row to that event
+(a volume's stream has no other event while it lives, so the row's version is
+its create's); statemachine.volume_mounts mounts such a volume's device while
+containers use it.
 """
 
 from __future__ import annotations
@@ -98,13 +104,22 @@ def plan_mounts(ctx: Context, requests: list[VolumeRequest]) -> list[dict[str, A
     return mounts
 
 
+# the row and its create event's options (JSON text, NULL when it had none)
+_WITH_OPTIONS = ("SELECT v.*, json_extract(e.payload, '$.options') AS options FROM volumes v"
+                 " LEFT JOIN events e ON e.stream_id = v.id AND e.version = v.version")
+
+
 def find(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM volumes WHERE id = ?", (name,)).fetchone()
+    row = conn.execute(f"{_WITH_OPTIONS} WHERE v.id = ?", (name,)).fetchone()
     return dict(row) if row else None
 
 
 def list_all(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute("SELECT * FROM volumes ORDER BY id")]
+    return [dict(r) for r in conn.execute(f"{_WITH_OPTIONS} ORDER BY v.id")]
+
+
+def options_of(row: dict[str, Any]) -> dict[str, str] | None:
+    return json.loads(row["options"]) if row.get("options") is not None else None
 
 
 def users(conn: sqlite3.Connection, name: str) -> list[str]:
@@ -115,12 +130,19 @@ def users(conn: sqlite3.Connection, name: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, str] | None = None
-           ) -> dict[str, Any]:
-    """The volume `name`, created (directory, then `create` event) if missing."""
+def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, str] | None = None,
+           options: dict[str, str] | None = None) -> dict[str, Any]:
+    """The volume `name`, created (directory, then `create` event) if missing;
+    one that exists is returned as it is, whatever options were asked (docker 20.10).
+
+    options: the local driver's (check_options); None, not {}, when nobody gave
+    any (docker's inspect says null then, {} for a CLI create without -o)."""
     if not NAME_RE.match(name):
         raise InvalidArgument(f'"{name}" includes invalid characters for a local volume name, '
                         "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    if options:
+        check_options(name, options)
+    ctx.conn  # noqa: B018 - opening the database makes a fresh root, where the lock file goes
     with locks.hold(ctx.root, f"volume-{name}"):
         found = find(ctx.conn, name)
         if found:
@@ -128,6 +150,8 @@ def ensure(ctx: Context, name: str, anonymous: bool = False, labels: dict[str, s
         mountpoint = core_volumes.make(ctx.root, name)
         payload = {"driver": "local", "mountpoint": str(mountpoint), "anonymous": anonymous,
                    "labels": labels or {}}
+        if options is not None:
+            payload["options"] = dict(options)
         try:
             append(ctx.conn, "volume", name, stream_version(ctx.conn, name),
                    [Event("create", payload, ctx.actor())])
@@ -149,6 +173,8 @@ def remove(ctx: Context, name: str, force: bool = False) -> None:
         holders = users(ctx.conn, name)
         if holders:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(holders)}]")
+        if needs_mount(options_of(row)):
+            core_volumes.unmount(ctx.root, name)  # one a crash left: before the log says it is gone
         append(ctx.conn, "volume", name, row["version"],
                [Event("destroy", {"mountpoint": row["mountpoint"]}, ctx.actor())])
         core_volumes.remove(ctx.root, name)
@@ -174,7 +200,46 @@ def inspect(row: dict[str, Any]) -> dict[str, Any]:
         "Labels": labels or None,
         "Mountpoint": row["mountpoint"],
         "Name": row["id"],
-        "Options": None,
+        "Options": options_of(row),
         "Scope": "local",
         "Anonymous": bool(row["anonymous"]),
     }
+
+
+# --- the local driver's options ---------------------------------------------------
+
+VALID_OPTIONS = ("type", "device", "o", "size")
+# an option -> what must come with it (docker's mandatoryOpts; checked in this order)
+REQUIRED = (("device", ("type",)), ("type", ("device",)), ("o", ("device", "type")))
+
+
+class InvalidOption(UserError):
+    """docker's local driver refuses the options: a daemon error (exit 1, HTTP 400)."""
+
+
+def parse_options(texts: list[str]) -> dict[str, str]:
+    """`-o KEY=VALUE` as docker's CLI reads it: a later key wins, no `=` is an empty value."""
+    options: dict[str, str] = {}
+    for text in texts:
+        key, _, value = text.partition("=")
+        options[key] = value
+    return options
+
+
+def check_options(name: str, options: dict[str, str]) -> None:
+    """docker 20.10's local driver: only type, device, o (and size, which needs
+    quotas this runtime does not keep); device and type go together, o needs both."""
+    for key in options:
+        if key not in VALID_OPTIONS:
+            raise InvalidOption(f'create {name}: invalid option: "{key}"')
+    if "size" in options:
+        raise InvalidOption(f"create {name}: quota size requested but no quota support")
+    for key, needed in REQUIRED:
+        for other in needed:
+            if key in options and other not in options:
+                raise InvalidOption(f'create {name}: missing required option: "{other}"')
+
+
+def needs_mount(options: dict[str, str] | None) -> bool:
+    """Has the volume a device to mount while in use (statemachine.volume_mounts)?"""
+    return bool(options and (options.get("type") or options.get("device")))

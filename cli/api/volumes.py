@@ -41,16 +41,21 @@ async def create(request: web.Request) -> web.Response:
         raise bad_request("Name and Driver must be strings")
     if driver != "local":
         raise bad_request(f"volume driver {driver!r} is not supported (only 'local')")
-    if body.get("DriverOpts"):
-        raise bad_request("driver options are not supported by the local driver here")
     labels = _labels(body)
+    options = _labels(body, "DriverOpts") if body.get("DriverOpts") is not None else None
+    import secrets
+
+    from mydocker.statemachine import volumes
+
+    name = name or secrets.token_hex(32)
+    if options:
+        try:
+            volumes.check_options(name, options)
+        except volumes.InvalidOption as exc:
+            raise bad_request(str(exc)) from None  # dockerd: 400, the local driver's words
 
     def make(ctx: ApiContext) -> dict[str, Any]:
-        import secrets
-
-        from mydocker.statemachine import volumes
-
-        return volumes.inspect(volumes.ensure(ctx, name or secrets.token_hex(32), anonymous=False, labels=labels))
+        return volumes.inspect(volumes.ensure(ctx, name, anonymous=False, labels=labels, options=options))
 
     return web.json_response(await in_thread(request, make), status=201)
 

@@ -77,9 +77,13 @@ def _start(ctx: Context, container_id: str, autoremove: bool, attached: bool) ->
 
     try:
         return lifecycle.start(ctx, container_id, attached=attached)
-    except UserError:
+    except UserError as exc:
         if autoremove:
             lifecycle.remove(ctx, container_id, force=True)
+        from mydocker.statemachine.volume_mounts import MountFailed
+
+        if isinstance(exc, MountFailed) and "no such file or directory" in str(exc):
+            raise CliError(str(exc), 127) from None  # docker's CLI: a start error naming a missing file
         raise
 
 

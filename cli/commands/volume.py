@@ -22,6 +22,8 @@ def parser() -> Parser:
     create = sub.add_parser("create", help="create a volume")
     create.add_argument("--label", action="append", default=[], help="KEY=VALUE")
     create.add_argument("-d", "--driver", default="local", help="only 'local'")
+    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="the local driver's: type=tmpfs|none|FSTYPE, device=DEVICE|DIR, o=MOUNT OPTIONS")
     create.add_argument("name", nargs="?")
     rm = sub.add_parser("rm", help="remove one or more volumes", aliases=["remove"])
     rm.add_argument("-f", "--force", action="store_true", help="no error if missing")
@@ -59,7 +61,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for item in args.label:
             key, _, value = item.partition("=")
             labels[key] = value
-        row = volumes.ensure(ctx, args.name or secrets.token_hex(32), anonymous=False, labels=labels)
+        # docker's CLI sends its options map even when empty: inspect then says {} (null for -v volumes)
+        row = volumes.ensure(ctx, args.name or secrets.token_hex(32), anonymous=False, labels=labels,
+                             options=volumes.parse_options(args.opt))
         print(row["id"])
         return 0
     if args.action in ("rm", "remove"):
