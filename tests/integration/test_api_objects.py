@@ -11,11 +11,13 @@ import base64
 import io
 import json
 import os
+import select
 import shutil
 import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -257,13 +259,21 @@ def test_events_since_until_and_following(api: ApiService) -> None:
             _ok(api.docker("volume", "create", "later"))
             _ok(api.docker("volume", "rm", "later"))
             assert follower.stdout is not None
-            if follower.stdout.readline().strip() == "create later":
+            # a follower that subscribed after this round's events must not block
+            # the loop on readline: wait for a line only so long, then make more
+            if _line_within(follower.stdout, 3.0) == "create later":
                 break
         else:
             pytest.fail("docker events never showed the new volume")
     finally:
         follower.kill()
         follower.wait()
+
+
+def _line_within(stream: IO[str], seconds: float) -> str | None:
+    """The next line of a pipe, or None when none arrives within seconds."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return stream.readline().strip() if ready else None
 
 
 def test_info_and_system_df(api: ApiService) -> None:
