@@ -81,7 +81,7 @@ SOAK_CYCLES  ?= 1000
 SOAK_SECONDS ?= 120
 soak: install
 	MYDOCKER_SOAK_CYCLES=$(SOAK_CYCLES) MYDOCKER_SOAK_SECONDS=$(SOAK_SECONDS) \
-		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_soak.py
+		$(BIN)/pytest -q -p no:cacheprovider --timeout=0 tests/integration/test_soak.py
 
 unit: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
