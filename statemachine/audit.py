@@ -34,6 +34,30 @@ def image_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return out
 
 
+def network_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    """{network id: {name, type}}: docker's network event attributes."""
+    out: dict[str, dict[str, str]] = {}
+    for sid, payload in conn.execute(
+        "SELECT stream_id, payload FROM events WHERE stream_type = 'network' AND type = 'create'"
+    ):
+        p = json.loads(payload)
+        out[sid] = {"name": str(p.get("name", "")), "type": str(p.get("driver") or "bridge")}
+    return out
+
+
+# The log names a network's endpoints by what IPAM did (allocate / release);
+# docker's events name the same moments connect / disconnect. The log keeps its
+# words (SQL audits read them); `events` and the API speak docker's.
+DOCKER_ACTIONS = {("network", "allocate"): "connect", ("network", "release"): "disconnect"}
+
+
+def docker_action(event: Event) -> str:
+    """docker's Action: a health check's carries its new status."""
+    if event.type == "health_status":
+        return f"health_status: {event.payload.get('status', '')}"
+    return DOCKER_ACTIONS.get((event.stream_type, event.type), str(event.type))
+
+
 class Filters:
     """docker events --filter key=value; same key ORs, different keys AND."""
 
@@ -46,7 +70,7 @@ class Filters:
 
     def matches(self, event: Event, attrs: dict[str, Any]) -> bool:
         for key, values in self.by_key.items():
-            if key == "event" and event.type not in values:
+            if key == "event" and event.type not in values and docker_action(event) not in values:
                 return False
             if key == "type" and event.stream_type not in values:
                 return False
@@ -81,7 +105,8 @@ def _has_label(attrs: dict[str, Any], want: str) -> bool:
     return key in attrs and (not eq or str(attrs[key]) == value)
 
 
-def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict[str, list[str]]) -> dict[str, Any]:
+def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict[str, list[str]],
+               networks: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     if event.stream_type == "container":
         attrs.update(containers.get(event.stream_id, {}))
@@ -96,18 +121,20 @@ def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict
         attrs.update({k: event.payload[k] for k in ("reference", "digest") if k in event.payload})
     else:
         attrs.update({k: v for k, v in event.payload.items() if isinstance(v, (str, int))})
+        if event.stream_type == "network" and networks and event.stream_id in networks:
+            attrs.update(networks[event.stream_id])  # docker's name= and type= on every network event
     return attrs
 
 
 def matching(conn: sqlite3.Connection, filters: Filters, since: str | None, until: str | None,
              after_seq: int = 0) -> Iterator[tuple[Event, dict[str, Any]]]:
-    containers, images = container_names(conn), image_names(conn)
+    containers, images, networks = container_names(conn), image_names(conn), network_names(conn)
     for event in read_all(conn, after_seq):
         if since and event.time < since:
             continue
         if until and event.time > until:
             break
-        attrs = attributes(event, containers, images)
+        attrs = attributes(event, containers, images, networks)
         if filters.matches(event, attrs):
             yield event, attrs
 

@@ -103,10 +103,9 @@ def line(event: Any, attrs: dict[str, Any]) -> str:
 
 
 def action(event: Any) -> str:
-    """docker's Action: a health check's carries its new status."""
-    if event.type == "health_status":
-        return f"health_status: {event.payload.get('status', '')}"
-    return str(event.type)
+    from mydocker.statemachine.audit import docker_action
+
+    return docker_action(event)
 
 
 def _now() -> str:

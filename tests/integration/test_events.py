@@ -39,6 +39,24 @@ def test_events_filters_and_formats(md):
     md.ok("rm", "ev1", "ev2")
 
 
+def test_network_events_speak_dockers_words(md):
+    """docker events -f type=network: create, connect, disconnect, destroy, each with
+    the network's name and type; the log itself keeps allocate / release."""
+    md.ok("network", "create", "evnet")
+    cid = md.ok("run", "-d", "--name", "evn", "--network", "evnet", "busybox", "sleep", "30").strip()
+    md.ok("network", "disconnect", "evnet", "evn")
+    md.ok("rm", "-f", "evn")
+    md.ok("network", "rm", "evnet")
+    shown = md.ok("events", "--until", "0s", "-f", "type=network", "-f", "network=evnet", "--format",
+                  "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.Attributes.container}}")
+    assert shown.splitlines() == ["create evnet bridge <no value>", f"connect evnet bridge {cid}",
+                                  f"disconnect evnet bridge {cid}", "destroy evnet bridge <no value>"]
+    connects = md.ok("events", "--until", "0s", "-f", "type=network", "-f", "event=connect", "--format", "{{.Action}}")
+    assert connects.splitlines() == ["connect"]
+    raw = md.ok("events", "--until", "0s", "-f", "type=network", "--format", "json")
+    assert [json.loads(line)["Payload"].get("ip") is not None for line in raw.splitlines()][1:3] == [True, True]
+
+
 def test_events_follow_prints_what_other_processes_append(md):
     md.ok("images")  # build the image first: follow starts at the end of the log
     follower = subprocess.Popen([MYDOCKER, "--root", str(md.root), "events", "--filter", "type=container"],
