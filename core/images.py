@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -141,6 +140,7 @@ def busybox_created() -> str:
 
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
+    import shutil
     import subprocess
 
     binary = find_busybox()
@@ -227,6 +227,8 @@ def image_id(config: dict[str, Any]) -> str:
 
 
 def remove_layer(root: str | Path, layer: str) -> None:
+    import shutil
+
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)
     # the tar a load kept, the compressed blob a pull or push kept (core/layers.py)
     for kept in (layer_tar_path(root, layer), layers_dir(root) / f"{layer}.blob.json",
