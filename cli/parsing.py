@@ -61,6 +61,21 @@ def arity_message(prog: str, command: str) -> str | None:
     return f'"{prog}" {words}. See \'{prog} --help\'.'
 
 
+def _help_width() -> int:
+    """What argparse computes from shutil.get_terminal_size(): $COLUMNS, else the
+    terminal's width, else 80; less 2."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns - 2
+
+
 class Parser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str = "", **kwargs: object) -> None:
         # subparsers hand down their parent's prog ("mydocker volume create") already whole
@@ -68,6 +83,11 @@ class Parser(argparse.ArgumentParser):
         if not prog.startswith("mydocker "):
             prog = f"mydocker {invoked_as or prog}"
         super().__init__(prog=prog, description=description, allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter for every add_argument and sizes it through
+        # shutil.get_terminal_size; importing shutil (bz2, lzma) cost every command.
+        return self.formatter_class(prog=self.prog, width=_help_width())  # type: ignore[call-arg]
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def, override]
         parsed, extras = self.parse_known_args(args, namespace)

@@ -6,11 +6,9 @@ with docker's words, before anything is created."""
 from __future__ import annotations
 
 import argparse
-import csv
 import ipaddress
 import os
 import re
-import socket
 from typing import Any
 
 from mydocker.cli.parsing import Parser, UsageError, parse_signal, parse_size
@@ -271,6 +269,8 @@ def publish(ports: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[
 
 
 def _free_port(proto: str, host_ip: str, taken: set[tuple[str, int]]) -> int:
+    import socket  # here: inspect loads this module only for its views
+
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     for _ in range(50):
         with socket.socket(socket.AF_INET, kind) as s:
@@ -291,6 +291,8 @@ _BOOL = {"": True, "1": True, "true": True, "0": False, "false": False}
 
 def parse_mount(text: str) -> dict[str, Any]:
     """docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,..."""
+    import csv
+
     try:
         fields = next(csv.reader([text]))
     except (csv.Error, StopIteration):
@@ -516,6 +518,8 @@ def uts_hostname(args: argparse.Namespace) -> str | None:
         return args.hostname
     if args.hostname is not None:
         raise UsageError("conflicting options: hostname and the UTS mode")
+    import socket
+
     return socket.gethostname()
 
 

@@ -17,7 +17,6 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from mydocker.cli.errors import CliError
@@ -67,11 +66,15 @@ def unescape(fmt: str) -> str:
 
 # ---------------------------------------------------------------- lexing
 
-@dataclass
 class _Tok:
-    kind: str  # field, var, ident, str, num, bool, nil, dot, lparen, rparen, pipe, decl, assign, comma
-    value: Any
-    pos: int
+    # The parse nodes are plain classes, not dataclasses: `images` and `inspect` would
+    # pay ~10 ms to import dataclasses (inspect, dis, ast) before printing anything.
+    __slots__ = ("kind", "value", "pos")
+
+    def __init__(self, kind: str, value: Any, pos: int) -> None:
+        self.kind = kind  # field, var, ident, str, num, bool, nil, dot, lparen, rparen, pipe, decl, assign, comma
+        self.value = value
+        self.pos = pos
 
 
 _TOKEN = re.compile(r"""
@@ -148,44 +151,56 @@ def _lex_action(body: str, offset: int) -> list[_Tok]:
 
 # ---------------------------------------------------------------- the tree
 
-@dataclass
 class _Operand:
-    kind: str  # field, var, dot, lit, ident, pipe
-    pos: int
-    value: Any = None
-    chain: list[str] = field(default_factory=list)
+    __slots__ = ("kind", "pos", "value", "chain")
+
+    def __init__(self, kind: str, pos: int, value: Any = None, chain: list[str] | None = None) -> None:
+        self.kind = kind  # field, var, dot, lit, ident, pipe
+        self.pos = pos
+        self.value = value
+        self.chain = [] if chain is None else chain
 
 
-@dataclass
 class _Command:
-    args: list[_Operand]
-    pos: int
+    __slots__ = ("args", "pos")
+
+    def __init__(self, args: list[_Operand], pos: int) -> None:
+        self.args = args
+        self.pos = pos
 
 
-@dataclass
 class _Pipe:
-    decl: list[str]
-    commands: list[_Command]
-    pos: int
-    assign: bool = False
+    __slots__ = ("decl", "commands", "pos", "assign")
+
+    def __init__(self, decl: list[str], commands: list[_Command], pos: int, assign: bool = False) -> None:
+        self.decl = decl
+        self.commands = commands
+        self.pos = pos
+        self.assign = assign
 
 
-@dataclass
 class _Text:
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass
 class _Action:
-    pipe: _Pipe
+    __slots__ = ("pipe",)
+
+    def __init__(self, pipe: _Pipe) -> None:
+        self.pipe = pipe
 
 
-@dataclass
 class _Branch:
-    kind: str  # if, range, with
-    pipe: _Pipe
-    body: list[Any]
-    other: list[Any] | None
+    __slots__ = ("kind", "pipe", "body", "other")
+
+    def __init__(self, kind: str, pipe: _Pipe, body: list[Any], other: list[Any] | None) -> None:
+        self.kind = kind  # if, range, with
+        self.pipe = pipe
+        self.body = body
+        self.other = other
 
 
 class _ParseFailure(Exception):

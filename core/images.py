@@ -8,13 +8,9 @@ first; a container's overlay uses them as lowerdirs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import stat
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +34,8 @@ class _Hasher:
     """A write-only file object that only hashes what is written."""
 
     def __init__(self) -> None:
+        import hashlib
+
         self.digest = hashlib.sha256()
         self.size = 0
 
@@ -142,6 +140,9 @@ def busybox_created() -> str:
 
 def build_busybox_layer(staging: Path) -> None:
     """Fill staging with a busybox rootfs: the static binary and every applet linked."""
+    import shutil
+    import subprocess
+
     binary = find_busybox()
     applets = subprocess.run([binary, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "var/run", "run"):
@@ -187,6 +188,8 @@ def _install(staging: Path, final: Path) -> None:
 
 
 def new_staging(root: str | Path) -> Path:
+    import tempfile
+
     layers_dir(root).mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=layers_dir(root)))
     os.chmod(staging, 0o755)  # mkdtemp's 0700 would become the image's / mode
@@ -218,10 +221,14 @@ def make_config(diff_ids: list[str], created: str, cmd: list[str] | None, env: l
 
 def image_id(config: dict[str, Any]) -> str:
     """As docker: the sha256 of the config JSON."""
+    import hashlib
+
     return "sha256:" + hashlib.sha256(canonical_json(config)).hexdigest()
 
 
 def remove_layer(root: str | Path, layer: str) -> None:
+    import shutil
+
     shutil.rmtree(layer_path(root, layer), ignore_errors=True)
     # the tar a load kept, the compressed blob a pull or push kept (core/layers.py)
     for kept in (layer_tar_path(root, layer), layers_dir(root) / f"{layer}.blob.json",
@@ -240,6 +247,7 @@ def store_config(root: str | Path, raw: bytes) -> str:
     """Keep an image's config bytes as given (docker's id is their sha256, and a
     `save` must reproduce them exactly); returns the image id."""
     import hashlib
+    import tempfile
 
     digest = hashlib.sha256(raw).hexdigest()
     configs_dir(root).mkdir(mode=0o700, exist_ok=True)

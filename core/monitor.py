@@ -184,7 +184,12 @@ class _Monitor:
         if init_console is not None:
             init_console.close()
         hooks = self.hooks_factory()
-        if os.read(ready_r, 1) == b"R":
+        warm_up = getattr(hooks, "warm_up", None)
+        join = warm_up() if warm_up else None
+        ready = os.read(ready_r, 1)
+        if join is not None:
+            join()
+        if ready == b"R":
             cgroups.add_process(spec.cgroups, self.child)
             try:
                 hooks.prepare(self.child)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,8 @@ def _read() -> dict[str, Any]:
 
 def _write(data: dict[str, Any]) -> None:
     """Atomically, 0600 from the first byte (a password never sits world-readable)."""
+    import tempfile
+
     path = config_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".config.json.", dir=path.parent)

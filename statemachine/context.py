@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pwd
 import sqlite3
-from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_ROOT = "/var/lib/mydocker"
@@ -38,11 +37,23 @@ def actor(command: str) -> dict[str, Any]:
     return found
 
 
-@dataclass
 class Context:
-    root: str
-    command: str = ""
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+    # A plain class, not a dataclass: importing dataclasses (inspect, dis, ast) costs
+    # every command ~10 ms before it does anything.
+    def __init__(self, root: str, command: str = "", _conn: sqlite3.Connection | None = None) -> None:
+        self.root = root
+        self.command = command
+        self._conn = _conn
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={self.root!r}, command={self.command!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.root, self.command, self._conn) == (other.root, other.command, other._conn)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # as the dataclass it replaces: mutable, unhashable
 
     @property
     def conn(self) -> sqlite3.Connection:

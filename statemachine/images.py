@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,20 @@ from mydocker.store.events import Event, append, now_iso, stream_version
 DEFAULT_IMAGE = "busybox:latest"
 
 
-@dataclass
 class ImageView:
-    row: dict[str, Any]
+    # not a dataclass: read commands would pay ~10 ms to import dataclasses
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def __repr__(self) -> str:
+        return f"ImageView(row={self.row!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.row == other.row  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def id(self) -> str:

@@ -7,6 +7,7 @@ effects without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
     from mydocker.core import monitor
 
 
+def _import_netlink() -> None:
+    try:
+        import pyroute2  # noqa: F401 - what core.network's functions import
+    except ImportError:
+        pass  # prepare() imports it again and reports the error where it can
+
+
 class RecordingHooks:
     """Run inside the monitor process, with a connection of its own."""
 
@@ -33,6 +41,21 @@ class RecordingHooks:
         self.autoremove = bool(view.config.get("autoremove"))
         self.pid: int | None = None
         self._dns: dict[str, object] | None = None
+
+    def warm_up(self) -> Callable[[], None] | None:
+        """A bridge's veth needs pyroute2 (~100-180 ms to import) in prepare(): import
+        it on a thread while the init sets up its rootfs on the other core, so that
+        prepare() finds it loaded. Returns the join the monitor calls before it forks
+        again or goes on (a fork during an import could leave a module lock held)."""
+        config = self.view.config
+        network = config.get("network") or {"mode": config["spec"].get("network", "none")}
+        if network["mode"] != "bridge":
+            return None
+        import threading
+
+        thread = threading.Thread(target=_import_netlink, name="warm-up", daemon=True)
+        thread.start()
+        return thread.join
 
     def prepare(self, pid: int) -> None:
         """The container's network, while its init waits for "G": veth, address,

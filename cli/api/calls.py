@@ -14,7 +14,6 @@ import socket
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -24,9 +23,10 @@ T = TypeVar("T")
 ROOT_KEY: web.AppKey[str] = web.AppKey("root", str)
 
 
-@dataclass
 class ApiContext(Context):
-    peer: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, root: str, command: str = "", _conn: Any = None, peer: dict[str, Any] | None = None) -> None:
+        super().__init__(root, command, _conn)
+        self.peer = {} if peer is None else peer
 
     def actor(self) -> dict[str, Any]:
         return {**super().actor(), "via": "api", "peer": self.peer}
