@@ -126,7 +126,9 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
     try:
         for table in _TEMP:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
-        snaps = conn.execute("SELECT seq, time, state, chain, checked_at FROM snapshots ORDER BY seq").fetchall()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(snapshots)")}
+        recorded = "chain, checked_at" if "chain" in columns else "NULL, NULL"  # read-only, not yet migrated
+        snaps = conn.execute(f"SELECT seq, time, state, {recorded} FROM snapshots ORDER BY seq").fetchall()
         links = chain.links(conn, [(seq, time, state) for seq, time, state, _, _ in snaps])
         trusted = 0
         while not full and trusted < len(snaps) and snaps[trusted][3] == links[trusted]:
