@@ -44,8 +44,6 @@ STOPS = "temp._check_stops"
 SEQS = "temp._check_seqs"
 START = "temp._check_start"
 _TEMP = (KEEP, STOPS, SEQS, START)
-# Reading the whole log through the page cache copies every page; mapped, SQLite reads them in place.
-_MMAP = 1 << 30
 
 
 def _streams_that_show(conn: sqlite3.Connection, start: int) -> None:
@@ -119,8 +117,6 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
     """Differences between the log and the projections and snapshots (empty: none).
     full: fold the whole log, trusting no stored chain (and store a new one if clean)."""
     own = not conn.in_transaction
-    mapped = conn.execute("PRAGMA mmap_size").fetchone()[0]
-    conn.execute(f"PRAGMA mmap_size = {max(mapped, _MMAP)}")
     if own:
         conn.execute("BEGIN")  # one state of the database for the whole check, writers or not
     try:
@@ -151,7 +147,6 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         if own and conn.in_transaction:
             conn.execute("COMMIT")
-        conn.execute(f"PRAGMA mmap_size = {mapped}")
     return lines
 
 
