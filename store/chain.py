@@ -1,27 +1,29 @@
 """A SHA-256 chain over the log, one link per snapshot: what lets `replay --check` trust
 what an earlier check proved instead of folding it again (store/check.py).
 
-Link k covers the events with s(k-1) < seq <= s(k) and the snapshot at s(k) (its seq,
-time and stored bytes), chained to link k-1; link 0 is a digest of the fold's own source
-files, so a new version of the fold trusts nothing an older one proved.
+Link k covers the events with s(k-1) < seq <= s(k) (their block digest) and the snapshot
+at s(k) (its seq, time and stored bytes), chained to link k-1; link 0 is a digest of the
+fold's own source files, so a new version of the fold trusts nothing an older one proved.
 
-An event is hashed column by column (one group_concat per text column and block, in
-seq order, byte for byte; seq and version through sums, see _BLOCK): SQLite does the reading and joining in
-C, which is what makes hashing a million events cost less than folding a third of them.
-Within a column the rows are joined by commas; a payload or an actor is a JSON object,
-whose own commas sit inside its braces, so the joined text still splits one way only.
-The chain catches accidental and hand edits; whoever can rewrite the database can
-rewrite the chain too, as they could the projections.
+A block's events are hashed column by column (one group_concat per text column, in seq
+order, byte for byte; seq and version through sums, see _BLOCK): SQLite does the reading
+and joining in C, which is what makes hashing a million events cost less than folding a
+third of them. Within a column the rows are joined by commas; a payload or an actor is a
+JSON object, whose own commas sit inside its braces, so the joined text still splits one
+way only. The chain catches accidental and hand edits; whoever can rewrite the database
+can rewrite the chain too, as they could the projections.
+
+Run as a program (`python -m mydocker.store.chain DB SEQ...`) it prints the digests of
+the blocks between the seqs: a long log is hashed half here, half in such a child, on
+two cores (two threads of one process would wait on SQLite's allocator instead).
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
+import os
 import sqlite3
 import sys
-import threading
-from pathlib import Path
 
 _TEXT = ("stream_id", "stream_type", "type", "time", "actor", "payload")
 # the numbers by sums, which SQLite adds without turning each into text (a quarter of the
@@ -31,15 +33,17 @@ _BLOCK = ("SELECT " + ", ".join(f"CAST(group_concat({c}) AS BLOB)" for c in _TEX
           " FROM main.events WHERE seq > ? AND seq <= ?")
 # the modules whose code decides what a fold says (their source, not their behaviour, is hashed)
 _FOLD_MODULES = ("projections", "replay", "check", "snapshots", "chain")
+# below this many events a child interpreter costs more than the half of the work it takes
+SPLIT_FROM = 200_000
 
 
 def seed() -> bytes:
     """Link 0: changes whenever the code of the fold or of the check changes."""
-    digest = hashlib.sha256(b"mydocker replay chain 1\0")
-    package = sys.modules[__name__.rsplit(".", 1)[0]]
+    digest = hashlib.sha256(b"mydocker replay chain 2\0")
+    here = os.path.dirname(os.path.abspath(__file__))
     for name in _FOLD_MODULES:
-        path = Path(package.__path__[0]) / f"{name}.py"
-        digest.update(path.read_bytes())
+        with open(os.path.join(here, f"{name}.py"), "rb") as source:
+            digest.update(source.read())
     return digest.digest()
 
 
@@ -48,32 +52,25 @@ def stale(stored: str | None, link: str) -> bool:
     return stored is None or stored.partition(":")[0] != link.partition(":")[0]
 
 
-def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]]) -> list[str]:
-    """The chain's link at each snapshot (seq, time, state), ascending by seq, as the
-    database holds them now: "SEED:LINK", SEED the start of link 0 (stale(), a link made
-    by another version of the fold), LINK the link in hex. SQLite reads the next block while a thread hashes the
-    last one (both release the GIL): the two together cost what the larger does."""
-    blocks: queue.Queue[tuple[tuple[int, str, bytes], tuple[bytes | None, ...]] | None] = queue.Queue(8)
-    out: list[str] = []
+def block_digests(conn: sqlite3.Connection, bounds: list[int]) -> list[bytes]:
+    """The digest of the events of each block (bounds[i], bounds[i + 1]]. SQLite reads
+    the next block while a thread hashes the last one (both let go of the GIL)."""
+    import queue
+    import threading
 
+    blocks: queue.Queue[tuple[bytes | None, ...] | None] = queue.Queue(8)
+    out: list[bytes] = []
     failed: list[BaseException] = []
-    first = seed()
-    prefix = first.hex()[:16] + ":"
 
     def hash_blocks() -> None:
-        previous = first
         try:
-            while (item := blocks.get()) is not None:
-                (seq, time, state), columns = item
-                link = hashlib.sha256(previous)
-                link.update(f"{seq} {time} {len(state)}\0".encode())
-                link.update(state)
+            while (columns := blocks.get()) is not None:
+                digest = hashlib.sha256()
                 for part in columns:
                     part = part or b""
-                    link.update(len(part).to_bytes(8, "big"))
-                    link.update(part)
-                previous = link.digest()
-                out.append(prefix + previous.hex())
+                    digest.update(len(part).to_bytes(8, "big"))
+                    digest.update(part)
+                out.append(digest.digest())
         except BaseException as exc:  # noqa: BLE001 - raised again by the caller's thread
             failed.append(exc)
             while blocks.get() is not None:  # let the reader finish
@@ -82,13 +79,67 @@ def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]]) -> 
     worker = threading.Thread(target=hash_blocks, name="chain", daemon=True)
     worker.start()
     try:
-        after = 0
-        for snapshot in snapshots:
-            blocks.put((snapshot, tuple(conn.execute(_BLOCK, (after, snapshot[0])).fetchone())))
-            after = snapshot[0]
+        for after, upto in zip(bounds, bounds[1:], strict=False):
+            blocks.put(tuple(conn.execute(_BLOCK, (after, upto)).fetchone()))
     finally:
         blocks.put(None)
         worker.join()
     if failed:
         raise failed[0]
     return out
+
+
+def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], split: int | None = None) -> list[str]:
+    """The chain's link at each snapshot (seq, time, state), ascending by seq, as the
+    database holds them now: "SEED:LINK", SEED the start of link 0 (stale(): a link made
+    by another version of the fold), LINK the link in hex.
+
+    From `split` events on, a child interpreter hashes the later half of the blocks,
+    reading the database on its own: what it reads is the log up to a snapshot the
+    caller's transaction already sees, which only a compaction or an edit changes. So a
+    link that disagrees with a stored one must be confirmed in the caller's transaction
+    (links(..., split=0)) before anyone is told."""
+    split = SPLIT_FROM if split is None else split
+    bounds = [0, *(seq for seq, _, _ in snapshots)]
+    child = None
+    half = len(bounds) - 1
+    path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if split and bounds[-1] >= split and path:
+        import subprocess
+
+        half = next(i for i, seq in enumerate(bounds) if seq >= bounds[-1] // 2)
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-m", __name__, path, *map(str, bounds[half:])],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    digests = block_digests(conn, bounds[:half + 1])
+    if child is not None:
+        out, _ = child.communicate()
+        later = [bytes.fromhex(line.decode()) for line in out.split()]
+        if child.returncode != 0 or len(later) != len(bounds) - 1 - half:
+            later = block_digests(conn, bounds[half:])  # whatever went wrong there, hash them here
+        digests += later
+    first = seed()
+    prefix, previous, out_links = first.hex()[:16] + ":", first, []
+    for (seq, time, state), digest in zip(snapshots, digests, strict=True):
+        link = hashlib.sha256(previous)
+        link.update(f"{seq} {time} {len(state)}\0".encode())
+        link.update(state)
+        link.update(digest)
+        previous = link.digest()
+        out_links.append(prefix + previous.hex())
+    return out_links
+
+
+def _main(argv: list[str]) -> int:
+    from urllib.parse import quote
+
+    conn = sqlite3.connect(f"file:{quote(argv[0])}?mode=ro", uri=True)
+    try:
+        sys.stdout.write("".join(digest.hex() + "\n" for digest in block_digests(conn, [int(a) for a in argv[1:]])))
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

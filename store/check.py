@@ -125,7 +125,10 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(snapshots)")}
         recorded = "chain, checked_at" if "chain" in columns else "NULL, NULL"  # read-only, not yet migrated
         snaps = conn.execute(f"SELECT seq, time, state, {recorded} FROM snapshots ORDER BY seq").fetchall()
-        links = chain.links(conn, [(seq, time, state) for seq, time, state, _, _ in snaps])
+        held = [(seq, time, state) for seq, time, state, _, _ in snaps]
+        links = chain.links(conn, held)
+        if any(not chain.stale(s[3], link) and s[3] != link for s, link in zip(snaps, links, strict=True)):
+            links = chain.links(conn, held, split=0)  # read again, all of it in this transaction
         trusted = 0
         while not full and trusted < len(snaps) and snaps[trusted][3] == links[trusted]:
             trusted += 1

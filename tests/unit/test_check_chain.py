@@ -197,10 +197,13 @@ def delete_snapshot(conn: sqlite3.Connection) -> int:
     return seq
 
 
+@pytest.mark.parametrize("child", [False, True], ids=["here", "with-a-child"])
 @pytest.mark.parametrize("tamper", [edit_nothing_reads, delete_nothing_reads, edit_actor, swap,
                                     delete_snapshot])
-def test_what_no_fold_sees_is_caught_by_the_chain(log: Log, tmp_path: Path,
-                                                   tamper: Callable[[sqlite3.Connection], int]) -> None:
+def test_what_no_fold_sees_is_caught_by_the_chain(log: Log, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   tamper: Callable[[sqlite3.Connection], int], child: bool) -> None:
+    if child:
+        monkeypatch.setattr(chain, "SPLIT_FROM", 1)
     conn = unlocked(log, tmp_path)
     seq = tamper(conn)
     lines = check(conn)
@@ -237,3 +240,21 @@ def test_the_command(log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str
     finally:
         roottags.unregister(root)
         roottags.unregister(str(tmp_path / "again" / "copy"))
+
+
+def test_a_child_hashing_half_the_log_gives_the_same_chain(log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    held = [tuple(row) for row in log.conn.execute("SELECT seq, time, state FROM snapshots ORDER BY seq")]
+    alone = chain.links(log.conn, held, split=0)  # type: ignore[arg-type]
+    assert len(alone) == len(held) and len(set(alone)) == len(alone)
+    hashed_here: list[int] = []
+    real = chain.block_digests
+
+    def spy(conn: sqlite3.Connection, bounds: list[int]) -> list[bytes]:
+        hashed_here.append(len(bounds) - 1)
+        return real(conn, bounds)
+
+    monkeypatch.setattr(chain, "block_digests", spy)
+    assert chain.links(log.conn, held, split=1) == alone  # type: ignore[arg-type]
+    assert 0 < hashed_here[0] < len(held) and len(hashed_here) == 1  # the child hashed the rest
+    monkeypatch.setattr(chain.sys, "executable", "/bin/false")  # a child that fails: hashed here instead
+    assert chain.links(log.conn, held, split=1) == alone  # type: ignore[arg-type]
