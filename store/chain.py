@@ -24,6 +24,7 @@ import hashlib
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 
 _TEXT = ("stream_id", "stream_type", "type", "time", "actor", "payload")
 # the numbers by sums, which SQLite adds without turning each into text (a quarter of the
@@ -99,6 +100,14 @@ def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], spl
     caller's transaction already sees, which only a compaction or an edit changes. So a
     link that disagrees with a stored one must be confirmed in the caller's transaction
     (links(..., split=0)) before anyone is told."""
+    return begin(conn, snapshots, split)()
+
+
+def begin(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], split: int | None = None,
+          all_in_child: bool = False) -> Callable[[], list[str]]:
+    """links() in two steps: the child starts now, the returned function finishes. With
+    all_in_child the child hashes every block, and the caller's thread is free until it
+    calls: a full check folds meanwhile."""
     split = SPLIT_FROM if split is None else split
     bounds = [0, *(seq for seq, _, _ in snapshots)]
     child = None
@@ -107,27 +116,40 @@ def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], spl
     if split and bounds[-1] >= split and path:
         import subprocess
 
-        half = next(i for i, seq in enumerate(bounds) if seq >= bounds[-1] // 2)
+        half = 0 if all_in_child else next(i for i, seq in enumerate(bounds) if seq >= bounds[-1] // 2)
         child = subprocess.Popen(
             [sys.executable, "-I", "-m", __name__, path, *map(str, bounds[half:])],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    digests = block_digests(conn, bounds[:half + 1])
-    if child is not None:
-        out, _ = child.communicate()
-        later = [bytes.fromhex(line.decode()) for line in out.split()]
-        if child.returncode != 0 or len(later) != len(bounds) - 1 - half:
-            later = block_digests(conn, bounds[half:])  # whatever went wrong there, hash them here
-        digests += later
+
+    def finish() -> list[str]:
+        digests = block_digests(conn, bounds[:half + 1])
+        if child is not None:
+            out, _ = child.communicate()
+            later = [bytes.fromhex(line.decode()) for line in out.split()]
+            if child.returncode != 0 or len(later) != len(bounds) - 1 - half:
+                later = block_digests(conn, bounds[half:])  # whatever went wrong there, hash them here
+            digests.extend(later)
+        return _chained(snapshots, digests)
+
+    return finish
+
+
+def version() -> str:
+    """The SEED part of every link this code makes."""
+    return seed().hex()[:16]
+
+
+def _chained(snapshots: list[tuple[int, str, bytes]], digests: list[bytes]) -> list[str]:
     first = seed()
-    prefix, previous, out_links = first.hex()[:16] + ":", first, []
+    prefix, previous, out = first.hex()[:16] + ":", first, []
     for (seq, time, state), digest in zip(snapshots, digests, strict=True):
         link = hashlib.sha256(previous)
         link.update(f"{seq} {time} {len(state)}\0".encode())
         link.update(state)
         link.update(digest)
         previous = link.digest()
-        out_links.append(prefix + previous.hex())
-    return out_links
+        out.append(prefix + previous.hex())
+    return out
 
 
 def _main(argv: list[str]) -> int:

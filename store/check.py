@@ -126,20 +126,30 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
         recorded = "chain, checked_at" if "chain" in columns else "NULL, NULL"  # read-only, not yet migrated
         snaps = conn.execute(f"SELECT seq, time, state, {recorded} FROM snapshots ORDER BY seq").fetchall()
         held = [(seq, time, state) for seq, time, state, _, _ in snaps]
-        links = chain.links(conn, held)
-        if any(not chain.stale(s[3], link) and s[3] != link for s, link in zip(snaps, links, strict=True)):
-            links = chain.links(conn, held, split=0)  # read again, all of it in this transaction
-        trusted = 0
-        while not full and trusted < len(snaps) and snaps[trusted][3] == links[trusted]:
-            trusted += 1
-        start, tables = 0, empty_tables()
-        if trusted:
-            start = snaps[trusted - 1][0]
-            tables = decode(snaps[trusted - 1][2])  # the bytes a check decoded and folded before
-        blobs = {seq: state for seq, _, state, _, _ in snaps[trusted:]}
-        lines = _fold_check(conn, start, tables, [seq for seq, _, _, _, _ in snaps[trusted:]], blobs)
-        broken = next((s for s, link in zip(snaps, links, strict=True)
-                       if not chain.stale(s[3], link) and s[3] != link), None)
+        if full or not snaps or chain.stale(snaps[0][3], chain.version() + ":"):
+            # nothing to trust: the fold from the start, while a child hashes the log
+            pending = chain.begin(conn, held, all_in_child=True)
+            try:
+                lines = _fold_check(conn, 0, empty_tables(), [seq for seq, _, _, _, _ in snaps],
+                                    {seq: state for seq, _, state, _, _ in snaps})
+            finally:
+                links = pending()  # (also on the way out of an error: no child left behind)
+            if not full and _broken(snaps, links) is not None:
+                links = chain.links(conn, held, split=0)  # read again, all of it in this transaction
+        else:
+            links = chain.links(conn, held)
+            if _broken(snaps, links) is not None:
+                links = chain.links(conn, held, split=0)
+            trusted = 0
+            while trusted < len(snaps) and snaps[trusted][3] == links[trusted]:
+                trusted += 1
+            start, tables = 0, empty_tables()
+            if trusted:
+                start = snaps[trusted - 1][0]
+                tables = decode(snaps[trusted - 1][2])  # the bytes a check decoded and folded before
+            lines = _fold_check(conn, start, tables, [seq for seq, _, _, _, _ in snaps[trusted:]],
+                                {seq: state for seq, _, state, _, _ in snaps[trusted:]})
+        broken = _broken(snaps, links)
         if not lines and broken is not None and not full:
             lines.append(f"snapshot {broken[0]}: the events up to it, or the snapshots, changed since the check "
                          f"of {broken[4]}, in a way no projection or snapshot shows")
@@ -151,6 +161,13 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
         if own and conn.in_transaction:
             conn.execute("COMMIT")
     return lines
+
+
+def _broken(snaps: list[sqlite3.Row], links: list[str]) -> sqlite3.Row | None:
+    """The first snapshot whose stored link, made by this version of the fold, is not
+    the link of the database as it is now."""
+    return next((s for s, link in zip(snaps, links, strict=True) if not chain.stale(s[3], link) and s[3] != link),
+                None)
 
 
 def _store_chain(conn: sqlite3.Connection, snaps: list[sqlite3.Row], links: list[str]) -> None:
