@@ -4,10 +4,12 @@ What a check proves. `--full`: that the fold of the whole log (store/projections
 the one fold) equals every snapshot when it reaches the snapshot's seq, and the stored
 projections at the end. The default proves the same in two parts:
 
-1. Every event up to the last snapshot a previous check verified, every column of it,
-   and every snapshot up to that one, are byte for byte what that check folded, and the
-   fold's code is the same: a SHA-256 chain over them (store/chain.py), recomputed now
-   over the whole log and compared with the chain that check stored in `snapshots`.
+1. Every event up to the last snapshot a previous check verified (its text columns
+   byte for byte, seq and version through sums) and every snapshot up to that one are
+   what that check folded, and the fold's code is the same: a SHA-256 chain over them
+   (store/chain.py), recomputed now over the whole log and compared with the chain that
+   check stored in `snapshots`. With nothing to trust, a child hashes the log while the
+   fold runs.
 2. The fold from that snapshot over the rest of the log equals every later snapshot and
    the stored projections.
 
