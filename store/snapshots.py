@@ -12,9 +12,10 @@ functions as everything else; `replay --check` checks every snapshot against the
 Why 5,000: `--at` folds at most one block after loading a snapshot. With a hundred
 live containers a snapshot is ~17 kB compressed, ~1 ms to take and a few ms to load,
 and a block of a busy host's events folds in ~25 ms here (measured, bench/audit.py:
-10,000 made the tail the larger part of 100 ms on a loaded machine). `replay --check`
-decodes and compares every snapshot (~1 ms each): smaller blocks would make that
-the larger part of its second.
+10,000 made the tail the larger part of 100 ms on a loaded machine). A full
+`replay --check` decodes and compares every snapshot (~1 ms each), and the chain of a
+later one has a link per snapshot: smaller blocks would make that the larger part of
+its second.
 """
 
 from __future__ import annotations
