@@ -22,16 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-MYDOCKER = str(Path(sys.executable).parent / "mydocker")
-BUDGET = {"Rss": 12.0, "Pss_Anon": 5.0}
-
-
-def rollup(pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        key, value = line.split()[:2]
-        out[key.rstrip(":")] = int(value) / 1024
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from restart_sleeper import BUDGET, MYDOCKER, rollup  # noqa: E402  (one reader of smaps_rollup)
 
 
 def waiter_of(md: list[str], name: str) -> int:
