@@ -114,14 +114,14 @@ def test_ipc_none_update_inspect_paths_stats_cp_and_events_as_docker(md, tmp_pat
     _err(md("cp", "idle:/nonexist", str(tmp_path / "out")), 1, "Error: No such container:path: idle:/nonexist")
     _err(md("cp", "nosuch:/x", str(tmp_path / "out")), 1, "Error: No such container:path: nosuch:/x")
     _err(md("cp", str(tmp_path / "missing"), "idle:/tmp"), 1,
-         f"Error: lstat {tmp_path / 'missing'}: no such file or directory")
+         f"lstat {tmp_path / 'missing'}: no such file or directory")
     _err(md("cp", str(local), "idle:/nonexist/x"), 1, "Error: No such container:path: idle:/nonexist")
-    _err(md("cp", str(local), "idle:/nonexist/"), 1, "Error: no such directory")
-    _err(md("cp", str(local), "idle:/etc/passwd/"), 1, "Error: no such directory")
+    _err(md("cp", str(local), "idle:/nonexist/"), 1, "no such directory")
+    _err(md("cp", str(local), "idle:/etc/passwd/"), 1, "no such directory")
     _err(md("cp", str(local), "idle:/etc/passwd/x"), 1, "Error: No such container:path: idle:/etc/passwd")
     _err(md("cp", str(local), "nosuch:/a/b"), 1, "Error: No such container:path: nosuch:/a")
     _err(md("cp", str(local), "nosuch:x"), 1, "Error: No such container:path: nosuch:.")
-    _err(md("cp", str(local), "nosuch:/"), 1, "Error: no such directory")
+    _err(md("cp", str(local), "nosuch:/"), 1, "no such directory")
     assert not (tmp_path / "out").exists()
     md.ok("cp", str(local), "idle:/tmp/")
     assert md.ok("cp", "idle:/tmp/file", "-")  # what worked still works
