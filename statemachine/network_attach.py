@@ -71,6 +71,8 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
 
     aggregate.locked(ctx, container.id, action, effects_for(ctx))
     name_resolution.refresh(ctx, view.id)  # now that the aliases are in the log too
+    if view.name != DEFAULT_NETWORK:
+        name_resolution.start_resolver(ctx, container.id)
 
 
 def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:

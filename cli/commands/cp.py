@@ -157,7 +157,7 @@ def _in_container(ctx: Context, ref: str, action: Callable[[int], None], shown: 
     try:
         containerfs.with_root(ctx, ref, action)
     except NoSuchContainer:
-        raise UserError(f"No such container:path: {ref}:{shown}") from None
+        raise UserError(missing or f"No such container:path: {ref}:{shown}") from None
 
 
 def _parent_shown(path: str) -> str:
