@@ -166,48 +166,6 @@ def dns_server(dns: dict | None) -> object | None:
     return Server(int(dns["listen"]), int(dns["forward"]), str(dns["hosts"]), list(dns["upstreams"]), int(dns["tcp"]))
 
 
-def give_dns(directory: str, sockets: tuple[int, int, int], hosts: str, upstreams: list[str]) -> bool:
-    """Hand a running container's waiter the sockets of an embedded DNS server
-    (core.dnsserver.open_sockets), over its attach socket; False when no waiter
-    serves there (a foreground container's monitor has no attach socket)."""
-    import socket
-
-    from mydocker.core import attachsock
-
-    client = attachsock.connect(directory)
-    if client is None:
-        return False
-    try:
-        payload = json.dumps({"hosts": hosts, "upstreams": upstreams}).encode()
-        socket.send_fds(client, [attachsock.frame(b"n", payload)], list(sockets))
-        return True
-    except OSError:
-        return False
-    finally:
-        client.close()
-
-
-class DnsSlot:
-    """The waiter's embedded DNS server: the one it started with, or the one
-    `network connect` hands it later (give_dns) when the container joins its
-    first user-defined network while running, as docker starts its resolver then."""
-
-    def __init__(self, server: object | None) -> None:
-        self.server = server
-
-    def adopt(self, payload: bytes, fds: list[int]) -> None:
-        try:
-            data = json.loads(payload) if self.server is None and len(fds) == 3 else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            for fd in fds:
-                os.close(fd)
-            return
-        self.server = dns_server({"listen": fds[0], "forward": fds[1], "tcp": fds[2],
-                                  "hosts": data["hosts"], "upstreams": data["upstreams"]})
-
-
 def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
          log_options: dict[str, object] | None = None, timer: HealthTimer | None = None,
          dns: object | None = None) -> object | None:
@@ -219,18 +177,24 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
     log = LogWriter(log_path, **(log_options or {}))  # type: ignore[arg-type]
     readers = list(streams)
     server = None
-    slot = DnsSlot(dns)
+    slot = [dns]
+
+    def adopt(payload: bytes, fds: list[int]) -> None:  # `network connect` hands one over
+        from mydocker.core.dnsserver import adopted
+
+        slot[0] = adopted(slot[0], payload, fds)
+
     if attach:
         from mydocker.core.attachsock import Server
 
         try:
             server = Server(attach["directory"], attach["stdin"], attach["tty_master"], attach.get("listener", -1),
-                            on_fds=slot.adopt)
+                            on_fds=adopt)
         except OSError:
             server = None  # logs and the exit still matter more than attach
     try:
         while readers:
-            dns = slot.server
+            dns = slot[0]
             attached = server.fds() if server is not None else []
             dns_fds = dns.fds() if dns is not None else []  # type: ignore[attr-defined]
             ready, _, _ = select.select(readers + attached + dns_fds, [], [], soonest(timer, dns))
@@ -247,7 +211,7 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
                         server.handle(fd)
                     except Exception:  # noqa: BLE001 - an attach client must never cost the container its waiter
                         pass
-                    if slot.server is not dns:
+                    if slot[0] is not dns:
                         break  # a DNS server was handed over: select() again, with its sockets
                     continue
                 try:
@@ -264,7 +228,7 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
         log.close()
         if server is not None:
             server.close()
-    return slot.server
+    return slot[0]
 
 
 def main(argv: list[str]) -> None:

@@ -107,9 +107,9 @@ def start_resolver(ctx: Context, container_id: str) -> None:
     """docker starts a running container's embedded DNS server when `network
     connect` gives it its first user-defined network (it ran on the default
     bridge, or on none): its resolv.conf says 127.0.0.11 from then on. The
-    sockets are made in its netns here and handed to its waiter (core.waiter.
-    give_dns); resolv.conf changes only once the waiter has them."""
-    from mydocker.core import dnsserver, locks, procinfo, waiter
+    sockets are made in its netns here and handed to its waiter (core.dnsserver.
+    give); resolv.conf changes only once the waiter has them."""
+    from mydocker.core import dnsserver, locks, procinfo
     from mydocker.statemachine.machine import alive
 
     with locks.hold(ctx.root, container_id):
@@ -130,7 +130,7 @@ def start_resolver(ctx: Context, container_id: str) -> None:
         except OSError:
             return  # its netns went away meanwhile, or 127.0.0.11:53 is taken in it
         try:
-            given = waiter.give_dns(str(directory), sockets, str(directory / "hosts"), upstreams)
+            given = dnsserver.give(str(directory), sockets, str(directory / "hosts"), upstreams)
         finally:
             for fd in sockets:
                 os.close(fd)
