@@ -28,6 +28,12 @@ def successor(extras: list[dict[str, Any]]) -> dict[str, Any]:
     return min(extras, key=lambda e: e.get("name") or "")
 
 
+def by_name(extras: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The networks besides the first in docker's order: a start joins them as
+    eth1, eth2... by name, as dockerd's sorted endpoints."""
+    return sorted(extras, key=lambda e: e.get("name") or "")
+
+
 def takes_gateway(joined_name: str, first: dict[str, Any]) -> bool:
     """Whether a network joined now takes the default route and ports from the first."""
     return first.get("mode") == "bridge" and joined_name < (first.get("name") or "")

@@ -74,12 +74,12 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
             del first["aliases"]
             demoted = {**current, "ports": [], "aliases": list(config.get("aliases") or [])}
             machine.handle("network_connect", network=first, aliases=list(aliases or []),
-                           extra_networks=[demoted, *extras], joined=joined)
+                           extra_networks=gateway.by_name([demoted, *extras]), joined=joined)
             if alive(machine.view):
                 moved.append((current["id"], ports))
             return
         machine.handle("network_connect", network=current, aliases=list(config.get("aliases") or []),
-                       extra_networks=[*extras, joined], joined=joined)
+                       extra_networks=gateway.by_name([*extras, joined]), joined=joined)
 
     moved: list[tuple[str, list[dict[str, Any]]]] = []
     aggregate.locked(ctx, container.id, action, effects_for(ctx))
