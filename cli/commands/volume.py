@@ -75,8 +75,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         code = 0
         for name in args.names:
             try:
-                volumes.remove(ctx, name, force=args.force)
+                if volumes.NAME_RE.match(name):
+                    volumes.remove(ctx, name, force=args.force)
+                elif not args.force:  # no volume has such a name (nor a lock file)
+                    raise volumes.NoSuchVolume(name)
                 print(name)
+            except volumes.NoSuchVolume:
+                report(f"No such volume: {name}")  # docker's CLI words for the daemon's 404
+                code = 1
             except UserError as exc:
                 report(exc)
                 code = 1
@@ -85,7 +91,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for name in args.names:
         found_row = volumes.find(ctx.conn, name)
         if found_row is None:
-            report(f"get {name}: no such volume")
+            report(f"No such volume: {name}")
             code = 1
             continue
         found.append(volumes.inspect(found_row))

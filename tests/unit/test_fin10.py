@@ -40,3 +40,8 @@ def test_an_invalid_volume_name_exits_1_with_the_daemons_words(tmp_path: Path,
         'Error: create a/b: "a/b" includes invalid characters for a local volume name, only '
         '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path\n')
     assert main(["--root", str(tmp_path / "state"), "volume", "inspect", "a/b"]) == 1
+    assert capsys.readouterr().err == "Error: No such volume: a/b\n"  # docker's CLI words
+    assert main(["--root", str(tmp_path / "state"), "volume", "rm", "a/b"]) == 1
+    assert capsys.readouterr().err == "Error: No such volume: a/b\n"
+    assert main(["--root", str(tmp_path / "state"), "volume", "rm", "-f", "a/b"]) == 0
+    assert capsys.readouterr().out == "a/b\n"  # docker's -f: said, and no error
