@@ -182,7 +182,7 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
     def adopt(payload: bytes, fds: list[int]) -> None:  # `network connect` hands one over
         from mydocker.core.dnsserver import adopted
 
-        slot[0] = adopted(slot[0], payload, fds)
+        slot[0] = adopted(slot[0], payload, fds)  # type: ignore[arg-type]
 
     if attach:
         from mydocker.core.attachsock import Server
