@@ -45,3 +45,49 @@ def test_an_invalid_volume_name_exits_1_with_the_daemons_words(tmp_path: Path,
     assert capsys.readouterr().err == "Error: No such volume: a/b\n"
     assert main(["--root", str(tmp_path / "state"), "volume", "rm", "-f", "a/b"]) == 0
     assert capsys.readouterr().out == "a/b\n"  # docker's -f: said, and no error
+
+
+def test_the_attach_socket_hands_descriptors_to_on_fds_and_closes_unasked_ones(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from mydocker.core import attachsock
+
+    got: list[tuple[bytes, list[int]]] = []
+    server = attachsock.Server(str(tmp_path), -1, -1, on_fds=lambda payload, fds: got.append((payload, fds)))
+    try:
+        read_end, write_end = os.pipe()
+        client = attachsock.connect(str(tmp_path))
+        assert client is not None
+        server.handle(server.listener.fileno())
+        socket.send_fds(client, [attachsock.frame(b"n", b"{}")], [write_end])
+        server.handle(next(c.fileno() for c in server.clients))
+        ((payload, (passed,)),) = got
+        assert payload == b"{}" and os.path.sameopenfile(passed, write_end)
+        os.close(passed)
+        # descriptors with a frame that does not ask for them are not kept
+        socket.send_fds(client, [attachsock.frame(b"i", b"x")], [write_end])
+        before = len(os.listdir("/proc/self/fd"))
+        server.handle(next(c.fileno() for c in server.clients))
+        assert len(got) == 1 and len(os.listdir("/proc/self/fd")) == before
+        client.close()
+        for fd in (read_end, write_end):
+            os.close(fd)
+    finally:
+        server.close()
+
+
+def test_a_waiter_that_serves_dns_already_keeps_its_server(tmp_path: Path) -> None:
+    import os
+
+    from mydocker.core import dnsserver
+
+    current = object()
+    fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
+    assert dnsserver.adopted(current, b'{"hosts": "h", "upstreams": []}', fds) is current  # type: ignore[arg-type]
+    for fd in fds:
+        try:
+            os.fstat(fd)
+            raise AssertionError(f"fd {fd} still open")
+        except OSError:
+            pass
