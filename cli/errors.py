@@ -12,8 +12,8 @@ from mydocker.statemachine.errors import UserError
 
 # docker: run and create exit 125 for whatever stopped the container from being
 # made (the daemon's refusal included); network's commands are daemon requests,
-# 1 whatever the cause. Elsewhere the type decides (EXIT_CODES).
-COMMAND_EXIT_CODES = {"run": 125, "create": 125, "network": 1}
+# 1 whatever the cause, as volume's are. Elsewhere the type decides (EXIT_CODES).
+COMMAND_EXIT_CODES = {"run": 125, "create": 125, "network": 1, "volume": 1}
 
 
 class CliError(UserError):

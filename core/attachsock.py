@@ -7,7 +7,9 @@ on; a client's input goes to the container's stdin when it was started with -i
 
 Frames both ways: one byte of kind, four bytes of big-endian length, the data.
 Server to client: b"1" stdout, b"2" stderr. Client to server: b"i" input,
-b"w" a window size (struct winsize, for the container's pty).
+b"w" a window size (struct winsize, for the container's pty), b"n" a JSON
+payload with descriptors (SCM_RIGHTS) for the server's on_fds (`network
+connect` hands the waiter its embedded DNS server's sockets that way).
 
 Stdlib only: the waiter imports it without site-packages. The path is reached
 through an O_PATH descriptor of its directory, so a deep state root cannot
@@ -21,6 +23,7 @@ import os
 import socket
 import struct
 import termios
+from collections.abc import Callable
 
 NAME = "attach.sock"
 SEND_STALL = 2.0  # seconds
@@ -76,8 +79,10 @@ def listen(directory: str) -> socket.socket:
 class Server:
     """The waiter's side. fileno() goes into its select(); handle() when readable."""
 
-    def __init__(self, directory: str, stdin: int, tty_master: int, listener_fd: int = -1) -> None:
+    def __init__(self, directory: str, stdin: int, tty_master: int, listener_fd: int = -1,
+                 on_fds: Callable[[bytes, list[int]], None] | None = None) -> None:
         self.stdin = stdin  # -1: the container has no open stdin (no -i)
+        self.on_fds = on_fds  # takes the descriptors of a b"n" frame (and closes them)
         self.tty_master = tty_master
         self.clients: dict[socket.socket, Frames] = {}
         self.path = os.path.join(directory, NAME)
@@ -99,13 +104,18 @@ class Server:
         if ready is None:  # dropped earlier in this round (a failed broadcast): its fd is gone
             return
         try:
-            data = ready.recv(65536)
+            # a b"n" frame comes whole with its descriptors, in one sendmsg (send_fds)
+            data, fds, _flags, _address = socket.recv_fds(ready, 65536, 4)
         except OSError:
-            data = b""
+            data, fds = b"", []
         if not data:
+            _close(fds)
             self._drop(ready)
             return
         for kind, payload in self.clients[ready].feed(data):
+            if kind == b"n" and self.on_fds is not None and fds:
+                given, fds = fds, []
+                self.on_fds(payload, given)
             if kind == b"i" and self.stdin >= 0:
                 try:
                     os.write(self.stdin, payload)
@@ -116,6 +126,7 @@ class Server:
                     fcntl.ioctl(self.tty_master, termios.TIOCSWINSZ, payload)
                 except OSError:
                     pass
+        _close(fds)  # none asked for
 
     def broadcast(self, stream: str, data: bytes) -> None:
         message = frame(b"2" if stream == "stderr" else b"1", data)
@@ -137,6 +148,11 @@ class Server:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 def connect(directory: str) -> socket.socket | None:

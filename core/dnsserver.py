@@ -353,3 +353,41 @@ def open_sockets(pid: int) -> tuple[int, int, int]:
     finally:
         os.close(own)
     return listen.detach(), forward.detach(), tcp.detach()
+
+
+def adopted(current: Server | None, payload: bytes, fds: list[int]) -> Server | None:
+    """The waiter's server once `network connect` handed it sockets (give): a
+    new one, unless it serves one already (the fds are closed then)."""
+    import json
+
+    try:
+        data = json.loads(payload) if current is None and len(fds) == 3 else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        for fd in fds:
+            os.close(fd)
+        return current
+    return Server(fds[0], fds[1], str(data["hosts"]), list(data["upstreams"]), fds[2])
+
+
+def give(directory: str, sockets: tuple[int, int, int], hosts: str, upstreams: list[str]) -> bool:
+    """Hand a running container's waiter the sockets of an embedded DNS server
+    (open_sockets), over its attach socket (core.attachsock, a b"n" frame);
+    False when no waiter serves there (a foreground container's monitor has no
+    attach socket)."""
+    import json
+
+    from mydocker.core import attachsock
+
+    client = attachsock.connect(directory)
+    if client is None:
+        return False
+    try:
+        payload = json.dumps({"hosts": hosts, "upstreams": upstreams}).encode()
+        socket.send_fds(client, [attachsock.frame(b"n", payload)], list(sockets))
+        return True
+    except OSError:
+        return False
+    finally:
+        client.close()

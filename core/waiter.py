@@ -168,24 +168,33 @@ def dns_server(dns: dict | None) -> object | None:
 
 def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
          log_options: dict[str, object] | None = None, timer: HealthTimer | None = None,
-         dns: object | None = None) -> None:
+         dns: object | None = None) -> object | None:
     """Copy the container's output into its log until its side is closed, serve
     `attach` clients meanwhile (core.attachsock) and DNS queries (core.dnsserver),
-    and run the health probes when due."""
+    and run the health probes when due. Returns the DNS server, for the caller to close."""
     from mydocker.core.logs import LogWriter
 
     log = LogWriter(log_path, **(log_options or {}))  # type: ignore[arg-type]
     readers = list(streams)
     server = None
+    slot = [dns]
+
+    def adopt(payload: bytes, fds: list[int]) -> None:  # `network connect` hands one over
+        from mydocker.core.dnsserver import adopted
+
+        slot[0] = adopted(slot[0], payload, fds)  # type: ignore[arg-type]
+
     if attach:
         from mydocker.core.attachsock import Server
 
         try:
-            server = Server(attach["directory"], attach["stdin"], attach["tty_master"], attach.get("listener", -1))
+            server = Server(attach["directory"], attach["stdin"], attach["tty_master"], attach.get("listener", -1),
+                            on_fds=adopt)
         except OSError:
             server = None  # logs and the exit still matter more than attach
     try:
         while readers:
+            dns = slot[0]
             attached = server.fds() if server is not None else []
             dns_fds = dns.fds() if dns is not None else []  # type: ignore[attr-defined]
             ready, _, _ = select.select(readers + attached + dns_fds, [], [], soonest(timer, dns))
@@ -202,6 +211,8 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
                         server.handle(fd)
                     except Exception:  # noqa: BLE001 - an attach client must never cost the container its waiter
                         pass
+                    if slot[0] is not dns:
+                        break  # a DNS server was handed over: select() again, with its sockets
                     continue
                 try:
                     data = os.read(fd, 65536)
@@ -217,6 +228,7 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
         log.close()
         if server is not None:
             server.close()
+    return slot[0]
 
 
 def main(argv: list[str]) -> None:
@@ -229,7 +241,7 @@ def main(argv: list[str]) -> None:
     health = args.get("health") or {}
     timer = HealthTimer(health.get("command"), float(health.get("interval") or 0)) if health else None
     dns = dns_server(args.get("dns"))
-    pump(streams, args["log"], args.get("attach"), args.get("log_options"), timer, dns)
+    dns = pump(streams, args["log"], args.get("attach"), args.get("log_options"), timer, dns)
     if dns is not None:
         dns.close()  # type: ignore[attr-defined]
     for fd in [*streams, *args["keep"]]:

@@ -4,7 +4,9 @@ after the one that held them is disconnected, and moving them there live.
 Docker 20.10 orders a sandbox's endpoints by network name (internal networks
 last) and gives the first its default route and its port mappings; so after
 `network disconnect` of the first network, the remaining network whose name
-sorts first takes both, on the interface it already has (eth1...).
+sorts first takes both, on the interface it already has (eth1...); and a
+`network connect` of a network whose name sorts before the first's takes them
+from it (libnetwork's sandbox.updateGateway after the join).
 """
 
 from __future__ import annotations
@@ -24,6 +26,56 @@ from mydocker.store.events import Event, append
 def successor(extras: list[dict[str, Any]]) -> dict[str, Any]:
     """The network that takes the gateway among those left, as docker picks it."""
     return min(extras, key=lambda e: e.get("name") or "")
+
+
+def by_name(extras: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The networks besides the first in docker's order: a start joins them as
+    eth1, eth2... by name, as dockerd's sorted endpoints."""
+    return sorted(extras, key=lambda e: e.get("name") or "")
+
+
+def takes_gateway(joined_name: str, first: dict[str, Any]) -> bool:
+    """Whether a network joined now takes the default route and ports from the first."""
+    return first.get("mode") == "bridge" and joined_name < (first.get("name") or "")
+
+
+def hand_over(ctx: Context, container_id: str, from_id: str, to_id: str, ports: list[dict[str, Any]]) -> None:
+    """`network connect` of a network that sorts first: the old first's port rules
+    go (before the new ones come: the first DNAT rule of a port wins), then the
+    default route and the ports move to to_id (take_over)."""
+    with locks.hold(ctx.root, container_id):
+        view = queries.by_id(ctx.conn, container_id)
+        if view is None or not alive(view) or not procinfo.is_same_process(view.row["pid"], view.row["pid_start"]):
+            return
+        if ports:
+            _drop_ports(ctx, container_id, from_id)
+        _take_over(ctx, container_id, to_id, ports, view.row["pid"])
+
+
+def _drop_ports(ctx: Context, container_id: str, network_id: str) -> None:
+    import json
+
+    for allocated_on, ip in allocations_of(ctx.conn, container_id):
+        if allocated_on != network_id:
+            continue
+        with locks.hold(ctx.root, "ports"), locks.hold(ctx.root, f"network-{network_id}"):
+            view = by_id(ctx.conn, network_id)
+            endpoint = view.allocations.get(ip) if view else None
+            if view is None or endpoint is None or endpoint["container"] != container_id:
+                return
+            published = {json.dumps(r.to_list()) for r in iptables.port_rules(
+                view.id, container_id, view.bridge, ip, endpoint.get("ports") or [], view.root_tag)}
+            dropped = [r for r in endpoint.get("rules", []) if json.dumps(r) in published]
+            stripped = {**endpoint, "ports": [], "rules": [r for r in endpoint.get("rules", [])
+                                                           if json.dumps(r) not in published]}
+            append(ctx.conn, "network", view.id, view.row["version"], [
+                Event("release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]}, ctx.actor()),
+                Event("allocate", {"ip": ip, "container": container_id, "endpoint": stripped}, ctx.actor())])
+            iptables.remove([iptables.Rule.from_list(r) for r in dropped])
+        from mydocker.statemachine import aggregate
+
+        aggregate.append(ctx, container_id, [Event("connect", {"endpoint": stripped}, ctx.actor())])
+        return
 
 
 def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ the log, under a lock on the file itself: whoever writes last read the log last.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from mydocker.core import etcfiles
@@ -100,3 +101,38 @@ def _linked(ctx: Context, container_id: str, own: list[dict[str, Any]],
         if shared:
             out.append((shared[0]["ip"], [alias, target.id[:12], target.name]))
     return out
+
+
+def start_resolver(ctx: Context, container_id: str) -> None:
+    """docker starts a running container's embedded DNS server when `network
+    connect` gives it its first user-defined network (it ran on the default
+    bridge, or on none): its resolv.conf says 127.0.0.11 from then on. The
+    sockets are made in its netns here and handed to its waiter (core.dnsserver.
+    give); resolv.conf changes only once the waiter has them."""
+    from mydocker.core import dnsserver, locks, procinfo
+    from mydocker.statemachine.machine import alive
+
+    with locks.hold(ctx.root, container_id):
+        view = queries.by_id(ctx.conn, container_id)
+        if view is None or not alive(view) or not procinfo.is_same_process(view.row["pid"], view.row["pid_start"]):
+            return
+        directory = container_dir(ctx.root, container_id)
+        resolv = directory / "resolv.conf"
+        try:
+            text = resolv.read_text()
+        except OSError:
+            return
+        if f"nameserver {dnsserver.ADDRESS}" in text.splitlines():
+            return  # it has one already
+        with_embedded, upstreams = etcfiles.embedded_resolv(text)
+        try:
+            sockets = dnsserver.open_sockets(view.row["pid"])
+        except OSError:
+            return  # its netns went away meanwhile, or 127.0.0.11:53 is taken in it
+        try:
+            given = dnsserver.give(str(directory), sockets, str(directory / "hosts"), upstreams)
+        finally:
+            for fd in sockets:
+                os.close(fd)
+        if given:
+            etcfiles.rewrite_in_place(resolv, with_embedded)

@@ -7,7 +7,9 @@ published ports); the others it was connected to are config["extra_networks"]
 next start. A container created with --network none is docker's private mode
 and refuses, as docker does; one that `disconnect` left with none takes the
 next network as its first. Disconnecting the first while others remain hands
-its default route and ports to the one docker would pick (statemachine.gateway).
+its default route and ports to the one docker would pick, and connecting a
+network whose name sorts before the first's makes it the first, taking both
+(statemachine.gateway).
 
 Above networks and monitorhooks, which both sit below it.
 """
@@ -66,11 +68,26 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
             return
         joined = {"mode": "bridge", "id": view.id, "name": view.name, "ip": requested, "ports": [],
                   "aliases": list(aliases or [])}
+        if gateway.takes_gateway(view.name, current):  # it becomes the first: route and ports move to it
+            ports = list(current.get("ports") or [])
+            first = {**joined, "ports": ports}
+            del first["aliases"]
+            demoted = {**current, "ports": [], "aliases": list(config.get("aliases") or [])}
+            machine.handle("network_connect", network=first, aliases=list(aliases or []),
+                           extra_networks=gateway.by_name([demoted, *extras]), joined=joined)
+            if alive(machine.view):
+                moved.append((current["id"], ports))
+            return
         machine.handle("network_connect", network=current, aliases=list(config.get("aliases") or []),
-                       extra_networks=[*extras, joined], joined=joined)
+                       extra_networks=gateway.by_name([*extras, joined]), joined=joined)
 
+    moved: list[tuple[str, list[dict[str, Any]]]] = []
     aggregate.locked(ctx, container.id, action, effects_for(ctx))
+    for previous_id, ports in moved:
+        gateway.hand_over(ctx, container.id, previous_id, view.id, ports)
     name_resolution.refresh(ctx, view.id)  # now that the aliases are in the log too
+    if view.name != DEFAULT_NETWORK:
+        name_resolution.start_resolver(ctx, container.id)
 
 
 def disconnect_container(ctx: Context, net_ref: str, container_ref: str, force: bool = False) -> None:

@@ -197,7 +197,8 @@ def inspect(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "CreatedAt": row["created_at"],
         "Driver": row["driver"],
-        "Labels": labels or None,
+        # docker's CLI sends its labels map with its options map, even empty: {} then, null for -v volumes
+        "Labels": labels or ({} if options_of(row) is not None else None),
         "Mountpoint": row["mountpoint"],
         "Name": row["id"],
         "Options": options_of(row),

@@ -29,7 +29,43 @@ def _split(arg: str) -> tuple[str | None, str]:
     return ref, path
 
 
+class Bare(Exception):
+    """What docker's CLI prints itself, without its `Error: ` (exit 1)."""
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from mydocker.core.copy import NoSuchDirectory
+    from mydocker.statemachine.errors import UserError
+
+    try:
+        return _copy(args, ctx)
+    except (Bare, UserError) as exc:
+        # archive.ErrDirNotExists comes back from a forked copy as its words only
+        if isinstance(exc, UserError) and str(exc) != str(NoSuchDirectory()):
+            raise
+        from mydocker.cli.errors import one_line
+
+        sys.stderr.write(f"{one_line(exc)}\n")
+        return 1
+
+
+def missing_source(path: str) -> str:
+    """docker's CLI words for a host source that is not there: it resolves the
+    parent's symlinks first (the lstat of the first missing directory fails),
+    then lstats parent + "/" + name (so `//x` for `/x`)."""
+    parent, _, base = path.rpartition("/")
+    resolved = "/"
+    for part in parent.split("/"):
+        if not part:
+            continue
+        candidate = os.path.join(resolved, part)
+        if not os.path.lexists(candidate):
+            return f"lstat {candidate}: no such file or directory"
+        resolved = os.path.realpath(candidate)
+    return f"lstat {resolved}/{base}: no such file or directory"
+
+
+def _copy(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.core import copy
     from mydocker.statemachine.errors import UserError
 
@@ -86,7 +122,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     host_src = os.path.abspath(src)
     if not os.path.lexists(host_src):
-        raise UserError(f"lstat {host_src}: no such file or directory")
+        raise Bare(missing_source(host_src))
     host_root = os.open("/", os.O_PATH | os.O_DIRECTORY)
     try:
         fd, name = copy.open_source(host_root, host_src, args.follow_link)

@@ -101,7 +101,7 @@ def _inspect(args: argparse.Namespace, ctx: Context) -> int:
     for ref in args.names:
         view = networks.find_any(ctx, ref)
         if view is None:
-            report(f"network {ref} not found")
+            report(f"No such network: {ref}")  # docker's CLI words for the daemon's 404
             code = 1
             continue
         found.append(inspect_network(ctx.conn, view))
@@ -119,7 +119,9 @@ def _rm(args: argparse.Namespace, ctx: Context) -> int:
             networks.remove(ctx, ref)
             print(ref)
         except UserError as exc:
-            report(exc)
+            from mydocker.statemachine.network_views import NoSuchNetwork
+
+            report(f"No such network: {ref}" if isinstance(exc, NoSuchNetwork) else exc)  # docker's CLI words
             code = exit_code(exc, "network")
     return code
 

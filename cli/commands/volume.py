@@ -41,6 +41,7 @@ def frees_space(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.statemachine import volumes
+    from mydocker.statemachine.errors import UserError
 
     if args.action is None:
         raise UsageError("volume needs a command: ls, create, rm or inspect")
@@ -61,19 +62,27 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for item in args.label:
             key, _, value = item.partition("=")
             labels[key] = value
+        name = args.name or secrets.token_hex(32)
+        if not volumes.NAME_RE.match(name):  # the daemon's words, as docker's CLI relays them
+            raise UserError(f'create {name}: "{name}" includes invalid characters for a local volume name, '
+                            'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
+                            "directory, use absolute path")
         # docker's CLI sends its options map even when empty: inspect then says {} (null for -v volumes)
-        row = volumes.ensure(ctx, args.name or secrets.token_hex(32), anonymous=False, labels=labels,
-                             options=volumes.parse_options(args.opt))
+        row = volumes.ensure(ctx, name, anonymous=False, labels=labels, options=volumes.parse_options(args.opt))
         print(row["id"])
         return 0
     if args.action in ("rm", "remove"):
-        from mydocker.statemachine.errors import UserError
-
         code = 0
         for name in args.names:
             try:
-                volumes.remove(ctx, name, force=args.force)
+                if volumes.NAME_RE.match(name):
+                    volumes.remove(ctx, name, force=args.force)
+                elif not args.force:  # no volume has such a name (nor a lock file)
+                    raise volumes.NoSuchVolume(name)
                 print(name)
+            except volumes.NoSuchVolume:
+                report(f"No such volume: {name}")  # docker's CLI words for the daemon's 404
+                code = 1
             except UserError as exc:
                 report(exc)
                 code = 1
@@ -82,7 +91,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for name in args.names:
         found_row = volumes.find(ctx.conn, name)
         if found_row is None:
-            report(f"get {name}: no such volume")
+            report(f"No such volume: {name}")
             code = 1
             continue
         found.append(volumes.inspect(found_row))

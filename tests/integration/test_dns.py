@@ -139,3 +139,21 @@ def test_a_removed_peer_stops_resolving(net) -> None:
     md.ok("rm", "-f", "gone")
     after = md("exec", "two", "nslookup", "gone")
     assert after.code != 0 and "Address: 10." not in after.out.split("Address:\t127.0.0.11:53")[-1]
+
+
+def test_connecting_a_running_container_starts_its_server(net) -> None:
+    """docker starts the resolver when a running container joins its first
+    user-defined network: resolv.conf switches to 127.0.0.11, which answers."""
+    md, upstream, gateway = net
+    md.ok("run", "-d", "--name", "late", "--dns", gateway, "busybox", "sleep", "1000")
+    try:
+        assert md.ok("exec", "late", "cat", "/etc/resolv.conf") == f"nameserver {gateway}\n"
+        md.ok("network", "connect", "dnsnet", "late")
+        assert md.ok("exec", "late", "cat", "/etc/resolv.conf") == "nameserver 127.0.0.11\noptions ndots:0\n"
+        assert f"Address: {_ip(md, 'one')}" in md.ok("exec", "late", "nslookup", "uno", "127.0.0.11")
+        asked = len(upstream.asked)
+        assert f"Address: {OUTSIDE_IP}" in md.ok("exec", "late", "nslookup", OUTSIDE)  # to its --dns
+        assert OUTSIDE in upstream.asked[asked:]
+        assert f"Address: {_ip(md, 'late')}" in md.ok("exec", "one", "nslookup", "late")
+    finally:
+        md("rm", "-f", "late")

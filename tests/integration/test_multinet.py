@@ -1,6 +1,8 @@
 """Containers on several networks (docker's way): the first network is eth0 with
 the default route, each one connected besides is the next ethN with only its
-own subnet's route; names resolve on each; every endpoint goes at teardown.
+own subnet's route, unless its name sorts first (docker 20.10 gives the default
+route and the published ports to the network whose name sorts first, and a start
+joins them in that order); names resolve on each; every endpoint goes at teardown.
 
 All traffic stays between containers this test made, on subnets it picked."""
 
@@ -11,7 +13,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import free_subnet
+from tests.integration.conftest import free_host_port, free_subnet
 
 
 def _interfaces(md, name: str) -> dict[str, str]:
@@ -24,6 +26,15 @@ def _routes(md, name: str) -> list[str]:
     return [" ".join(line.split()) for line in md.ok("exec", name, "ip", "route").splitlines()]
 
 
+def _dnat(port: int) -> list[str]:
+    """Where the host's nat rules send port (any root's: the port is this test's)."""
+    import subprocess
+
+    out = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True).stdout
+    return [line.split("--to-destination ")[1] for line in out.splitlines()
+            if f"--dport {port} " in line and "DNAT" in line]
+
+
 @pytest.fixture(scope="module")
 def nets():
     return ipaddress.ip_network(free_subnet()), ipaddress.ip_network(free_subnet())
@@ -33,7 +44,8 @@ def test_second_network_hot_plugged_resolved_and_released(md, nets):
     front, back = nets
     md.ok("network", "create", "--subnet", str(front), "mnfront")
     md.ok("network", "create", "--subnet", str(back), "mnback")
-    md.ok("run", "-d", "--name", "app", "--network", "mnfront", "busybox", "sleep", "1000")
+    port = free_host_port()
+    md.ok("run", "-d", "--name", "app", "--network", "mnfront", "-p", f"{port}:80", "busybox", "sleep", "1000")
     md.ok("run", "-d", "--name", "fpeer", "--network", "mnfront", "busybox", "sleep", "1000")
     md.ok("run", "-d", "--name", "bpeer", "--network", "mnback", "busybox", "sleep", "1000")
     try:
@@ -42,9 +54,11 @@ def test_second_network_hot_plugged_resolved_and_released(md, nets):
         assert set(found) == {"eth0", "eth1"}
         assert ipaddress.ip_interface(found["eth0"]) in front and ipaddress.ip_interface(found["eth1"]) in back
         routes = _routes(md, "app")
-        # the default route stays on the first network; the second brings only its subnet
-        assert [r for r in routes if r.startswith("default")] == [f"default via {front[1]} dev eth0"]
+        # mnback sorts before mnfront: the default route and the published port move to it, as docker's
+        assert [r for r in routes if r.startswith("default")] == [f"default via {back[1]} dev eth1"]
         assert any(r.startswith(f"{back} dev eth1") for r in routes)
+        assert _dnat(port) == [f"{found['eth1'].split('/')[0]}:80"]
+        assert md.ok("port", "app") == f"80/tcp -> 0.0.0.0:{port}\n"
 
         # names resolve on each network, both ways, with the alias given on that network
         md.ok("exec", "app", "ping", "-c", "1", "-W", "2", "fpeer")
@@ -66,15 +80,18 @@ def test_second_network_hot_plugged_resolved_and_released(md, nets):
         refused = md("network", "rm", "mnback")
         assert refused.code == 1 and "has active endpoints" in refused.err
 
-        # stop and start: both come back, in the same order
+        # stop and start: both come back, in docker's order (by name: mnback is eth0 now)
         md.ok("stop", "-t", "1", "app")
         md.ok("start", "app")
         again = _interfaces(md, "app")
-        assert set(again) == {"eth0", "eth1"} and ipaddress.ip_interface(again["eth1"]) in back
+        assert set(again) == {"eth0", "eth1"} and ipaddress.ip_interface(again["eth0"]) in back
+        assert _dnat(port) == [f"{again['eth0'].split('/')[0]}:80"]
 
-        # disconnect the second: eth1 goes, eth0 and its default route stay
+        # disconnect mnback: eth0 goes, mnfront's eth1 takes the default route and the port back
         md.ok("network", "disconnect", "mnback", "app")
-        assert set(_interfaces(md, "app")) == {"eth0"}
+        assert set(_interfaces(md, "app")) == {"eth1"}
+        assert [r for r in _routes(md, "app") if r.startswith("default")] == [f"default via {front[1]} dev eth1"]
+        assert _dnat(port) == [f"{again['eth1'].split('/')[0]}:80"]
         assert "app" not in md.ok("exec", "bpeer", "cat", "/etc/hosts")
         assert set(md.inspect("app")["NetworkSettings"]["Networks"]) == {"mnfront"}
         md.ok("exec", "app", "ping", "-c", "1", "-W", "2", "fpeer")
@@ -96,12 +113,16 @@ def test_created_container_gets_every_network_at_start_and_rm_releases_them(md, 
         md.ok("start", "two")
         found = _interfaces(md, "two")
         assert set(found) == {"eth0", "eth1", "eth2"}
-        assert ipaddress.ip_interface(found["eth0"]) in front and ipaddress.ip_interface(found["eth1"]) in back
+        # joined in docker's order, by name: bridge, mnback, mnfront; the first has the default route
+        assert ipaddress.ip_interface(found["eth0"]) in ipaddress.ip_network(md.default_subnet)
+        assert ipaddress.ip_interface(found["eth1"]) in back and ipaddress.ip_interface(found["eth2"]) in front
+        assert [r for r in _routes(md, "two") if r.startswith("default")][0].endswith("dev eth0")
         # the first network leaves: the others stay, the one whose name sorts first (docker's
         # next gateway network) is the first now
-        md.ok("network", "disconnect", "mnfront", "two")
+        md.ok("network", "disconnect", "bridge", "two")
         assert set(_interfaces(md, "two")) == {"eth1", "eth2"}
-        assert md.inspect("two")["HostConfig"]["NetworkMode"] == "bridge"
+        assert md.inspect("two")["HostConfig"]["NetworkMode"] == "mnback"
+        assert [r for r in _routes(md, "two") if r.startswith("default")] == [f"default via {back[1]} dev eth1"]
         md.ok("rm", "-f", "two")
         db = md.db()
         left = db.execute("SELECT name, allocations FROM networks").fetchall()

@@ -229,7 +229,8 @@ def test_bad_network_input_changes_nothing(md):
         (["network", "create", "--subnet", "127.0.0.0/24", "bad4"], "invalid subnet"),
         (["network", "create", "--driver", "overlay", "bad5"], "not found"),
         (["network", "create", "host"], "already exists"),
-        (["network", "rm", "nope"], "not found"),
+        (["network", "rm", "nope"], "No such network: nope"),  # docker CLI's words
+        (["network", "inspect", "nope"], "No such network: nope"),
         (["network", "rm", "bridge"], "pre-defined"),
     ]:
         r = md(*args)

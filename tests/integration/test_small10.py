@@ -32,10 +32,12 @@ def test_disconnect_of_the_first_network_moves_default_route_and_ports(md):
         # docker sorts port's lines as strings: 100/tcp before 80/tcp
         assert md.ok("port", "gw").splitlines() == [
             f"100/tcp -> 0.0.0.0:{high}", f"80/tcp -> 0.0.0.0:{port}", f"83/udp -> 127.0.0.1:{udp}"]
-        md.ok("network", "connect", "s10beta", "gw")  # eth1
-        md.ok("network", "connect", "s10alpha", "gw")  # eth2
-        assert _default_route(md, "gw").startswith(f"default via {zeta[1]} dev eth0")
+        md.ok("network", "connect", "s10beta", "gw")  # eth1: sorts before zeta, takes route and ports
+        assert _default_route(md, "gw").startswith(f"default via {beta[1]} dev eth1")
+        md.ok("network", "connect", "s10alpha", "gw")  # eth2: before beta, takes them again (docker's)
+        assert _default_route(md, "gw").startswith(f"default via {alpha[1]} dev eth2")
         assert _wget(f"http://127.0.0.1:{port}/") == "hello-gw\n"
+        assert len(md.ok("port", "gw").splitlines()) == 3
 
         md.ok("network", "disconnect", "s10zeta", "gw")
         assert _default_route(md, "gw").startswith(f"default via {alpha[1]} dev eth2")
@@ -114,14 +116,14 @@ def test_ipc_none_update_inspect_paths_stats_cp_and_events_as_docker(md, tmp_pat
     _err(md("cp", "idle:/nonexist", str(tmp_path / "out")), 1, "Error: No such container:path: idle:/nonexist")
     _err(md("cp", "nosuch:/x", str(tmp_path / "out")), 1, "Error: No such container:path: nosuch:/x")
     _err(md("cp", str(tmp_path / "missing"), "idle:/tmp"), 1,
-         f"Error: lstat {tmp_path / 'missing'}: no such file or directory")
+         f"lstat {tmp_path / 'missing'}: no such file or directory")
     _err(md("cp", str(local), "idle:/nonexist/x"), 1, "Error: No such container:path: idle:/nonexist")
-    _err(md("cp", str(local), "idle:/nonexist/"), 1, "Error: no such directory")
-    _err(md("cp", str(local), "idle:/etc/passwd/"), 1, "Error: no such directory")
+    _err(md("cp", str(local), "idle:/nonexist/"), 1, "no such directory")
+    _err(md("cp", str(local), "idle:/etc/passwd/"), 1, "no such directory")
     _err(md("cp", str(local), "idle:/etc/passwd/x"), 1, "Error: No such container:path: idle:/etc/passwd")
     _err(md("cp", str(local), "nosuch:/a/b"), 1, "Error: No such container:path: nosuch:/a")
     _err(md("cp", str(local), "nosuch:x"), 1, "Error: No such container:path: nosuch:.")
-    _err(md("cp", str(local), "nosuch:/"), 1, "Error: no such directory")
+    _err(md("cp", str(local), "nosuch:/"), 1, "no such directory")
     assert not (tmp_path / "out").exists()
     md.ok("cp", str(local), "idle:/tmp/")
     assert md.ok("cp", "idle:/tmp/file", "-")  # what worked still works
