@@ -75,8 +75,42 @@ class EndpointSpec:
 def _iproute(netns: str | None = None) -> Any:
     from pyroute2 import IPRoute
 
-    # flags=0: never create a named namespace as a side effect.
-    return IPRoute(netns=netns, flags=0) if netns else IPRoute()
+    if not netns:
+        return IPRoute()
+    # IPRoute(netns=...) forks a child to make its socket there, and that child
+    # runs `ldconfig -p` (find_library): ~15-20 ms on run -d's path. A netlink
+    # socket belongs to the namespace it was made in, so make it ourselves.
+    return IPRoute(fileno=_netlink_socket_in(netns))
+
+
+def _netlink_socket_in(netns_path: str) -> int:
+    """A NETLINK_ROUTE socket of the namespace at netns_path, as a close-on-exec fd.
+    Enters it with this thread only, and comes back before returning."""
+    import os
+    import socket
+
+    from mydocker.core import syscalls as sc
+
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            theirs = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise NetworkError(f"cannot open network namespace {netns_path}: {exc.strerror}") from exc
+        try:
+            try:
+                sc.setns(theirs, sc.CLONE_NEWNET)
+            except OSError as exc:
+                raise NetworkError(f"cannot enter network namespace {netns_path}: {exc.strerror}") from exc
+            try:
+                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, socket.NETLINK_ROUTE)
+            finally:
+                sc.setns(own, sc.CLONE_NEWNET)
+        finally:
+            os.close(theirs)
+    finally:
+        os.close(own)
+    return sock.detach()
 
 
 def _gone(exc: Exception) -> bool:
