@@ -25,6 +25,10 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 _TEXT = ("stream_id", "stream_type", "type", "time", "actor", "payload")
 # the numbers by sums, which SQLite adds without turning each into text (a quarter of the
@@ -53,9 +57,11 @@ def stale(stored: str | None, link: str) -> bool:
     return stored is None or stored.partition(":")[0] != link.partition(":")[0]
 
 
-def block_digests(conn: sqlite3.Connection, bounds: list[int]) -> list[bytes]:
+def block_digests(conn: sqlite3.Connection, bounds: list[int],
+                  on_digest: Callable[[bytes], None] | None = None) -> list[bytes]:
     """The digest of the events of each block (bounds[i], bounds[i + 1]]. SQLite reads
-    the next block while a thread hashes the last one (both let go of the GIL)."""
+    the next block while a thread hashes the last one (both let go of the GIL).
+    on_digest is called with each digest as soon as it is made."""
     import queue
     import threading
 
@@ -72,6 +78,8 @@ def block_digests(conn: sqlite3.Connection, bounds: list[int]) -> list[bytes]:
                     digest.update(len(part).to_bytes(8, "big"))
                     digest.update(part)
                 out.append(digest.digest())
+                if on_digest is not None:
+                    on_digest(out[-1])
         except BaseException as exc:  # noqa: BLE001 - raised again by the caller's thread
             failed.append(exc)
             while blocks.get() is not None:  # let the reader finish
@@ -122,6 +130,8 @@ def begin(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], spl
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def finish() -> list[str]:
+        if child is not None and half == 0:
+            return _chained(snapshots, _meet(conn, bounds, child))
         digests = block_digests(conn, bounds[:half + 1])
         if child is not None:
             out, _ = child.communicate()
@@ -132,6 +142,56 @@ def begin(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], spl
         return _chained(snapshots, digests)
 
     return finish
+
+
+def _meet(conn: sqlite3.Connection, bounds: list[int], child: subprocess.Popen[bytes]) -> list[bytes]:
+    """Every block's digest, the child hashing from the first block on (one line per
+    block as it goes) and this process from the last one down, until they meet: a
+    first check's fold may end before the child does (a short fold, two free cores),
+    and the wall time is then that of half the rest, not all of it."""
+    total = len(bounds) - 1
+    mine: dict[int, bytes] = {}
+    theirs: list[bytes] = []
+    pending, done = b"", False
+    stream = child.stdout
+    assert stream is not None
+    os.set_blocking(stream.fileno(), False)
+    while len(theirs) + len(mine) < total:
+        if not done:
+            try:
+                data = stream.read()
+            except BlockingIOError:
+                data = None
+            if data == b"":
+                done = True
+            elif data:
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                parsed = _parsed(lines)
+                theirs.extend(parsed)
+                done = len(parsed) < len(lines)  # a child gone wrong: nothing more from it
+        upto = total - 1 - len(mine)
+        if upto < len(theirs):
+            break
+        mine[upto] = block_digests(conn, bounds[upto:upto + 2])[0]
+    child.kill()  # done, or about to hash what this process already has
+    stream.close()
+    child.wait()
+    return [*theirs[:total - len(mine)], *(mine[i] for i in sorted(mine))]
+
+
+def _parsed(lines: list[bytes]) -> list[bytes]:
+    """A child's digest lines; a line that is not one (a child gone wrong) ends them."""
+    out: list[bytes] = []
+    for line in lines:
+        try:
+            digest = bytes.fromhex(line.decode())
+        except ValueError:
+            break
+        if len(digest) != 32:
+            break
+        out.append(digest)
+    return out
 
 
 def version() -> str:
@@ -156,8 +216,14 @@ def _main(argv: list[str]) -> int:
     from urllib.parse import quote
 
     conn = sqlite3.connect(f"file:{quote(argv[0])}?mode=ro", uri=True)
+    def emit(digest: bytes) -> None:  # as it goes: the caller may need only the first ones
+        sys.stdout.write(digest.hex() + "\n")
+        sys.stdout.flush()
+
     try:
-        sys.stdout.write("".join(digest.hex() + "\n" for digest in block_digests(conn, [int(a) for a in argv[1:]])))
+        block_digests(conn, [int(a) for a in argv[1:]], emit)
+    except BrokenPipeError:  # the caller had what it needed and stopped listening
+        pass
     finally:
         conn.close()
     return 0

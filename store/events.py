@@ -36,6 +36,8 @@ class Event:
     # A plain class with a dataclass's __init__, repr and equality: every command
     # imports this module, and dataclasses (inspect, dis, ast) costs it ~10 ms.
     _FIELDS = ("type", "payload", "actor", "stream_id", "stream_type", "version", "time", "seq")
+    # slots: replay sets and reads these once per folded event (hundreds of thousands)
+    __slots__ = _FIELDS
 
     def __init__(self, type: str, payload: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
                  stream_id: str = "", stream_type: str = "", version: int = 0, time: str = "", seq: int = 0) -> None:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import sqlite3
+import subprocess
+import sys
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -258,3 +262,38 @@ def test_a_child_hashing_half_the_log_gives_the_same_chain(log: Log, monkeypatch
     assert 0 < hashed_here[0] < len(held) and len(hashed_here) == 1  # the child hashed the rest
     monkeypatch.setattr(chain.sys, "executable", "/bin/false")  # a child that fails: hashed here instead
     assert chain.links(log.conn, held, split=1) == alone  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("after", ["waits", "garbage", "exits"])
+def test_a_first_check_hashes_from_the_end_until_it_meets_the_child(
+        log: Log, monkeypatch: pytest.MonkeyPatch, after: str) -> None:
+    """The child gives the first K digests (then waits to be killed, prints a bad line,
+    or exits): this process hashes the other blocks, from the last one down, no more."""
+    held = [tuple(row) for row in log.conn.execute("SELECT seq, time, state FROM snapshots ORDER BY seq")]
+    bounds = [0, *(seq for seq, _, _ in held)]
+    real = chain.block_digests
+    digests = real(log.conn, bounds)
+    k = len(digests) // 2
+    tail = {"waits": "time.sleep(60)", "garbage": "print('oops', flush=True); time.sleep(60)", "exits": "pass"}
+    script = (f"import sys, time; sys.stdout.write({''.join(d.hex() + chr(10) for d in digests[:k])!r});"
+              f" sys.stdout.flush(); {tail[after]}")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    hashed_here: list[list[int]] = []
+
+    def spy(conn: sqlite3.Connection, part: list[int]) -> list[bytes]:
+        if not hashed_here:  # let the child's lines arrive first: then what is left is exact
+            select.select([child.stdout], [], [], 30)
+            time.sleep(0.2)
+        hashed_here.append(part)
+        return real(conn, part)
+
+    monkeypatch.setattr(chain, "block_digests", spy)
+    assert chain._meet(log.conn, bounds, child) == digests
+    assert [part[0] for part in hashed_here] == bounds[k:-1][::-1]
+    assert child.returncode is not None  # killed or gone, not left behind
+
+
+def test_a_first_check_with_a_child_gives_the_chain_of_one_that_hashes_alone(log: Log) -> None:
+    held = [tuple(row) for row in log.conn.execute("SELECT seq, time, state FROM snapshots ORDER BY seq")]
+    alone = chain.links(log.conn, held, split=0)  # type: ignore[arg-type]
+    assert chain.begin(log.conn, held, split=1, all_in_child=True)() == alone  # type: ignore[arg-type]
