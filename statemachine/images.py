@@ -14,41 +14,18 @@ from mydocker.core import locks, timestamps
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import Conflict, CreateFailed, InvalidArgument, NoSuchImage, UserError
 from mydocker.statemachine.lookup import find_row, is_hex
+from mydocker.statemachine.rowview import Column, RowView
 from mydocker.store.events import Event, append, now_iso, stream_version
 
 DEFAULT_IMAGE = "busybox:latest"
 
 
-class ImageView:
-    # not a dataclass: read commands would pay ~10 ms to import dataclasses
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.row = row
-
-    def __repr__(self) -> str:
-        return f"ImageView(row={self.row!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.row == other.row  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def id(self) -> str:
-        return self.row["id"]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.row["config"])
-
-    @property
-    def layers(self) -> list[str]:
-        return json.loads(self.row["layers"])
-
-    @property
-    def tags(self) -> list[str]:
-        return json.loads(self.row["tags"])
+class ImageView(RowView):
+    __slots__ = ()
+    id = Column[str]("id")
+    config = Column[dict[str, Any]]("config", decode=True)
+    layers = Column[list[str]]("layers", decode=True)
+    tags = Column[list[str]]("tags", decode=True)
 
 
 def normalize(ref: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 from mydocker.core import iptables
@@ -17,6 +16,7 @@ from mydocker.core import network as net
 from mydocker.statemachine import ipam
 from mydocker.statemachine.errors import NotFound
 from mydocker.statemachine.lookup import find_row, is_hex
+from mydocker.statemachine.rowview import Column, RowView
 
 DEFAULT_NETWORK = "bridge"
 
@@ -26,41 +26,22 @@ class NoSuchNetwork(NotFound):
         super().__init__(f"network {ref} not found")
 
 
-@dataclass
-class NetworkView:
-    row: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return self.row["id"]
-
-    @property
-    def name(self) -> str:
-        return self.row["name"]
-
-    @property
-    def bridge(self) -> str:
-        return self.row["bridge"]
+class NetworkView(RowView):
+    __slots__ = ()
+    id = Column[str]("id")
+    name = Column[str]("name")
+    bridge = Column[str]("bridge")
+    gateway = Column[str]("gateway")
+    config = Column[dict[str, Any]]("config", decode=True)
+    allocations = Column[dict[str, dict[str, Any]]]("allocations", decode=True)
 
     @property
     def subnet(self) -> ipam.Net:
         return ipam.parse_subnet(self.row["subnet"])
 
     @property
-    def gateway(self) -> str:
-        return self.row["gateway"]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.row["config"])
-
-    @property
     def labels(self) -> dict[str, str]:
         return dict(self.config.get("labels") or {})
-
-    @property
-    def allocations(self) -> dict[str, dict[str, Any]]:
-        return json.loads(self.row["allocations"])
 
     @property
     def rules(self) -> list[iptables.Rule]:

@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
 from mydocker.statemachine.errors import NoSuchContainer
 from mydocker.statemachine.lookup import find_row, is_hex
+from mydocker.statemachine.rowview import Column, RowView
 
 
-class ContainerView:
-    # not a dataclass: read commands would pay ~10 ms to import dataclasses
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.row = row
-
-    def __repr__(self) -> str:
-        return f"ContainerView(row={self.row!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.row == other.row  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def id(self) -> str:
-        return self.row["id"]
-
-    @property
-    def name(self) -> str:
-        return self.row["name"]
-
-    @property
-    def state(self) -> str:
-        return self.row["state"]
-
-    @property
-    def version(self) -> int:
-        return self.row["version"]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.row["config"])
-
-    @property
-    def command(self) -> list[str]:
-        return json.loads(self.row["command"])
+class ContainerView(RowView):
+    __slots__ = ()
+    id = Column[str]("id")
+    name = Column[str]("name")
+    state = Column[str]("state")
+    version = Column[int]("version")
+    config = Column[dict[str, Any]]("config", decode=True)
+    command = Column[list[str]]("command", decode=True)
 
 
 def find(conn: sqlite3.Connection, ref: str) -> ContainerView | None:
