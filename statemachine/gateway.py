@@ -11,6 +11,8 @@ from it (libnetwork's sandbox.updateGateway after the join).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mydocker.core import iptables, locks, procinfo
@@ -19,7 +21,7 @@ from mydocker.statemachine import queries
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.errors import CreateFailed
 from mydocker.statemachine.machine import alive
-from mydocker.statemachine.network_views import allocations_of, by_id
+from mydocker.statemachine.network_views import NetworkView, allocations_of, by_id
 from mydocker.store.events import Event, append
 
 
@@ -55,27 +57,53 @@ def hand_over(ctx: Context, container_id: str, from_id: str, to_id: str, ports: 
 def _drop_ports(ctx: Context, container_id: str, network_id: str) -> None:
     import json
 
-    for allocated_on, ip in allocations_of(ctx.conn, container_id):
-        if allocated_on != network_id:
-            continue
-        with locks.hold(ctx.root, "ports"), locks.hold(ctx.root, f"network-{network_id}"):
-            view = by_id(ctx.conn, network_id)
-            endpoint = view.allocations.get(ip) if view else None
-            if view is None or endpoint is None or endpoint["container"] != container_id:
-                return
-            published = {json.dumps(r.to_list()) for r in iptables.port_rules(
-                view.id, container_id, view.bridge, ip, endpoint.get("ports") or [], view.root_tag)}
-            dropped = [r for r in endpoint.get("rules", []) if json.dumps(r) in published]
-            stripped = {**endpoint, "ports": [], "rules": [r for r in endpoint.get("rules", [])
-                                                           if json.dumps(r) not in published]}
-            append(ctx.conn, "network", view.id, view.row["version"], [
-                Event("release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]}, ctx.actor()),
-                Event("allocate", {"ip": ip, "container": container_id, "endpoint": stripped}, ctx.actor())])
-            iptables.remove([iptables.Rule.from_list(r) for r in dropped])
-        from mydocker.statemachine import aggregate
+    with _endpoint(ctx, container_id, network_id) as found:
+        if found is None:
+            return
+        view, ip, endpoint = found
+        published = {json.dumps(r.to_list()) for r in iptables.port_rules(
+            view.id, container_id, view.bridge, ip, endpoint.get("ports") or [], view.root_tag)}
+        dropped = [r for r in endpoint.get("rules", []) if json.dumps(r) in published]
+        stripped = {**endpoint, "ports": [], "rules": [r for r in endpoint.get("rules", [])
+                                                       if json.dumps(r) not in published]}
+        _rewrite(ctx, view, ip, container_id, endpoint, stripped)
+        iptables.remove([iptables.Rule.from_list(r) for r in dropped])
+    _record(ctx, container_id, stripped)
 
-        aggregate.append(ctx, container_id, [Event("connect", {"endpoint": stripped}, ctx.actor())])
+
+@contextmanager
+def _endpoint(ctx: Context, container_id: str, network_id: str
+              ) -> Iterator[tuple[NetworkView, str, dict[str, Any]] | None]:
+    """The container's endpoint on network_id (its network, address and record),
+    under the ports and network locks; None if the log no longer gives it one
+    (released meanwhile)."""
+    ip = next((ip for allocated_on, ip in allocations_of(ctx.conn, container_id) if allocated_on == network_id),
+              None)
+    if ip is None:
+        yield None
         return
+    with locks.hold(ctx.root, "ports"), locks.hold(ctx.root, f"network-{network_id}"):
+        view = by_id(ctx.conn, network_id)
+        endpoint = view.allocations.get(ip) if view else None
+        if view is None or endpoint is None or endpoint["container"] != container_id:
+            yield None
+        else:
+            yield view, ip, endpoint
+
+
+def _rewrite(ctx: Context, view: NetworkView, ip: str, container_id: str, old: dict[str, Any],
+             new: dict[str, Any]) -> None:
+    """Release + allocate of the same address in one append: the record changes, never half."""
+    append(ctx.conn, "network", view.id, view.row["version"], [
+        Event("release", {"ip": ip, "container": container_id, "veth": old["veth"]}, ctx.actor()),
+        Event("allocate", {"ip": ip, "container": container_id, "endpoint": new}, ctx.actor())])
+
+
+def _record(ctx: Context, container_id: str, endpoint: dict[str, Any]) -> None:
+    """The container's stream too: `port`, `ps` and inspect read its endpoints."""
+    from mydocker.statemachine import aggregate
+
+    aggregate.append(ctx, container_id, [Event("connect", {"endpoint": endpoint}, ctx.actor())])
 
 
 def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]]) -> None:
@@ -91,29 +119,18 @@ def take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict
 
 
 def _take_over(ctx: Context, container_id: str, network_id: str, ports: list[dict[str, Any]], pid: int) -> None:
-    for allocated_on, ip in allocations_of(ctx.conn, container_id):
-        if allocated_on != network_id:
-            continue
-        with locks.hold(ctx.root, "ports"), locks.hold(ctx.root, f"network-{network_id}"):
-            view = by_id(ctx.conn, network_id)
-            endpoint = view.allocations.get(ip) if view else None
-            if view is None or endpoint is None or endpoint["container"] != container_id:
-                return  # released meanwhile: nothing to route through
-            try:
-                net.move_default_route(f"/proc/{pid}/ns/net", endpoint["gateway"], endpoint.get("ifname", "eth0"))
-            except net.NetworkError as exc:
-                raise CreateFailed(f"cannot move the default route to network {view.name}: {exc}") from None
-            if not ports:
-                return
-            rules = iptables.port_rules(view.id, container_id, view.bridge, ip, ports, view.root_tag)
-            moved = {**endpoint, "ports": ports, "rules": [*endpoint.get("rules", []), *(r.to_list() for r in rules)]}
-            # release + allocate of the same address in one append: the record changes, never half
-            append(ctx.conn, "network", view.id, view.row["version"], [
-                Event("release", {"ip": ip, "container": container_id, "veth": endpoint["veth"]}, ctx.actor()),
-                Event("allocate", {"ip": ip, "container": container_id, "endpoint": moved}, ctx.actor())])
-            iptables.add(rules)
-        from mydocker.statemachine import aggregate
-
-        # the container's stream too: `port`, `ps` and inspect read its endpoints
-        aggregate.append(ctx, container_id, [Event("connect", {"endpoint": moved}, ctx.actor())])
-        return
+    with _endpoint(ctx, container_id, network_id) as found:
+        if found is None:
+            return  # released meanwhile: nothing to route through
+        view, ip, endpoint = found
+        try:
+            net.move_default_route(f"/proc/{pid}/ns/net", endpoint["gateway"], endpoint.get("ifname", "eth0"))
+        except net.NetworkError as exc:
+            raise CreateFailed(f"cannot move the default route to network {view.name}: {exc}") from None
+        if not ports:
+            return
+        rules = iptables.port_rules(view.id, container_id, view.bridge, ip, ports, view.root_tag)
+        moved = {**endpoint, "ports": ports, "rules": [*endpoint.get("rules", []), *(r.to_list() for r in rules)]}
+        _rewrite(ctx, view, ip, container_id, endpoint, moved)
+        iptables.add(rules)
+    _record(ctx, container_id, moved)
