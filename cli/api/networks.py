@@ -134,11 +134,7 @@ async def connect(request: web.Request) -> web.Response:
     argv = ["network", "connect", *(f"--alias={a}" for a in aliases)]
     if ipam.get("IPv4Address"):
         argv.append(f"--ip={ipam['IPv4Address']}")
-    code, _, err = await run_cli(request, *argv, "--", ref, container)
-    if code != 0:
-        message = cli_error(err)
-        raise ApiError(_status(message), message)
-    return web.Response(status=200)
+    return await _network_cli(request, *argv, "--", ref, container)
 
 
 @routes.post("/networks/{id}/disconnect")
@@ -149,7 +145,12 @@ async def disconnect(request: web.Request) -> web.Response:
     if not isinstance(container, str) or not container:
         raise bad_request("Container must be given")
     force = ["--force"] if body.get("Force") else []
-    code, _, err = await run_cli(request, "network", "disconnect", *force, "--", ref, container)
+    return await _network_cli(request, "network", "disconnect", *force, "--", ref, container)
+
+
+async def _network_cli(request: web.Request, *argv: str) -> web.Response:
+    """connect/disconnect through the CLI's own command: its error, dockerd's status."""
+    code, _, err = await run_cli(request, *argv)
     if code != 0:
         message = cli_error(err)
         raise ApiError(_status(message), message)
