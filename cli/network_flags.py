@@ -75,10 +75,10 @@ def check_joiner(args: argparse.Namespace, network: str) -> None:
     --ip and --domainname it accepts and ignores: X's files and addresses rule)."""
     if not network.startswith("container:"):
         return
-    if args.link:  # docker's CLI checks these two before the daemon sees the rest
-        raise UsageError("links are only supported for user-defined networks")
-    if args.network_alias:
+    if args.network_alias:  # docker's CLI checks these two before the daemon sees the rest
         raise UsageError("network-scoped aliases are only supported for user-defined networks")
+    if args.link:
+        raise UsageError("links are only supported for user-defined networks")
     for attr, words in _JOINER_CONFLICTS:
         if getattr(args, attr, None):
             raise UsageError(words)
