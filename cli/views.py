@@ -58,8 +58,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(published(view)) if view.state in ("running", "paused") else "",
         "Names": view.name,
-        "Networks": "" if _joiner(config) else ",".join(sorted([config["spec"].get("network", "none"),  # map order
-                                                                *(e["name"] for e in config.get("extra_networks") or [])])),
+        "Networks": "" if _joiner(config) else ",".join(sorted([  # docker's: map order
+            config["spec"].get("network", "none"), *(e["name"] for e in config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
         "Mounts": ",".join(_mount_name(m, truncate) for m in mounts
