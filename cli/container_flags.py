@@ -103,6 +103,7 @@ def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise UsageError("Minimum memoryswap limit should be larger than memory limit")
     network = network_flags.one_network(args.network)
     ports = run_flags.publish(parse_all(args.publish), args)
+    network_flags.check_joiner(args, network)
     if ports and network == "host":
         import sys
 

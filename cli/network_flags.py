@@ -57,6 +57,33 @@ def one_network(values: list[str] | None) -> str:
     raise UsageError(f"Container cannot be connected to network endpoints: {', '.join(chosen)}")
 
 
+# --network container:X: flags that would change X's network stack or its files,
+# in the order docker 20.10's validateNetContainerMode checks them, with its words
+_JOINER_CONFLICTS = (
+    ("hostname", "conflicting options: hostname and the network mode"),
+    ("dns", "conflicting options: dns and the network mode"),
+    ("add_host", "conflicting options: custom host-to-IP mapping and the network mode"),
+    ("mac_address", "conflicting options: mac-address and the network mode"),
+    ("publish", "conflicting options: port publishing and the container type network mode"),
+    ("publish_all", "conflicting options: port publishing and the container type network mode"),
+    ("expose", "conflicting options: port exposing and the container type network mode"),
+)
+
+
+def check_joiner(args: argparse.Namespace, network: str) -> None:
+    """What docker refuses beside --network container:X (--dns-search, --dns-option,
+    --ip and --domainname it accepts and ignores: X's files and addresses rule)."""
+    if not network.startswith("container:"):
+        return
+    if args.network_alias:  # docker's CLI checks these two before the daemon sees the rest
+        raise UsageError("network-scoped aliases are only supported for user-defined networks")
+    if args.link:
+        raise UsageError("links are only supported for user-defined networks")
+    for attr, words in _JOINER_CONFLICTS:
+        if getattr(args, attr, None):
+            raise UsageError(words)
+
+
 def config_extra(args: argparse.Namespace, network: str) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if args.mac_address:

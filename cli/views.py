@@ -58,8 +58,8 @@ def ps_fields(view: ContainerView, truncate: bool, size: Callable[[], str] | Non
         "State": DOCKER_STATUS.get(view.state, view.state),
         "Ports": format_ports(published(view)) if view.state in ("running", "paused") else "",
         "Names": view.name,
-        "Networks": ",".join(sorted([config["spec"].get("network", "none"),  # docker's: map order
-                                     *(e["name"] for e in config.get("extra_networks") or [])])),
+        "Networks": "" if _joiner(config) else ",".join(sorted([  # docker's: map order
+            config["spec"].get("network", "none"), *(e["name"] for e in config.get("extra_networks") or [])])),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "Label": lambda key: labels.get(key, ""),
         "Mounts": ",".join(_mount_name(m, truncate) for m in mounts
@@ -137,6 +137,8 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
             **live(e),
         }
 
+    if _joiner(view.config):  # docker's: X's network is X's, nothing is the joiner's own
+        return {"Bridge": "", "SandboxKey": "", "Ports": {}, **live({}), "Networks": {}}
     networks = {configured.get("name") or "none": entry(configured, view.config.get("aliases", []))}
     for extra in view.config.get("extra_networks") or []:
         networks[extra["name"]] = entry(extra, extra.get("aliases") or [])
@@ -147,6 +149,17 @@ def network_settings(view: ContainerView) -> dict[str, Any]:
         **live(ep),
         "Networks": networks,
     }
+
+
+def _joiner(config: dict[str, Any]) -> bool:
+    """--network container:X"""
+    return (config.get("network") or {}).get("mode") == "container"
+
+
+def _etc_directory(config: dict[str, Any], directory: str) -> str:
+    """A joiner's /etc files are X's (its own directory holds links to them): docker shows X's paths."""
+    donor = config["spec"].get("network", "")[len("container:"):] if _joiner(config) else ""
+    return os.path.join(os.path.dirname(directory), donor) if len(donor) == 64 else directory
 
 
 ETC_PATHS = (("ResolvConfPath", "resolv.conf"), ("HostnamePath", "hostname"), ("HostsPath", "hosts"))
@@ -184,7 +197,7 @@ def inspect_container(view: ContainerView, exec_ids: list[str] | None = None) ->
         },
         "Image": row["image_id"],
         # docker: the files a start writes, named once the container has started
-        **{key: f"{directory}/{file}" if started else "" for key, file in ETC_PATHS},
+        **{key: f"{_etc_directory(config, directory)}/{file}" if started else "" for key, file in ETC_PATHS},
         "LogPath": f"{directory}/container.log" if started and (config.get("log_config") or {}).get("Type") != "none"
         else "",
         "Name": "/" + view.name,

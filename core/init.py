@@ -47,7 +47,7 @@ def namespace_flags(spec: ContainerSpec) -> int:
         flags |= sc.CLONE_NEWUTS
     if spec.ipc != "host" and "ipc" not in spec.joins:
         flags |= sc.CLONE_NEWIPC
-    if spec.network != "host":
+    if spec.network != "host" and "net" not in spec.joins:
         flags |= sc.CLONE_NEWNET
     return flags
 
@@ -66,6 +66,8 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
     sc.unshare(namespace_flags(spec))
     if "ipc" in spec.joins:  # --ipc container:X
         sc.setns(spec.joins["ipc"], sc.CLONE_NEWIPC)
+    if "net" in spec.joins:  # --network container:X
+        sc.setns(spec.joins["net"], sc.CLONE_NEWNET)
     os.write(pipes.ready_w, b"R")
     os.close(pipes.ready_w)
     if os.read(pipes.go_r, 1) != b"G":
@@ -87,7 +89,7 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
             sysctls.apply(spec.sysctls)
         except (OSError, ValueError) as exc:
             raise SetupFailure(125, str(exc.args[-1] if isinstance(exc, OSError) else exc)) from exc
-    if spec.network != "host":
+    if spec.network != "host" and "net" not in spec.joins:  # X's lo is X's
         sc.interface_up("lo")
     rootfs.setup(spec)
     try:

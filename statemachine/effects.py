@@ -23,12 +23,13 @@ MONITOR_GRACE = 10.0  # seconds to let a monitor record the exit it saw
 
 
 def has_network(view: ContainerView) -> bool:
-    """Did this container ask for addresses (a bridge or user network)? none and
-    host containers never have any to release, and skip importing that code."""
+    """Did this container ask for addresses (a bridge or user network)? none, host
+    and container:X containers never have any to release (a joiner's interfaces
+    are X's), and skip importing that code."""
     config = view.config
     mode = (config.get("network") or {}).get("mode") or config["spec"].get("network", "none")
     # an endpoint in the log counts too: a hot-plug that crashed before `network_connect` was recorded
-    return mode not in ("none", "host") or bool(view.row.get("endpoint"))
+    return mode not in ("none", "host", "container") or bool(view.row.get("endpoint"))
 
 
 def spec_of(view: ContainerView) -> ContainerSpec:
@@ -55,7 +56,7 @@ class KernelEffects:
         from mydocker.core import monitor
 
         spec = spec_of(view)
-        if self.ctx is not None:  # --ipc/--pid container:X: the donor's namespaces, opened while it is checked
+        if self.ctx is not None:  # --ipc/--pid/--network container:X: the donor's namespaces, opened while checked
             from mydocker.statemachine.container_refs import open_joins
 
             spec.joins = open_joins(self.ctx.conn, view.config["spec"])

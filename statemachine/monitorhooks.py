@@ -68,6 +68,9 @@ class RecordingHooks:
         spec = config["spec"]
         network = config.get("network") or {"mode": spec.get("network", "none")}
         endpoint = None
+        if network["mode"] == "container":
+            _share_etc_files(self.ctx, self.id, spec)
+            return
         if network["mode"] == "bridge":
             self.ctx.command = "monitor connect"
             endpoint = networks.connect_all(self.ctx, self.id, config, pid)
@@ -156,6 +159,23 @@ class RecordingHooks:
             except UserError:
                 pass  # removed already, or restarted by someone else
         self.ctx.close()
+
+
+def _share_etc_files(ctx: Context, container_id: str, spec: dict[str, object]) -> None:
+    """--network container:X: X's hosts, resolv.conf and hostname, as docker's joiner
+    has them. Links, which the init's bind follows at start: X's files as they are
+    then, and a joiner's rm removes the links only."""
+    from mydocker.core import etcfiles
+    from mydocker.statemachine import queries
+    from mydocker.statemachine.container_refs import network_donor
+
+    donor = queries.find(ctx.conn, network_donor(spec) or "")
+    directory = container_dir(ctx.root, container_id)
+    for name in etcfiles.FILES:
+        link = directory / name
+        link.unlink(missing_ok=True)
+        if donor is not None:  # else gone since the start opened its netns: the image's files
+            link.symlink_to(container_dir(ctx.root, donor.id) / name)
 
 
 def _user_defined(ctx: Context, network_id: str) -> bool:

@@ -53,6 +53,9 @@ def connect_container(ctx: Context, net_ref: str, container_ref: str, aliases: l
     def action(machine: Any) -> None:
         config = machine.view.config
         current, extras, mode = _attachments(config)
+        if mode == "container":  # X's netns is X's to plug into
+            raise Conflict("container sharing network namespace with another container or host cannot be "
+                           "connected to any other network")
         if current.get("id") == view.id or any(e["id"] == view.id for e in extras):
             raise Conflict(f"endpoint with name {machine.view.name} already exists in network {view.name}")
         if mode == "none" and not current.get("disconnected"):

@@ -263,6 +263,8 @@ def resolve_for_container(ctx: Context, mode: str, requested_ip: str | None,
             raise InvalidArgument("published ports need a bridge network, not --network none")
         # docker ignores -p with host networking (the ports are the host's already)
         return {"mode": mode, "id": None, "name": mode, "ip": None, "ports": []}
+    if mode.startswith("container:"):  # X's netns: nothing of its own to allocate or undo
+        return {"mode": "container", "id": None, "name": mode, "ip": None, "ports": []}
     try:
         view = ensure_default(ctx) if mode == DEFAULT_NETWORK else get(ctx.conn, mode)
     except NoSuchNetwork:
