@@ -24,11 +24,21 @@ from pathlib import Path
 import pytest
 
 MYDOCKER = str(Path(sys.executable).parent / "mydocker")
+# The tests' own connections wait for a writer as long as the product's do
+# (store/db.py's busy timeout), not sqlite3's default 5 s.
+DB_TIMEOUT = 30.0
 
 pytestmark = pytest.mark.integration
 
 if os.geteuid() != 0:
     pytest.skip("integration tests need root", allow_module_level=True)
+
+# A suite started in the background by a shell without job control (`make test &`,
+# CI runners, nohup) inherits SIGINT ignored, and an ignored signal stays ignored
+# across exec: the commands a test interrupts (stats, logs -f, events) would never
+# see the ^C the test sends. A handled signal is reset to the default by exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
@@ -102,7 +112,7 @@ class Runtime:
         return json.loads(self.ok("inspect", ref))[0]
 
     def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "mydocker.db")
+        return sqlite3.connect(self.root / "mydocker.db", timeout=DB_TIMEOUT)
 
     def events(self, container_id: str) -> list[str]:
         with self.db() as conn:
@@ -138,7 +148,7 @@ def find_leaks(root: Path) -> list[str]:
     db = root / "mydocker.db"
     if not db.exists():
         return leaks
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(db, timeout=DB_TIMEOUT)
     try:
         for (name,) in conn.execute("SELECT name FROM containers"):
             leaks.append(f"container not removed: {name}")
@@ -177,7 +187,7 @@ def force_clean(root: Path) -> None:
     """Best effort, after a leak was reported: kill, unmount, remove."""
     db = root / "mydocker.db"
     if db.exists():
-        conn = sqlite3.connect(db)
+        conn = sqlite3.connect(db, timeout=DB_TIMEOUT)
         for (payload,) in conn.execute("SELECT payload FROM events WHERE type = 'start'"):
             p = json.loads(payload)
             for pid, start in ((p["pid"], p["pid_start"]), (p["monitor_pid"], p["monitor_start"])):
@@ -231,7 +241,7 @@ class NetworkObjects:
         db = root / "mydocker.db"
         if not db.exists():
             return objects
-        conn = sqlite3.connect(db)
+        conn = sqlite3.connect(db, timeout=DB_TIMEOUT)
         try:
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'networks'").fetchone():
                 return objects
@@ -269,7 +279,7 @@ def find_network_leaks(root: Path, objects: NetworkObjects) -> list[str]:
     leaks: list[str] = []
     db = root / "mydocker.db"
     if db.exists():
-        conn = sqlite3.connect(db)
+        conn = sqlite3.connect(db, timeout=DB_TIMEOUT)
         try:
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'networks'").fetchone():
                 leaks += [f"network not removed: {n}" for (n,) in conn.execute("SELECT name FROM networks")]
@@ -367,6 +377,17 @@ class PtySession:
         os.write(self.fd, line + b"\r")
 
     def exit_code(self) -> int:
+        import select
+
         _, status = os.waitpid(self.pid, 0)
+        # what it wrote just before it ended may still sit in the pty: read up to the hang-up
+        while select.select([self.fd], [], [], 5)[0]:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the last holder of the pty's other end is gone
+                break
+            if not chunk:
+                break
+            self.output += chunk
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)

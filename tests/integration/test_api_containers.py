@@ -339,7 +339,7 @@ def test_events_name_the_api_and_the_peer(api: ApiService) -> None:
     assert api.request("POST", f"/v1.41/containers/{cid}/start").status == 204
     assert api.request("POST", f"/v1.41/containers/{cid}/wait").json()["StatusCode"] == 0
     assert api.request("DELETE", f"/v1.41/containers/{cid}").status == 204
-    with sqlite3.connect(api.rt.root / "mydocker.db") as conn:
+    with sqlite3.connect(api.rt.root / "mydocker.db", timeout=30) as conn:
         rows = conn.execute("SELECT type, actor FROM events WHERE stream_id = ? ORDER BY version", (cid,)).fetchall()
     actors = {etype: json.loads(actor) for etype, actor in rows}
     for etype in ("create", "start", "destroy"):

@@ -11,6 +11,7 @@ import pty
 import select
 import signal
 import socket
+import termios
 import time
 from urllib.parse import quote
 
@@ -232,6 +233,9 @@ class Terminal:
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
+                # what it wrote just before it ended (docker's "read escape sequence")
+                # may still sit in the pty: read up to the hang-up
+                self._drain()
                 os.close(self.fd)
                 return os.waitstatus_to_exitcode(status)
             if select.select([self.fd], [], [], 0.2)[0]:
@@ -243,6 +247,30 @@ class Terminal:
         os.waitpid(self.pid, 0)
         os.close(self.fd)
         return None
+
+    def _drain(self) -> None:
+        while select.select([self.fd], [], [], 5)[0]:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the last holder of the pty's other end is gone
+                return
+            if not chunk:
+                return
+            self.out += chunk
+
+    def wait_raw(self, timeout: float = 30) -> None:
+        """Until the CLI has put its terminal in raw mode (it does once attached):
+        what is typed before would be echoed and edited by the line discipline."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not termios.tcgetattr(self.fd)[3] & (termios.ICANON | termios.ECHO):
+                return
+            if select.select([self.fd], [], [], 0.1)[0]:
+                try:
+                    self.out += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        raise AssertionError(f"the terminal never went raw: {self.out!r}")
 
 
 def test_detach_keys_through_start_ai_and_attach(api: ApiService) -> None:
@@ -262,7 +290,7 @@ def test_detach_keys_through_start_ai_and_attach(api: ApiService) -> None:
             time.sleep(0.1)  # the monitor handed the container to its waiter, which serves attach
         assert socket_path.exists()
         again = Terminal(api, "attach", "--detach-keys", "ctrl-x", "shell")
-        time.sleep(1)  # docker's CLI puts its terminal in raw mode once attached
+        again.wait_raw()
         again.type(b"echo two-$((40+3))\r")
         again.read_until(b"two-43")
         again.type(b"\x18")

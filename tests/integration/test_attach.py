@@ -33,15 +33,19 @@ def test_no_stdin_and_detach_keys_without_a_tty(md):
     watcher.stdin.write(b"ignored\n")
     watcher.stdin.flush()
     seen = b""
-    deadline = time.monotonic() + 30
+    # Each round starts a whole mydocker process: on a loaded machine the watcher may
+    # take many rounds to connect, so the deadline is generous (met at once when idle).
+    deadline = time.monotonic() + 90
+    pings = 0
     while b"got:ping" not in seen and time.monotonic() < deadline:
         # the watcher may not be connected yet: ping until it sees one; each
         # pinger leaves with the detach keys, the container running on
         pinger = md("attach", "--detach-keys", "ctrl-x,y", "shared", input="ping\n\x18y")
         assert pinger.code == 1 and pinger.err == "read escape sequence\n", pinger
+        pings += 1
         if select.select([watcher.stdout], [], [], 0.5)[0]:
             seen += os.read(watcher.stdout.fileno(), 4096)
-    assert b"got:ping" in seen
+    assert b"got:ping" in seen, (pings, seen, watcher.poll(), md("logs", "shared").out)
     state = md.inspect("shared")["State"]
     assert state["Status"] == "running", (state, md("logs", "shared").out, md("events", "--until", "0s").out)
     md("attach", "shared", input="quit\n")

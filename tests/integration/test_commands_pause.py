@@ -69,8 +69,9 @@ def test_paused_container_can_be_stopped_killed_and_force_removed(md):
 
     # docker: a signal to a paused container is delivered and the container resumes
     md.ok("run", "-d", "--name", "p-kill", "--network", "none", "busybox", "sh", "-c",
-          "trap 'echo got > /tmp/hup' HUP; while :; do sleep 0.1; done")
-    time.sleep(0.3)  # let sh install its trap before the signal is sent
+          "trap 'echo got > /tmp/hup' HUP; touch /tmp/trapped; while :; do sleep 0.1; done")
+    # sh installs its trap before the signal is sent (a loaded machine may take a while)
+    assert _until(lambda: md("exec", "p-kill", "test", "-e", "/tmp/trapped").code == 0, timeout=60)
     md.ok("pause", "p-kill")
     md.ok("kill", "-s", "HUP", "p-kill")
     assert md.inspect("p-kill")["State"]["Status"] == "running"

@@ -59,27 +59,41 @@ def test_network_events_speak_dockers_words(md):
 
 def test_events_follow_prints_what_other_processes_append(md):
     md.ok("images")  # build the image first: follow starts at the end of the log
+    md.ok("create", "--name", "probe0", "--network", "none", "busybox", "true")
     follower = subprocess.Popen([MYDOCKER, "--root", str(md.root), "events", "--filter", "type=container"],
                                 stdout=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.5)
-        md.ok("run", "--rm", "--name", "fol", "busybox", "true")
-        seen: list[str] = []
-        deadline = time.monotonic() + 10
-        os.set_blocking(follower.stdout.fileno(), False)
-        while len(seen) < 7 and time.monotonic() < deadline:
+    lines: list[str] = []
+    renames = 0
+
+    def read_for(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
             chunk = follower.stdout.readline()
             if chunk:
-                seen.append(chunk.split()[2])
+                lines.append(chunk)
             else:
                 time.sleep(0.05)
+
+    try:
+        os.set_blocking(follower.stdout.fileno(), False)
+        # Until the follower has reached the end of the log (it starts there): a
+        # loaded machine may take seconds to start it, and what comes before is not its.
+        deadline = time.monotonic() + 60
+        while not any(" rename " in line for line in lines) and time.monotonic() < deadline:
+            md.ok("rename", f"probe{renames}", f"probe{renames + 1}")
+            renames += 1
+            read_for(1)
+        md.ok("run", "--rm", "--name", "fol", "busybox", "true")
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while len(seen) < 7 and time.monotonic() < deadline:
+            read_for(0.2)
+            seen = [line.split()[2] for line in lines if "name=fol" in line]
         assert seen == ["create", "connect", "start", "die", "disconnect", "destroying", "destroy"]
     finally:
         follower.kill()
         follower.wait()
-
-
-def test_history_outlives_the_container(md):
+        md("rm", f"probe{renames}")
     assert md("run", "--name", "hist", "busybox", "sh", "-c", "exit 9").code == 9
     cid = md.inspect("hist")["Id"]
     md.ok("rm", "hist")

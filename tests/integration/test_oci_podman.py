@@ -55,7 +55,7 @@ class Podman:
         return self("run", *self.run_flags, *args, **kwargs)
 
     def events(self, cid: str) -> list[str]:
-        with sqlite3.connect(self.events_root / "mydocker.db") as conn:
+        with sqlite3.connect(self.events_root / "mydocker.db", timeout=30) as conn:
             streams = [r[0] for r in conn.execute(
                 "SELECT stream_id FROM events WHERE type = 'create' AND json_extract(payload, '$.name') = ?",
                 (cid,))]
@@ -65,7 +65,7 @@ class Podman:
     def deaths(self, key: str) -> list[tuple[int, str]]:
         """(exit code, reason) of each die of the containers whose create names key
         (their id, or a word of their command)."""
-        with sqlite3.connect(self.events_root / "mydocker.db") as conn:
+        with sqlite3.connect(self.events_root / "mydocker.db", timeout=30) as conn:
             return [(r[0], r[1]) for r in conn.execute(
                 "SELECT json_extract(d.payload, '$.exit_code'), json_extract(d.payload, '$.reason') FROM events c"
                 " JOIN events d ON d.stream_id = c.stream_id AND d.type = 'die'"

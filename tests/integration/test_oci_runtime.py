@@ -30,7 +30,7 @@ def oci(md, tmp_path):
 
 
 def _events(md, container_id: str | None = None) -> list[tuple[str, dict, dict]]:
-    with sqlite3.connect(md.root / "mydocker.db") as conn:
+    with sqlite3.connect(md.root / "mydocker.db", timeout=30) as conn:
         rows = conn.execute("SELECT e.type, e.payload, e.actor FROM events e WHERE e.stream_type = 'container'"
                             " ORDER BY seq").fetchall()
     return [(t, json.loads(p), json.loads(a)) for t, p, a in rows]

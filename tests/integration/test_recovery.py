@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 
-def settle(md, ref: str, timeout: float = 10.0) -> dict:
+def settle(md, ref: str, timeout: float = 60.0) -> dict:
     """Run reading commands (each reconciles) until the container is at rest."""
     deadline = time.monotonic() + timeout
     while True:
@@ -33,6 +33,15 @@ def settle(md, ref: str, timeout: float = 10.0) -> dict:
         if consistent or time.monotonic() > deadline:
             return info
         time.sleep(0.1)
+
+
+def wait_dead(*pids: int, timeout: float = 60.0) -> None:
+    """Until each pid has ended (a zombie counts): SIGKILL and a command's own end
+    take their time on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while any(_alive_pid(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive_pid(p) for p in pids), pids
 
 
 def _alive_pid(pid: int) -> bool:
@@ -76,7 +85,8 @@ def test_run_killed_at_every_step(md, point):
 def test_monitor_killed_before_recording_the_exit(md):
     md.ok("run", "-d", "--name", "quiet", "busybox", "sh", "-c", "sleep 0.3; exit 3",
           env=crashing("monitor.before-die"))
-    time.sleep(1.0)
+    monitor = md.inspect("quiet")["Mydocker"]["MonitorPid"]
+    wait_dead(monitor)  # it crashes once the container has exited, before it records why
     info = assert_consistent(md, "quiet")
     assert info["State"]["Status"] == "exited"
     assert info["Mydocker"]["DieReason"] == "monitor lost"
@@ -114,13 +124,13 @@ def test_monitor_killed_container_is_adopted_and_its_exit_recorded(md):
     md.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "300")
     info = md.inspect("orphan")
     os.kill(info["Mydocker"]["MonitorPid"], signal.SIGKILL)
-    time.sleep(0.2)
+    wait_dead(info["Mydocker"]["MonitorPid"])
     adopted = assert_consistent(md, "orphan")
     assert adopted["State"]["Status"] == "running"
     watcher = adopted["Mydocker"]["MonitorPid"]
     assert watcher != info["Mydocker"]["MonitorPid"]
     os.kill(info["State"]["Pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while md.inspect("orphan")["State"]["Status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.1)
     state = md.inspect("orphan")["State"]
@@ -135,7 +145,7 @@ def test_monitor_and_container_both_killed_is_never_left_running(md):
     info = md.inspect("both")
     os.kill(info["Mydocker"]["MonitorPid"], signal.SIGKILL)
     os.kill(info["State"]["Pid"], signal.SIGKILL)
-    time.sleep(0.3)
+    wait_dead(info["Mydocker"]["MonitorPid"], info["State"]["Pid"])
     after = assert_consistent(md, "both")
     assert after["State"]["Status"] == "exited"
     md.ok("rm", "both")

@@ -60,7 +60,7 @@ def _snapshot(md) -> dict:
 
 def _db_usage(md) -> tuple[int, int, int]:
     """(bytes in use by the database file, last event seq, bytes of all events' data)."""
-    with closing(sqlite3.connect(md.root / "mydocker.db")) as conn:
+    with closing(sqlite3.connect(md.root / "mydocker.db", timeout=30)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
         size = pages * conn.execute("PRAGMA page_size").fetchone()[0]
