@@ -45,43 +45,67 @@ KEEP = "temp._check_streams"
 STOPS = "temp._check_stops"
 SEQS = "temp._check_seqs"
 START = "temp._check_start"
-_TEMP = (KEEP, STOPS, SEQS, START)
+SPANS = "temp._check_spans"
+_TEMP = (KEEP, STOPS, SEQS, START, SPANS)
 
 
-def _streams_that_show(conn: sqlite3.Connection, start: int) -> None:
+def _spans(conn: sqlite3.Connection, derive: bool) -> tuple[str, list[str]]:
+    """Where each stream's first and last event are: the table the triggers on events keep
+    (migration 0009), or with `derive` (or a log not yet migrated) a GROUP BY over the whole
+    log into SPANS, then also the streams whose kept span is not the derived one."""
+    if not derive and conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'stream_spans'").fetchone():
+        return "main.stream_spans", []
+    conn.execute(f"CREATE TABLE {SPANS} (stream_id TEXT PRIMARY KEY, stream_type TEXT NOT NULL,"
+                 " first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, last_type TEXT NOT NULL)")
+    conn.execute(f"INSERT INTO {SPANS} SELECT s.stream_id, e.stream_type, s.first, s.last, e.type"
+                 " FROM (SELECT stream_id, MIN(seq) AS first, MAX(seq) AS last FROM main.events GROUP BY stream_id)"
+                 " AS s JOIN main.events AS e ON e.seq = s.last")
+    if not conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'stream_spans'").fetchone():
+        return SPANS, []
+    differ = conn.execute(
+        f"SELECT stream_id FROM (SELECT * FROM {SPANS} EXCEPT SELECT * FROM main.stream_spans)"
+        f" UNION SELECT stream_id FROM (SELECT * FROM main.stream_spans EXCEPT SELECT * FROM {SPANS})"
+        " ORDER BY stream_id").fetchall()
+    return SPANS, [f"stream_spans {sid}: not the first and last event the log has for it" for (sid,) in differ]
+
+
+def _streams_that_show(conn: sqlite3.Connection, start: int, spans: str) -> None:
     """Fill KEEP: (stream, type, the last seq of it worth folding, ended) for every
     stream with events after `start` that is alive at the end of the log or at one of
     the snapshots' seqs (STOPS, all after start): a stream that ends is folded only up to
     the last snapshot that shows it (alive in a snapshot taken at s if first <= s < last,
     or if it was alive at start (START) and s < last). One alive at start that no later
-    snapshot shows gets upto = start: nothing to fold, dropped where the fold begins."""
+    snapshot shows gets upto = start: nothing to fold, dropped where the fold begins.
+    A stream's first event may come before start: it is then alive at start (START), or
+    it ended before and came back (an image deleted and pulled again), and folding its
+    events after start from no row is its fold: keeping it is only more work."""
     endings = ", ".join("(?, ?)" for _ in ENDING)
     conn.execute(f"CREATE TABLE {KEEP} (id TEXT PRIMARY KEY, type TEXT NOT NULL, upto INTEGER NOT NULL,"
                  " ended INTEGER NOT NULL)")
     conn.execute(
         f"WITH endings (stype, etype) AS (VALUES {endings}),"
-        " spans AS (SELECT stream_id, MIN(seq) AS first, MAX(seq) AS last FROM main.events WHERE seq > ?"
-        "   GROUP BY stream_id),"
-        " lasts AS (SELECT s.stream_id, e.stream_type, s.first, s.last,"
-        "   EXISTS (SELECT 1 FROM endings n WHERE n.stype = e.stream_type AND n.etype = e.type) AS ended,"
+        " lasts AS (SELECT s.stream_id, s.stream_type, s.first_seq AS first, s.last_seq AS last,"
+        "   EXISTS (SELECT 1 FROM endings n WHERE n.stype = s.stream_type AND n.etype = s.last_type) AS ended,"
         f"  s.stream_id IN {START} AS was_alive,"
-        f"  (SELECT MAX(p.seq) FROM {STOPS} AS p WHERE p.seq < s.last) AS shown"
-        "   FROM spans AS s JOIN main.events AS e ON e.seq = s.last)"
+        f"  (SELECT MAX(p.seq) FROM {STOPS} AS p WHERE p.seq < s.last_seq) AS shown"
+        # from the first event on, every span: a scan, not the index's lookups one by one
+        f"   FROM {spans} AS s WHERE {'+' if start == 0 else ''}s.last_seq > ?)"
         f" INSERT INTO {KEEP} SELECT stream_id, stream_type, CASE WHEN ended THEN COALESCE(shown, ?) ELSE last END,"
         " ended FROM lasts WHERE NOT ended OR was_alive OR shown >= first",
         [*(value for pair in ENDING.items() for value in pair), start, start])
 
 
 def _fold_check(conn: sqlite3.Connection, start: int, tables: Tables, stops: list[int],
-                blobs: dict[int, bytes]) -> list[str]:
+                blobs: dict[int, bytes], derive: bool = False) -> list[str]:
     """The differences between the fold from `tables` (the state at seq `start`) over
-    the later events and the snapshots at `stops`, then the stored projections."""
-    lines: list[str] = []
+    the later events and the snapshots at `stops`, then the stored projections.
+    derive: the streams' spans from the log itself, not the table kept with it."""
+    spans, lines = _spans(conn, derive)
     conn.execute(f"CREATE TABLE {STOPS} (seq INTEGER PRIMARY KEY)")
     conn.executemany(f"INSERT INTO {STOPS} VALUES (?)", ((seq,) for seq in stops))
     conn.execute(f"CREATE TABLE {START} (id TEXT PRIMARY KEY)")
     conn.executemany(f"INSERT OR IGNORE INTO {START} VALUES (?)", ((sid,) for rows in tables.values() for sid in rows))
-    _streams_that_show(conn, start)
+    _streams_that_show(conn, start, spans)
     conn.execute(f"CREATE TABLE {SEQS} (seq INTEGER PRIMARY KEY)")
     conn.execute(f"INSERT INTO {SEQS} SELECT e.seq FROM {KEEP} AS k"
                  " CROSS JOIN main.events AS e ON e.stream_id = k.id AND e.seq > ? AND e.seq <= k.upto", (start,))
@@ -133,7 +157,7 @@ def check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
             pending = chain.begin(conn, held, all_in_child=True)
             try:
                 lines = _fold_check(conn, 0, empty_tables(), [seq for seq, _, _, _, _ in snaps],
-                                    {seq: state for seq, _, state, _, _ in snaps})
+                                    {seq: state for seq, _, state, _, _ in snaps}, derive=full)
             finally:
                 links = pending()  # (also on the way out of an error: no child left behind)
             if not full and _broken(snaps, links) is not None:
