@@ -102,6 +102,11 @@ def _digest(columns: tuple[bytes | None, ...]) -> bytes:
     return digest.digest()
 
 
+def block_digest(conn: sqlite3.Connection, after: int, upto: int) -> bytes:
+    """One block's digest, in this thread (a thread of its own would only wait for this one)."""
+    return _digest(tuple(conn.execute(_BLOCK, (after, upto)).fetchone()))
+
+
 def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], split: int | None = None) -> list[str]:
     """The chain's link at each snapshot (seq, time, state), ascending by seq, as the
     database holds them now: "SEED:LINK", SEED the start of link 0 (stale(): a link made
@@ -177,8 +182,7 @@ def _meet(conn: sqlite3.Connection, bounds: list[int], child: subprocess.Popen[b
         upto = total - 1 - len(mine)
         if upto < len(theirs):
             break
-        # one block at a time, in this thread: a thread of its own would only wait for this one
-        mine[upto] = _digest(tuple(conn.execute(_BLOCK, (bounds[upto], bounds[upto + 1])).fetchone()))
+        mine[upto] = block_digest(conn, bounds[upto], bounds[upto + 1])
     child.kill()  # done, or about to hash what this process already has
     stream.close()
     child.wait()

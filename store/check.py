@@ -22,7 +22,11 @@ first, or after `system compact`) is a full one.
 The fold itself: one pass over the log from the starting snapshot, comparing with each
 later snapshot when the fold reaches its seq, then, at the end, with the projection
 tables. SQL picks the streams that can matter, so that Python touches as few rows as it
-can. A stream whose last event ends it (projections.ENDING) folds to no row, so its
+can, from each stream's first and last event: the table `stream_spans` that triggers on
+events keep in the transaction of every write (migration 0009), as SQLite keeps an index,
+so that no check pays a GROUP BY over the whole log. `--full` trusts that table no more
+than the chain: it derives the spans from the log again, names every stream whose kept
+span differs, and folds by the derived ones. A stream whose last event ends it (projections.ENDING) folds to no row, so its
 events matter only if the stream was alive at some snapshot's seq. A month of a busy
 host is mostly such short lives, so a full check folds a fraction of the log, and still
 sees every event that any projection or snapshot depends on: an edited event of a
@@ -32,6 +36,7 @@ makes it folded again); the chain sees those too.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import zlib
 from datetime import UTC, datetime
@@ -51,22 +56,35 @@ _TEMP = (KEEP, STOPS, SEQS, START, SPANS)
 
 def _spans(conn: sqlite3.Connection, derive: bool) -> tuple[str, list[str]]:
     """Where each stream's first and last event are: the table the triggers on events keep
-    (migration 0009), or with `derive` (or a log not yet migrated) a GROUP BY over the whole
-    log into SPANS, then also the streams whose kept span is not the derived one."""
-    if not derive and conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'stream_spans'").fetchone():
+    (migration 0009). With `derive`, that table is first compared with a GROUP BY over the
+    whole log (the lines name the streams where they differ, and the fold then reads the
+    derived spans, SPANS); a log not yet migrated has only those."""
+    kept = conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'stream_spans'").fetchone() is not None
+    if kept and not derive:
         return "main.stream_spans", []
+    wrong: list[str] = []
+    if kept:
+        # one pass: the derived span of each stream against the kept one, and its last event's type
+        groups, missing, bad = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE k.stream_id IS NULL),"
+            "   json_group_array(d.stream_id) FILTER (WHERE k.stream_id IS NULL OR k.first_seq IS NOT d.first"
+            "   OR k.last_seq IS NOT d.last OR e.type IS NOT k.last_type OR e.stream_type IS NOT k.stream_type)"
+            " FROM (SELECT stream_id, MIN(seq) AS first, MAX(seq) AS last FROM main.events GROUP BY stream_id) AS d"
+            " LEFT JOIN main.stream_spans AS k ON k.stream_id = d.stream_id"
+            " LEFT JOIN main.events AS e ON e.seq = k.last_seq").fetchone()
+        wrong = json.loads(bad)
+        if conn.execute("SELECT count(*) FROM main.stream_spans").fetchone()[0] != groups - missing:
+            wrong += [sid for (sid,) in conn.execute(  # kept spans of streams the log does not have
+                "SELECT stream_id FROM main.stream_spans AS k"
+                " WHERE NOT EXISTS (SELECT 1 FROM main.events WHERE stream_id = k.stream_id)")]
+        if not wrong:
+            return "main.stream_spans", []
     conn.execute(f"CREATE TABLE {SPANS} (stream_id TEXT PRIMARY KEY, stream_type TEXT NOT NULL,"
                  " first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, last_type TEXT NOT NULL)")
     conn.execute(f"INSERT INTO {SPANS} SELECT s.stream_id, e.stream_type, s.first, s.last, e.type"
                  " FROM (SELECT stream_id, MIN(seq) AS first, MAX(seq) AS last FROM main.events GROUP BY stream_id)"
                  " AS s JOIN main.events AS e ON e.seq = s.last")
-    if not conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'stream_spans'").fetchone():
-        return SPANS, []
-    differ = conn.execute(
-        f"SELECT stream_id FROM (SELECT * FROM {SPANS} EXCEPT SELECT * FROM main.stream_spans)"
-        f" UNION SELECT stream_id FROM (SELECT * FROM main.stream_spans EXCEPT SELECT * FROM {SPANS})"
-        " ORDER BY stream_id").fetchall()
-    return SPANS, [f"stream_spans {sid}: not the first and last event the log has for it" for (sid,) in differ]
+    return SPANS, [f"stream_spans {sid}: not the first and last event the log has for it" for sid in sorted(wrong)]
 
 
 def _streams_that_show(conn: sqlite3.Connection, start: int, spans: str) -> None:

@@ -92,3 +92,10 @@ def test_a_wrong_span_fails_a_check_and_full_names_it(log: Log, tmp_path: Path) 
     full = check(conn, full=True)  # derives the spans from the log: the fold is right, the table is not
     assert full == [f"stream_spans {cid}: not the first and last event the log has for it"]
     conn.close()
+
+
+def test_full_names_a_kept_span_of_a_stream_the_log_does_not_have(log: Log, tmp_path: Path) -> None:
+    conn = copy_of(log, tmp_path)
+    conn.execute("INSERT INTO stream_spans VALUES ('ghost', 'container', 1, 2, 'create')")
+    assert check(conn, full=True) == ["stream_spans ghost: not the first and last event the log has for it"]
+    conn.close()
