@@ -11,7 +11,7 @@ CREATE TABLE stream_spans (
     first_seq   INTEGER NOT NULL,
     last_seq    INTEGER NOT NULL,
     last_type   TEXT    NOT NULL             -- the last event's type: has the stream ended?
-);
+) WITHOUT ROWID;
 CREATE INDEX stream_spans_by_last ON stream_spans (last_seq);
 
 INSERT INTO stream_spans (stream_id, stream_type, first_seq, last_seq, last_type)

@@ -99,3 +99,11 @@ def test_full_names_a_kept_span_of_a_stream_the_log_does_not_have(log: Log, tmp_
     conn.execute("INSERT INTO stream_spans VALUES ('ghost', 'container', 1, 2, 'create')")
     assert check(conn, full=True) == ["stream_spans ghost: not the first and last event the log has for it"]
     conn.close()
+
+
+def test_full_names_a_kept_span_that_starts_elsewhere(log: Log, tmp_path: Path) -> None:
+    conn = copy_of(log, tmp_path)
+    sid = conn.execute("SELECT stream_id FROM stream_spans WHERE last_type = 'destroy' LIMIT 1").fetchone()[0]
+    conn.execute("UPDATE stream_spans SET first_seq = first_seq + 1 WHERE stream_id = ?", (sid,))
+    assert check(conn, full=True) == [f"stream_spans {sid}: not the first and last event the log has for it"]
+    conn.close()
