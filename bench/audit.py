@@ -40,10 +40,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from audit_check import build_checked_log, check_figures  # noqa: E402
 from audit_log import build  # noqa: E402
 from mydocker.cli.main import main as cli  # noqa: E402
 from mydocker.store import snapshots  # noqa: E402
-from mydocker.store.check import check  # noqa: E402
 from mydocker.store.db import connect  # noqa: E402
 
 MYDOCKER = str(Path(sys.executable).with_name("mydocker"))
@@ -87,39 +87,11 @@ def floor(runs: int = 5) -> str:
 
 
 def check_runs(root: str, runs: int) -> tuple[list[str], float, float]:
-    """`replay --check` in process and as a whole command (CPU: its children's included): the first check of the log
-    (no stored chain: the whole fold, which stores it), the later ones (the chain over
-    the whole log, the fold from its last snapshot) and `--full`. Lines, and the
-    later checks' in-process median wall and CPU."""
-    def timed(full: bool) -> tuple[float, float]:
-        # CPU: this process's and its children's (a long log is hashed half in a child)
-        started, cpu = time.perf_counter(), time.process_time() + children_cpu()
-        problems = check(conn, full=full)
-        assert not problems, problems[:3]
-        return time.perf_counter() - started, time.process_time() + children_cpu() - cpu
-
-    def runs_text(pairs: list[tuple[float, float]]) -> str:
-        return (f"median wall {med([w for w, _ in pairs]):.2f} s, CPU {med([c for _, c in pairs]):.2f} s (runs: "
-                f"{', '.join(f'{w:.2f}/{c:.2f}' for w, c in pairs)} wall/CPU)")
-
-    conn = connect(root)
-    assert conn.execute("SELECT COUNT(*) FROM snapshots WHERE chain IS NOT NULL").fetchone()[0] == 0
-    first = timed(False)
-    later = [timed(False) for _ in range(runs)]
-    full = [timed(True) for _ in range(max(1, runs // 2))]
-    conn.close()
-    whole = [command(["--root", root, "replay", "--check"]) for _ in range(runs)]
-    whole_full = command(["--root", root, "replay", "--check", "--full"])
-    assert all(code == 0 for _, _, code in [*whole, whole_full])
-    lines = [
-        f"the first (no stored chain: the whole fold, which stores the chain) wall {first[0]:.2f} s, "
-        f"CPU {first[1]:.2f} s",
-        f"later checks (the chain over the whole log, the fold from its last snapshot) in process {runs_text(later)}; "
-        f"whole command median wall {med([w for w, _, _ in whole]):.2f} s, CPU {med([c for _, c, _ in whole]):.2f} s",
-        f"`--full` in process {runs_text(full)}; whole command wall {whole_full[0]:.2f} s, CPU {whole_full[1]:.2f} s",
-        f"idle floor now: {floor()}",
-    ]
-    return lines, med([w for w, _ in later]), med([c for _, c in later])
+    """bench/audit_check.py's figures of every kind of check, and the idle floor: lines,
+    and a repeat check's in-process median wall and CPU."""
+    lines, medians = check_figures(root, runs)
+    wall, cpu = medians["repeat"][0]
+    return [*lines, f"idle floor now: {floor()}"], wall, cpu
 
 
 def verdict(what: str, wall: float, cpu: float, target: float) -> str:
@@ -219,15 +191,8 @@ def main() -> None:
         roottags.unregister(root)
 
         # bench/eventlog.py's log (the "3.8 s today" of issue 14): short lives, no network
-        from eventlog import build_log
-
         root = os.path.join(tmp, "eventlog")
-        build_log(root, args.events)
-        conn = connect(root)
-        t0 = time.perf_counter()
-        taken = snapshots.backfill(conn)
-        lazy = time.perf_counter() - t0
-        conn.close()
+        taken, lazy = build_checked_log(root, args.events, plain=True)
         text, wall, cpu = check_runs(root, args.runs)
         say(f"- bench/eventlog.py's log of {args.events:,} events ({taken} snapshots taken lazily in {lazy:.1f} s), "
             "`replay --check`:" + "".join(f"\n  - {line}" for line in text))

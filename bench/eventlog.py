@@ -2,7 +2,10 @@
 
 - append rate of lifecycle events through store.events.append (one transaction
   per command, as the CLI does: create, start, die, stop, destroying, destroy);
-- replay of a log of 1,000,000 events (`replay --check`: fold + compare);
+- `replay --check` of a log of 1,000,000 events as the runtime has it (its snapshots
+  taken by backfill, as a log written before snapshots gets them): store.check.check in
+  process and the whole command, a first check (no stored chain), a repeat one and
+  `--full` (bench/audit_check.py's figures, the same code);
 - reconcile with 200 running containers (the check every reading command pays).
 
 Run: .venv/bin/python bench/eventlog.py [--events 1000000] [--containers 200]
@@ -20,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from audit_check import build_checked_log, check_figures, load  # noqa: E402
 from mydocker.core import procinfo  # noqa: E402
 from mydocker.store.db import connect  # noqa: E402
 from mydocker.store.events import Event, append, now_iso  # noqa: E402
-from mydocker.store.replay import diff  # noqa: E402
 
 CYCLE = ["create", "start", "die", "stop", "destroying", "destroy"]
 
@@ -93,16 +96,6 @@ def build_log(root: str, total: int) -> None:
     conn.close()
 
 
-def bench_replay(root: str) -> float:
-    conn = connect(root)
-    started = time.perf_counter()
-    differences = diff(conn)
-    elapsed = time.perf_counter() - started
-    assert not differences, differences[:3]
-    conn.close()
-    return elapsed
-
-
 def bench_reconcile(root: str, containers: int, repeat: int) -> list[float]:
     """200 'running' containers whose pid and monitor are live sleep processes."""
     from mydocker.statemachine.reconcile import reconcile
@@ -136,16 +129,24 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--containers", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each kind of replay --check")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mydocker-bench-") as tmp:
         rate = bench_append(os.path.join(tmp, "append"), args.appends)
         print(f"append: {rate:,.0f} events/s (one transaction per event, WAL, synchronous=NORMAL)")
         started = time.perf_counter()
-        build_log(os.path.join(tmp, "replay"), args.events)
-        print(f"built a log of {args.events:,} events in {time.perf_counter() - started:.1f} s")
-        runs = [bench_replay(os.path.join(tmp, "replay")) for _ in range(3)]
-        print(f"replay --check of {args.events:,} events: median {statistics.median(runs):.2f} s "
-              f"(runs: {', '.join(f'{r:.2f}' for r in runs)})")
+        root = os.path.join(tmp, "replay")
+        taken, lazy = build_checked_log(root, args.events, plain=True)
+        print(f"built a log of {args.events:,} events in {time.perf_counter() - started:.1f} s "
+              f"({taken} snapshots of it by backfill in {lazy:.1f} s)")
+        lines, _ = check_figures(root, args.runs)
+        print(f"replay --check of {args.events:,} events, {taken} snapshots (load {load()}; wall/CPU, CPU "
+              "counting the hashing child):")
+        for line in lines:
+            print(f"- {line}")
+        from mydocker.core import roottags
+
+        roottags.unregister(root)  # the commands registered it; it goes with tmp
         times = bench_reconcile(os.path.join(tmp, "reconcile"), args.containers, args.repeat)
         print(f"reconcile with {args.containers} running containers: median {statistics.median(times):.1f} ms, "
               f"max {max(times):.1f} ms")

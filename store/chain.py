@@ -72,12 +72,7 @@ def block_digests(conn: sqlite3.Connection, bounds: list[int],
     def hash_blocks() -> None:
         try:
             while (columns := blocks.get()) is not None:
-                digest = hashlib.sha256()
-                for part in columns:
-                    part = part or b""
-                    digest.update(len(part).to_bytes(8, "big"))
-                    digest.update(part)
-                out.append(digest.digest())
+                out.append(_digest(columns))
                 if on_digest is not None:
                     on_digest(out[-1])
         except BaseException as exc:  # noqa: BLE001 - raised again by the caller's thread
@@ -96,6 +91,20 @@ def block_digests(conn: sqlite3.Connection, bounds: list[int],
     if failed:
         raise failed[0]
     return out
+
+
+def _digest(columns: tuple[bytes | None, ...]) -> bytes:
+    digest = hashlib.sha256()
+    for part in columns:
+        part = part or b""
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def block_digest(conn: sqlite3.Connection, after: int, upto: int) -> bytes:
+    """One block's digest, in this thread (a thread of its own would only wait for this one)."""
+    return _digest(tuple(conn.execute(_BLOCK, (after, upto)).fetchone()))
 
 
 def links(conn: sqlite3.Connection, snapshots: list[tuple[int, str, bytes]], split: int | None = None) -> list[str]:
@@ -173,7 +182,7 @@ def _meet(conn: sqlite3.Connection, bounds: list[int], child: subprocess.Popen[b
         upto = total - 1 - len(mine)
         if upto < len(theirs):
             break
-        mine[upto] = block_digests(conn, bounds[upto:upto + 2])[0]
+        mine[upto] = block_digest(conn, bounds[upto], bounds[upto + 1])
     child.kill()  # done, or about to hash what this process already has
     stream.close()
     child.wait()

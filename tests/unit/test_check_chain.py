@@ -271,25 +271,25 @@ def test_a_first_check_hashes_from_the_end_until_it_meets_the_child(
     or exits): this process hashes the other blocks, from the last one down, no more."""
     held = [tuple(row) for row in log.conn.execute("SELECT seq, time, state FROM snapshots ORDER BY seq")]
     bounds = [0, *(seq for seq, _, _ in held)]
-    real = chain.block_digests
-    digests = real(log.conn, bounds)
+    digests = chain.block_digests(log.conn, bounds)
+    real = chain.block_digest
     k = len(digests) // 2
     tail = {"waits": "time.sleep(60)", "garbage": "print('oops', flush=True); time.sleep(60)", "exits": "pass"}
     script = (f"import sys, time; sys.stdout.write({''.join(d.hex() + chr(10) for d in digests[:k])!r});"
               f" sys.stdout.flush(); {tail[after]}")
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
-    hashed_here: list[list[int]] = []
+    hashed_here: list[int] = []
 
-    def spy(conn: sqlite3.Connection, part: list[int]) -> list[bytes]:
+    def spy(conn: sqlite3.Connection, after: int, upto: int) -> bytes:
         if not hashed_here:  # let the child's lines arrive first: then what is left is exact
             select.select([child.stdout], [], [], 30)
             time.sleep(0.2)
-        hashed_here.append(part)
-        return real(conn, part)
+        hashed_here.append(after)
+        return real(conn, after, upto)
 
-    monkeypatch.setattr(chain, "block_digests", spy)
+    monkeypatch.setattr(chain, "block_digest", spy)
     assert chain._meet(log.conn, bounds, child) == digests
-    assert [part[0] for part in hashed_here] == bounds[k:-1][::-1]
+    assert hashed_here == bounds[k:-1][::-1]
     assert child.returncode is not None  # killed or gone, not left behind
 
 
