@@ -224,7 +224,7 @@ def _chained(snapshots: list[tuple[int, str, bytes]], digests: list[bytes]) -> l
 def _main(argv: list[str]) -> int:
     from urllib.parse import quote
 
-    conn = sqlite3.connect(f"file:{quote(argv[0])}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{quote(argv[0])}?mode=ro", uri=True, timeout=30)  # as every connection of the product
     def emit(digest: bytes) -> None:  # as it goes: the caller may need only the first ones
         sys.stdout.write(digest.hex() + "\n")
         sys.stdout.flush()
