@@ -34,6 +34,10 @@ from mydocker.core.spec import ContainerSpec, prepare_dirs
 if TYPE_CHECKING:
     from mydocker.core import dnsserver
 
+# File descriptors the caller opened for the hooks (statemachine.netprep's pipes to
+# the network helper): kept in the monitor until the init is prepared, then closed.
+inherited_fds: list[int] = []
+
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -114,6 +118,12 @@ def _leave_terminal() -> None:
     os.close(null)
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+
+
+def _close_inherited() -> None:
+    for fd in inherited_fds:
+        os.close(fd)
+    inherited_fds.clear()
 
 
 def _report(fd: int, message: dict[str, object]) -> None:
@@ -197,6 +207,7 @@ class _Monitor:
                 return self._abort(exc, (ready_r, go_w, error_r, *ours))
             crash("monitor.before-go")
             os.write(go_w, b"G")
+        _close_inherited()
         os.close(ready_r)
         os.close(go_w)
         pid_start = procinfo.start_time(self.child) or 0
@@ -263,6 +274,7 @@ class _Monitor:
         as started; the hook has undone its own part already."""
         os.kill(self.child, signal.SIGKILL)
         os.waitpid(self.child, 0)
+        _close_inherited()
         for fd in fds:
             os.close(fd)
         if self.console is not None:
@@ -274,7 +286,7 @@ class _Monitor:
     def _detach_or_forward(self) -> None:
         # The caller's lock and database fds must not live on in the monitor.
         low = 3
-        for keep in sorted({self.report_w, self.detach_w, *self.spec.joins.values()} - {-1}):
+        for keep in sorted({self.report_w, self.detach_w, *self.spec.joins.values(), *inherited_fds} - {-1}):
             os.closerange(low, keep)
             low = keep + 1
         os.closerange(low, 1 << 16)
