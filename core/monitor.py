@@ -247,6 +247,9 @@ class _Monitor:
         exit_command = getattr(hooks, "exit_command", None)
         if exit_command is None:
             return
+        idle = getattr(hooks, "idle", None)
+        if idle is not None:
+            idle()
         health_check = getattr(hooks, "health_check", None)
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
         stdin = -1

@@ -106,7 +106,13 @@ class RecordingHooks:
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
         aggregate.append(self.ctx, self.id, [Event("start", asdict(info))])
-        self.ctx.close()  # nothing to write until the exit, maybe days away
+
+    def idle(self) -> None:
+        """Nothing to write until the exit, maybe days away: the monitor calls this
+        once `run` has its answer, as it hands over to the waiter, so that closing
+        (SQLite checkpoints the log then) is not part of `run`'s wait. A foreground
+        container's monitor keeps the connection for the `die` it writes next."""
+        self.ctx.close()
 
     def exit_command(self) -> list[str]:
         """What the monitor, once it has become the minimal waiter, runs in its own
