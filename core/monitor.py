@@ -193,6 +193,9 @@ class _Monitor:
             os.close(fd)
         if init_console is not None:
             init_console.close()
+        # Now, not at "R": the init makes its namespaces meanwhile (cgroup v1 moves a
+        # task per hierarchy, a few ms), and is accounted to its cgroups from its start.
+        cgroups.add_process(spec.cgroups, self.child)
         hooks = self.hooks_factory()
         warm_up = getattr(hooks, "warm_up", None)
         join = warm_up() if warm_up else None
@@ -200,13 +203,15 @@ class _Monitor:
         if join is not None:
             join()
         if ready == b"R":
-            cgroups.add_process(spec.cgroups, self.child)
             try:
                 hooks.prepare(self.child)
             except Exception as exc:  # noqa: BLE001 - any failure here must fail the start, cleanly
                 return self._abort(exc, (ready_r, go_w, error_r, *ours))
             crash("monitor.before-go")
             os.write(go_w, b"G")
+            open_log = getattr(hooks, "open_log", None)
+            if open_log is not None:
+                open_log()  # while the init pivots and execs: started() then only appends
         _close_inherited()
         os.close(ready_r)
         os.close(go_w)

@@ -103,6 +103,11 @@ class RecordingHooks:
         bridge has none either)."""
         return self._dns
 
+    def open_log(self) -> None:
+        """The monitor calls this once the init may go on: the database opens while the
+        init pivots and execs, not after, when `start` is all `run` waits for."""
+        self.ctx.conn  # noqa: B018 - opening is the point
+
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
         aggregate.append(self.ctx, self.id, [Event("start", asdict(info))])
