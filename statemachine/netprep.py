@@ -17,7 +17,6 @@ import json
 import os
 from typing import Any
 
-from mydocker.core import monitor
 from mydocker.statemachine.context import Context
 
 # (request's write end, answer's read end) in the CLI and the monitor it forks;
@@ -40,6 +39,8 @@ def start(root: str) -> None:
     os.close(request_r)
     os.close(answer_w)
     os.waitpid(pid, 0)
+    from mydocker.core import monitor  # after the fork: the helper is forked as early as can be
+
     _pipes = (request_w, answer_r)
     monitor.inherited_fds[:] = [request_w, answer_r]
 
@@ -49,6 +50,8 @@ def release() -> None:
     the helper waits for nobody then."""
     global _pipes
     if _pipes is not None:
+        from mydocker.core import monitor
+
         for fd in _pipes:
             os.close(fd)
         _pipes = None
