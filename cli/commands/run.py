@@ -30,13 +30,8 @@ def _stream(text: str) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    if _bridged((args.network or ["bridge"])[0]):
-        from mydocker.statemachine import netprep
-
-        netprep.start(ctx.root)  # first: pyroute2's import, on the other core while we do the rest
     from mydocker.cli.pulling import ensure_image
     from mydocker.cli.terminal import DETACHED, raw_mode, use_detach_keys, wait_monitor
-    from mydocker.statemachine import lifecycle
 
     use_detach_keys(args.detach_keys)
     if args.attach and args.detach:
@@ -48,6 +43,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
+    if _bridged(options.network):
+        from mydocker.statemachine import netprep
+
+        netprep.start(ctx.root)  # pyroute2's import, on the other core while we do the rest
+    from mydocker.statemachine import lifecycle
+
     ensure_image(ctx, args.image, args.pull, args.platform)
     view = lifecycle.create(ctx, options)
     if args.cidfile:
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _bridged(network: str) -> bool:
-    """Will the container need a veth? A guess before the flags are checked and the
-    network resolved: a helper that is not asked exits when we do."""
+    """Will the container need a veth? A guess: the network is resolved by create,
+    and a helper that nobody asks exits when we do."""
     return network not in ("none", "host") and not network.startswith("container:")
 
 
