@@ -78,6 +78,7 @@ def connect_all(ctx: Context, container_id: str, config: dict[str, Any], pid: in
         from mydocker.statemachine import networks
 
         return networks.connect_all(ctx, container_id, config, pid)
+    ctx.conn  # noqa: B018 - the caller's next step needs it: opened while the helper works
     answer = _read_all(answer_r)
     if not answer:
         raise RuntimeError("the network helper died before connecting the container")
@@ -118,11 +119,17 @@ def _serve(root: str, request_r: int, answer_w: int) -> None:
         import pyroute2  # noqa: F401 - what core.network's functions import: the reason for this process
     except ImportError:
         pass  # connect_all imports it again and reports the error
+    ctx = _OnBehalf(root, "", 0)
+    try:
+        ctx.conn  # noqa: B018 - opened while nobody waits for us yet
+    except Exception:  # noqa: BLE001 - connect_all meets it again and reports it
+        pass
     line = _read_line(request_r)
     if not line:
+        ctx.close()
         return  # no bridge after all, or the start failed before the network
     request = json.loads(line)
-    ctx = _OnBehalf(root, request["command"], request["actor_pid"])
+    ctx.command, ctx.pid = request["command"], request["actor_pid"]
     try:
         endpoint = networks.connect_all(ctx, request["id"], request["config"], request["pid"])
         reply: dict[str, Any] = {"endpoint": endpoint}
