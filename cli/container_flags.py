@@ -84,8 +84,9 @@ def _env_items(args: argparse.Namespace) -> list[str]:
 
 
 def create_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    # not through lifecycle: `run` forks its network helper before that import
     from mydocker.core.cgroups import Limits
-    from mydocker.statemachine.lifecycle import CreateOptions
+    from mydocker.statemachine.create_options import CreateOptions
     from mydocker.statemachine.volumes import parse as parse_volume
 
     if args.cpus is not None and args.cpu_quota is not None:

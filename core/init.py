@@ -2,8 +2,9 @@
 
 It runs in the child the monitor forked after unshare(CLONE_NEWPID), so it is
 PID 1 of the new pid namespace. It makes the other namespaces, tells the monitor
-they exist, waits until the monitor has put it in its cgroups, builds the rootfs
-and execs the command. With a tty it opens the pty from the container's own
+they exist, mounts its rootfs meanwhile, waits until the monitor has put it in
+its cgroups and made its network, binds the /etc files, pivots and execs the
+command. With a tty it opens the pty from the container's own
 devpts once the rootfs is in place and sends the master to the monitor over
 the console socket. The last steps (signals, fds, user, exec) and the error
 report are core.finalize's, shared with exec.
@@ -70,9 +71,19 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
         sc.setns(spec.joins["net"], sc.CLONE_NEWNET)
     os.write(pipes.ready_w, b"R")
     os.close(pipes.ready_w)
+    # The rootfs's mounts need nothing the monitor does between "R" and "G"
+    # (cgroups, network, /etc files): made now, they overlap its work. A failure
+    # is reported after "G", where it always was, so the monitor's path is the same.
+    early: BaseException | None = None
+    try:
+        rootfs.mount_base(spec)
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, once the monitor said go
+        early = exc
     if os.read(pipes.go_r, 1) != b"G":
         raise SetupFailure(125, "monitor went away before the container started")
     os.close(pipes.go_r)
+    if early is not None:
+        raise early
     if spec.cgroupns == "private":
         # now, not with the other namespaces: the monitor has put us in our
         # cgroups, so they become this namespace's root
@@ -91,7 +102,7 @@ def _prepare(spec: ContainerSpec, pipes: InitPipes) -> None:
             raise SetupFailure(125, str(exc.args[-1] if isinstance(exc, OSError) else exc)) from exc
     if spec.network != "host" and "net" not in spec.joins:  # X's lo is X's
         sc.interface_up("lo")
-    rootfs.setup(spec)
+    rootfs.finish(spec)
     try:
         os.makedirs(spec.workdir, exist_ok=True)  # docker creates a missing workdir
         os.chdir(spec.workdir)

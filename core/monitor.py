@@ -34,6 +34,10 @@ from mydocker.core.spec import ContainerSpec, prepare_dirs
 if TYPE_CHECKING:
     from mydocker.core import dnsserver
 
+# File descriptors the caller opened for the hooks (statemachine.netprep's pipes to
+# the network helper): kept in the monitor until the init is prepared, then closed.
+inherited_fds: list[int] = []
+
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -116,6 +120,12 @@ def _leave_terminal() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
+def _close_inherited() -> None:
+    for fd in inherited_fds:
+        os.close(fd)
+    inherited_fds.clear()
+
+
 def _report(fd: int, message: dict[str, object]) -> None:
     try:
         os.write(fd, json.dumps(message).encode() + b"\n")
@@ -183,6 +193,9 @@ class _Monitor:
             os.close(fd)
         if init_console is not None:
             init_console.close()
+        # Now, not at "R": the init makes its namespaces meanwhile (cgroup v1 moves a
+        # task per hierarchy, a few ms), and is accounted to its cgroups from its start.
+        cgroups.add_process(spec.cgroups, self.child)
         hooks = self.hooks_factory()
         warm_up = getattr(hooks, "warm_up", None)
         join = warm_up() if warm_up else None
@@ -190,13 +203,16 @@ class _Monitor:
         if join is not None:
             join()
         if ready == b"R":
-            cgroups.add_process(spec.cgroups, self.child)
             try:
                 hooks.prepare(self.child)
             except Exception as exc:  # noqa: BLE001 - any failure here must fail the start, cleanly
                 return self._abort(exc, (ready_r, go_w, error_r, *ours))
             crash("monitor.before-go")
             os.write(go_w, b"G")
+            open_log = getattr(hooks, "open_log", None)
+            if open_log is not None:
+                open_log()  # while the init pivots and execs: started() then only appends
+        _close_inherited()
         os.close(ready_r)
         os.close(go_w)
         pid_start = procinfo.start_time(self.child) or 0
@@ -236,6 +252,9 @@ class _Monitor:
         exit_command = getattr(hooks, "exit_command", None)
         if exit_command is None:
             return
+        idle = getattr(hooks, "idle", None)
+        if idle is not None:
+            idle()
         health_check = getattr(hooks, "health_check", None)
         streams = {self.master: "stdout"} if self.spec.tty else {ours[0]: "stdout", ours[1]: "stderr"}
         stdin = -1
@@ -263,6 +282,7 @@ class _Monitor:
         as started; the hook has undone its own part already."""
         os.kill(self.child, signal.SIGKILL)
         os.waitpid(self.child, 0)
+        _close_inherited()
         for fd in fds:
             os.close(fd)
         if self.console is not None:
@@ -274,7 +294,7 @@ class _Monitor:
     def _detach_or_forward(self) -> None:
         # The caller's lock and database fds must not live on in the monitor.
         low = 3
-        for keep in sorted({self.report_w, self.detach_w, *self.spec.joins.values()} - {-1}):
+        for keep in sorted({self.report_w, self.detach_w, *self.spec.joins.values(), *inherited_fds} - {-1}):
             os.closerange(low, keep)
             low = keep + 1
         os.closerange(low, 1 << 16)

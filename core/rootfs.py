@@ -28,6 +28,13 @@ def overlay_options(spec: ContainerSpec) -> str:
 
 def setup(spec: ContainerSpec) -> None:
     """Mount the rootfs and the kernel filesystems, then pivot_root into it."""
+    mount_base(spec)
+    finish(spec)
+
+
+def mount_base(spec: ContainerSpec) -> None:
+    """The part that needs nothing from the monitor: the init does it while the
+    monitor joins it to its cgroups and makes its network."""
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     new_root = str(spec.directory / "merged")
     sc.mount("overlay", new_root, "overlay", 0, overlay_options(spec))
@@ -41,6 +48,13 @@ def setup(spec: ContainerSpec) -> None:
     cgroupfs.mount_view(root, spec.cgroups, writable=privileged)
     if not privileged:
         _mask_kernel_files(root)
+
+
+def finish(spec: ContainerSpec) -> None:
+    """The monitor's /etc files (written while the network is made), the volumes
+    over them, then pivot_root."""
+    new_root = str(spec.directory / "merged")
+    root = Path(new_root)
     mount_volumes(new_root, _etc_mounts(spec) + spec.mounts)  # -v may cover /etc/hosts
     if spec.readonly_rootfs:
         _read_only_root(root)

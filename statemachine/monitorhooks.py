@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from mydocker.core.crashpoints import crash
 from mydocker.core.spec import container_dir
-from mydocker.statemachine import aggregate, volumes
+from mydocker.statemachine import aggregate, netprep, volumes
 from mydocker.statemachine.context import Context
 from mydocker.statemachine.effects import KernelEffects, has_network
 from mydocker.statemachine.errors import NoSuchContainer, UserError
@@ -43,13 +43,15 @@ class RecordingHooks:
         self._dns: dict[str, object] | None = None
 
     def warm_up(self) -> Callable[[], None] | None:
-        """A bridge's veth needs pyroute2 (~100-180 ms to import) in prepare(): import
-        it on a thread while the init sets up its rootfs on the other core, so that
-        prepare() finds it loaded. Returns the join the monitor calls before it forks
-        again or goes on (a fork during an import could leave a module lock held)."""
+        """A bridge's veth needs pyroute2 (~100-180 ms to import) in prepare(): unless
+        `run`'s network helper (statemachine.netprep) has it loaded already, import it
+        on a thread while the init mounts its rootfs, which is all the overlap there is
+        (a few ms: most of the import is paid before the monitor can go on). Returns the
+        join the monitor calls once the init is ready, before it forks again or goes on
+        (a fork during an import could leave a module lock held)."""
         config = self.view.config
         network = config.get("network") or {"mode": config["spec"].get("network", "none")}
-        if network["mode"] != "bridge":
+        if network["mode"] != "bridge" or netprep.waiting():
             return None
         import threading
 
@@ -73,7 +75,7 @@ class RecordingHooks:
             return
         if network["mode"] == "bridge":
             self.ctx.command = "monitor connect"
-            endpoint = networks.connect_all(self.ctx, self.id, config, pid)
+            endpoint = netprep.connect_all(self.ctx, self.id, config, pid)
         try:
             joined = networks.endpoints_of(self.ctx.conn, self.id) if endpoint else []
             embedded = any(_user_defined(self.ctx, ep["network_id"]) for ep in joined)
@@ -104,10 +106,21 @@ class RecordingHooks:
         bridge has none either)."""
         return self._dns
 
+    def open_log(self) -> None:
+        """The monitor calls this once the init may go on: the database opens while the
+        init pivots and execs, not after, when `start` is all `run` waits for."""
+        self.ctx.conn  # noqa: B018 - opening is the point
+
     def started(self, info: monitor.Started) -> None:
         self.pid = info.pid
         aggregate.append(self.ctx, self.id, [Event("start", asdict(info))])
-        self.ctx.close()  # nothing to write until the exit, maybe days away
+
+    def idle(self) -> None:
+        """Nothing to write until the exit, maybe days away: the monitor calls this
+        once `run` has its answer, as it hands over to the waiter, so that closing
+        (SQLite checkpoints the log then) is not part of `run`'s wait. A foreground
+        container's monitor keeps the connection for the `die` it writes next."""
+        self.ctx.close()
 
     def exit_command(self) -> list[str]:
         """What the monitor, once it has become the minimal waiter, runs in its own

@@ -32,7 +32,6 @@ def _stream(text: str) -> str:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.pulling import ensure_image
     from mydocker.cli.terminal import DETACHED, raw_mode, use_detach_keys, wait_monitor
-    from mydocker.statemachine import lifecycle
 
     use_detach_keys(args.detach_keys)
     if args.attach and args.detach:
@@ -44,6 +43,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         raise CliError("the input device is not a TTY", 1)  # docker's CLI: 1, not run's 125
     options = create_options(args)
+    if _bridged(options.network):
+        from mydocker.statemachine import netprep
+
+        netprep.start(ctx.root)  # pyroute2's import, on the other core while we do the rest
+    from mydocker.statemachine import lifecycle
+
     ensure_image(ctx, args.image, args.pull, args.platform)
     view = lifecycle.create(ctx, options)
     if args.cidfile:
@@ -69,10 +74,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return code
 
 
+def _bridged(network: str) -> bool:
+    """Will the container need a veth? A guess: the network is resolved by create,
+    and a helper that nobody asks exits when we do."""
+    return network not in ("none", "host") and not network.startswith("container:")
+
+
 def _start(ctx: Context, container_id: str, autoremove: bool, attached: bool) -> Any:
     """lifecycle.start; refused before a monitor exists (a --ipc/--pid donor that
     lends nothing), `run --rm` removes the container, as docker's CLI does."""
-    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine import lifecycle, netprep
     from mydocker.statemachine.errors import UserError
 
     try:
@@ -85,6 +96,8 @@ def _start(ctx: Context, container_id: str, autoremove: bool, attached: bool) ->
         if isinstance(exc, MountFailed) and "no such file or directory" in str(exc):
             raise CliError(str(exc), 127) from None  # docker's CLI: a start error naming a missing file
         raise
+    finally:
+        netprep.release()  # the monitor has used the helper, or never will
 
 
 def _report(result: Any, code: int) -> int:
