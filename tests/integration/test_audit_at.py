@@ -40,13 +40,29 @@ def story(tmp_path_factory: pytest.TempPathFactory):
     md = next(gen)
     moments: list[tuple[str, dict[str, str], dict[str, object]]] = []
 
+    def last_seq() -> int:
+        conn = md.db()
+        try:
+            return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        finally:
+            conn.close()
+
     def moment(*refs: str, extra: tuple[tuple[str, ...], ...] = ()) -> None:
-        time.sleep(0.01)  # nothing of the next step shares its instant
-        at = _stamp()
-        outputs = {key: md.ok(*argv) for key, argv in LISTINGS.items()}
-        outputs.update({argv: md.ok(*argv) for argv in extra})
-        inspected = {ref: json.loads(md.ok("inspect", ref))[0] for ref in refs}
-        moments.append((at, outputs, inspected))
+        # A monitor or waiter may still be writing after a command returned (an event is
+        # stamped inside its transaction, before the commit): a moment counts only if no
+        # event was committed while it was recorded, else it is recorded again.
+        for _ in range(50):
+            time.sleep(0.01)  # nothing of the next step shares its instant
+            before = last_seq()
+            at = _stamp()
+            outputs = {key: md.ok(*argv) for key, argv in LISTINGS.items()}
+            outputs.update({argv: md.ok(*argv) for argv in extra})
+            inspected = {ref: json.loads(md.ok("inspect", ref))[0] for ref in refs}
+            if last_seq() == before:
+                moments.append((at, outputs, inspected))
+                return
+            time.sleep(0.2)
+        raise AssertionError("the log never stood still long enough to record a moment")
 
     try:
         md.ok("images")  # busybox, built before the story starts
