@@ -318,6 +318,22 @@ def remove_default_network(runtime: Runtime) -> list[str]:
     return []
 
 
+def read_to_hangup(fd: int) -> bytes:
+    """What a pty still holds, read until its other end is gone (or 5 s of silence)."""
+    import select
+
+    out = b""
+    while select.select([fd], [], [], 5)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the last holder of the pty's other end is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def _checked_runtime(base: Path):
     """A Runtime on base/root; afterwards, fail on (and remove) what it left behind."""
     root = base / "root"
@@ -377,17 +393,8 @@ class PtySession:
         os.write(self.fd, line + b"\r")
 
     def exit_code(self) -> int:
-        import select
-
         _, status = os.waitpid(self.pid, 0)
         # what it wrote just before it ended may still sit in the pty: read up to the hang-up
-        while select.select([self.fd], [], [], 5)[0]:
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:  # EIO: the last holder of the pty's other end is gone
-                break
-            if not chunk:
-                break
-            self.output += chunk
+        self.output += read_to_hangup(self.fd)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.api_service import DOCKER_CLI, ApiService, serve_api
+from tests.integration.conftest import read_to_hangup
 
 NONE = ("--network", "none")
 
@@ -249,14 +250,7 @@ class Terminal:
         return None
 
     def _drain(self) -> None:
-        while select.select([self.fd], [], [], 5)[0]:
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:  # EIO: the last holder of the pty's other end is gone
-                return
-            if not chunk:
-                return
-            self.out += chunk
+        self.out += read_to_hangup(self.fd)
 
     def wait_raw(self, timeout: float = 30) -> None:
         """Until the CLI has put its terminal in raw mode (it does once attached):
