@@ -4,45 +4,64 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mydocker.store.events import Event, read_all
 
 
+class _PerStream(dict[str, Any]):
+    """{stream id: attributes}, each read from the log when first asked for: a query
+    over a month-old log names the few streams it shows, not every stream ever made."""
+
+    def __init__(self, read: Callable[[str], Any]) -> None:
+        super().__init__()
+        self._read = read
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = self._read(key)
+        value = dict.get(self, key)
+        return default if value is None else value
+
+
 def container_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
     """{container id: {its labels..., name, image}} for every container ever created:
     docker's container event attributes (labels first, so name and image win)."""
-    out: dict[str, dict[str, str]] = {}
-    for sid, payload in conn.execute(
-        "SELECT stream_id, payload FROM events WHERE stream_type = 'container' AND type = 'create'"
-    ):
-        p = json.loads(payload)
+    def read(sid: str) -> dict[str, str] | None:
+        row = conn.execute("SELECT payload FROM events WHERE stream_id = ? AND type = 'create'", (sid,)).fetchone()
+        if row is None:
+            return None
+        p = json.loads(row[0])
         labels = (p.get("config") or {}).get("labels") or {}
-        out[sid] = {**{str(k): str(v) for k, v in labels.items()}, "name": p["name"], "image": p["image"]}
-    return out
+        return {**{str(k): str(v) for k, v in labels.items()}, "name": p["name"], "image": p["image"]}
+
+    return _PerStream(read)
 
 
 def image_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for sid, etype, payload in conn.execute(
-        "SELECT stream_id, type, payload FROM events WHERE stream_type = 'image' ORDER BY seq"
-    ):
-        p = json.loads(payload)
-        names = out.setdefault(sid, [])
-        names += p.get("tags", []) + ([p["name"]] if etype == "tag" and "name" in p else [])
-    return out
+    def read(sid: str) -> list[str]:
+        names: list[str] = []
+        for etype, payload in conn.execute(
+            "SELECT type, payload FROM events WHERE stream_id = ? AND stream_type = 'image' ORDER BY seq", (sid,)
+        ):
+            p = json.loads(payload)
+            names += p.get("tags", []) + ([p["name"]] if etype == "tag" and "name" in p else [])
+        return names
+
+    return _PerStream(read)
 
 
 def network_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
     """{network id: {name, type}}: docker's network event attributes."""
-    out: dict[str, dict[str, str]] = {}
-    for sid, payload in conn.execute(
-        "SELECT stream_id, payload FROM events WHERE stream_type = 'network' AND type = 'create'"
-    ):
-        p = json.loads(payload)
-        out[sid] = {"name": str(p.get("name", "")), "type": str(p.get("driver") or "bridge")}
-    return out
+    def read(sid: str) -> dict[str, str] | None:
+        row = conn.execute("SELECT payload FROM events WHERE stream_id = ? AND type = 'create'", (sid,)).fetchone()
+        if row is None:
+            return None
+        p = json.loads(row[0])
+        return {"name": str(p.get("name", "")), "type": str(p.get("driver") or "bridge")}
+
+    return _PerStream(read)
 
 
 # The log names a network's endpoints by what IPAM did (allocate / release);
@@ -121,14 +140,21 @@ def attributes(event: Event, containers: dict[str, dict[str, str]], images: dict
         attrs.update({k: event.payload[k] for k in ("reference", "digest") if k in event.payload})
     else:
         attrs.update({k: v for k, v in event.payload.items() if isinstance(v, (str, int))})
-        if event.stream_type == "network" and networks and event.stream_id in networks:
-            attrs.update(networks[event.stream_id])  # docker's name= and type= on every network event
+        if event.stream_type == "network" and networks is not None:
+            attrs.update(networks.get(event.stream_id, {}))  # docker's name= and type= on every network event
     return attrs
 
 
 def matching(conn: sqlite3.Connection, filters: Filters, since: str | None, until: str | None,
              after_seq: int = 0) -> Iterator[tuple[Event, dict[str, Any]]]:
     containers, images, networks = container_names(conn), image_names(conn), network_names(conn)
+    if since:
+        # the time index finds where --since starts: a month-old log is not read from its first event
+        first = conn.execute("SELECT MIN(seq) FROM events INDEXED BY events_by_time WHERE time >= ?",
+                             (since,)).fetchone()[0]
+        if first is None:
+            return
+        after_seq = max(after_seq, first - 1)
     for event in read_all(conn, after_seq):
         if since and event.time < since:
             continue
