@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DB_NAME = "mydocker.db"
 BUSY_TIMEOUT_MS = 30_000
+SQL_TRACE = "MYDOCKER_SQL_TRACE"  # a file to append every statement to (see _trace_into)
 
 
 def db_path(root: str | Path) -> Path:
@@ -118,6 +119,8 @@ def _open(path: Path, read_only: bool = False) -> _Connection:
         return conn
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, factory=_Connection)
     conn.root = str(path.parent)
+    if trace := os.environ.get(SQL_TRACE):
+        _trace_into(conn, trace)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -130,6 +133,17 @@ def _open(path: Path, read_only: bool = False) -> _Connection:
         conn.close()
         raise
     return conn
+
+
+def _trace_into(conn: sqlite3.Connection, path: str) -> None:
+    """Every statement this connection runs, parameters bound, as one JSON string per line
+    appended to PATH (one write each, so the processes of a command can share the file):
+    what a command asks of the log, for people learning how it works and for the test that
+    checks no command reads the whole log."""
+    import json
+
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    conn.set_trace_callback(lambda sql: os.write(fd, (json.dumps(sql) + "\n").encode()))
 
 
 def _is_full(exc: sqlite3.Error) -> bool:
