@@ -25,14 +25,18 @@ class _PerStream(dict[str, Any]):
         return default if value is None else value
 
 
+def _created(conn: sqlite3.Connection, sid: str) -> dict[str, Any] | None:
+    """The payload of a stream's create event (None: no such stream)."""
+    row = conn.execute("SELECT payload FROM events WHERE stream_id = ? AND type = 'create'", (sid,)).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
 def container_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
     """{container id: {its labels..., name, image}} for every container ever created:
     docker's container event attributes (labels first, so name and image win)."""
     def read(sid: str) -> dict[str, str] | None:
-        row = conn.execute("SELECT payload FROM events WHERE stream_id = ? AND type = 'create'", (sid,)).fetchone()
-        if row is None:
+        if (p := _created(conn, sid)) is None:
             return None
-        p = json.loads(row[0])
         labels = (p.get("config") or {}).get("labels") or {}
         return {**{str(k): str(v) for k, v in labels.items()}, "name": p["name"], "image": p["image"]}
 
@@ -55,10 +59,8 @@ def image_names(conn: sqlite3.Connection) -> dict[str, list[str]]:
 def network_names(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
     """{network id: {name, type}}: docker's network event attributes."""
     def read(sid: str) -> dict[str, str] | None:
-        row = conn.execute("SELECT payload FROM events WHERE stream_id = ? AND type = 'create'", (sid,)).fetchone()
-        if row is None:
+        if (p := _created(conn, sid)) is None:
             return None
-        p = json.loads(row[0])
         return {"name": str(p.get("name", "")), "type": str(p.get("driver") or "bridge")}
 
     return _PerStream(read)

@@ -58,6 +58,14 @@ class _Connection(sqlite3.Connection):
 
     root = ""
     read_only = False  # opened without its -shm file on a full disk (see connect)
+    trace: tuple[int, int] | None = None  # (fd, pid of the process that opened it): see _trace_into
+
+    def close(self) -> None:
+        super().close()
+        # only the opener closes it: a fork's fd sweep may have handed the number to another file
+        if self.trace is not None and self.trace[1] == os.getpid():
+            os.close(self.trace[0])
+        self.trace = None
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:  # type: ignore[override]
         try:
@@ -119,9 +127,9 @@ def _open(path: Path, read_only: bool = False) -> _Connection:
         return conn
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, factory=_Connection)
     conn.root = str(path.parent)
-    if trace := os.environ.get(SQL_TRACE):
-        _trace_into(conn, trace)
     try:
+        if trace := os.environ.get(SQL_TRACE):
+            _trace_into(conn, trace)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -135,7 +143,7 @@ def _open(path: Path, read_only: bool = False) -> _Connection:
     return conn
 
 
-def _trace_into(conn: sqlite3.Connection, path: str) -> None:
+def _trace_into(conn: _Connection, path: str) -> None:
     """Every statement this connection runs, parameters bound, as one JSON string per line
     appended to PATH (one write each, so the processes of a command can share the file):
     what a command asks of the log, for people learning how it works and for the test that
@@ -143,6 +151,7 @@ def _trace_into(conn: sqlite3.Connection, path: str) -> None:
     import json
 
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    conn.trace = (fd, os.getpid())
     conn.set_trace_callback(lambda sql: os.write(fd, (json.dumps(sql) + "\n").encode()))
 
 

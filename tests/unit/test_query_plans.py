@@ -4,6 +4,7 @@ through an index (tests/query_plans.py). A JOIN that SQLite turned inside out on
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,13 @@ def test_the_trace_holds_each_statement_with_its_parameters(tmp_path: Path,
     monkeypatch.setenv(db.SQL_TRACE, str(trace))
     assert main(["--root", str(tmp_path / "state"), "volume", "create", "data"]) == 0
     assert any("INSERT" in sql and "'data'" in sql for sql in statements(trace))
+
+
+def test_a_traced_connection_gives_its_file_back_when_closed(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(db.SQL_TRACE, str(tmp_path / "trace.jsonl"))
+    db.connect(tmp_path / "state").close()  # the root and its database made first
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):  # a long-lived service opens many
+        db.connect(tmp_path / "state").close()
+    assert len(os.listdir("/proc/self/fd")) == before
