@@ -11,7 +11,7 @@ long log is hashed in a child). Run it with another checkout's interpreter (its
 .venv/bin/python: this script imports whatever `mydocker` that interpreter has) on a copy
 of the same log for "before": every check stores what it needs in the database it checks,
 so give each version its own copy. --first forgets the stored chain before each run (what
-a first check costs: the whole fold while the log is hashed); --full times `replay --check
+a first check after an upgrade costs: the whole fold while the log is hashed); --full times `replay --check
 --full`; --plain builds bench/eventlog.py's log instead (short lives, no network).
 """
 
@@ -107,10 +107,12 @@ def runs_text(runs: list[Run]) -> str:
 
 
 KINDS = {  # name: (full, first, what it is)
-    "first": (False, True, "a first check (no stored chain: the whole fold while the log is hashed, "
+    "first": (False, True, "a first check of a log nothing has proven (a log an earlier version of the "
+                           "fold wrote: once after an upgrade; the whole fold while the log is hashed, "
                            "which stores the chain)"),
-    "repeat": (False, False, "a repeat check (the chain over the whole log, the fold after its last "
-                             "verified snapshot)"),
+    "repeat": (False, False, "a check of a log as this version writes it (its snapshots proven as they "
+                             "were taken, or by the check before: the chain over the whole log, the fold "
+                             "after its last snapshot)"),
     "full": (True, False, "`--full` (the whole fold and the whole log hashed, trusting nothing)"),
 }
 

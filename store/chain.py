@@ -1,5 +1,6 @@
 """A SHA-256 chain over the log, one link per snapshot: what lets `replay --check` trust
-what an earlier check proved instead of folding it again (store/check.py).
+what an earlier check, or the append that took a snapshot (snapshots.vouch), proved
+instead of folding it again (store/check.py).
 
 Link k covers the events with s(k-1) < seq <= s(k) (their block digest) and the snapshot
 at s(k) (its seq, time and stored bytes), chained to link k-1; link 0 is a digest of the
@@ -212,13 +213,33 @@ def _chained(snapshots: list[tuple[int, str, bytes]], digests: list[bytes]) -> l
     first = seed()
     prefix, previous, out = first.hex()[:16] + ":", first, []
     for (seq, time, state), digest in zip(snapshots, digests, strict=True):
-        link = hashlib.sha256(previous)
-        link.update(f"{seq} {time} {len(state)}\0".encode())
-        link.update(state)
-        link.update(digest)
-        previous = link.digest()
+        previous = _next(previous, seq, time, state, digest)
         out.append(prefix + previous.hex())
     return out
+
+
+def _next(previous: bytes, seq: int, time: str, state: bytes, digest: bytes) -> bytes:
+    link = hashlib.sha256(previous)
+    link.update(f"{seq} {time} {len(state)}\0".encode())
+    link.update(state)
+    link.update(digest)
+    return link.digest()
+
+
+def extend(previous: str | None, seq: int, time: str, state: bytes, digest: bytes) -> str | None:
+    """The link of a snapshot (seq, time, state) whose block has `digest`, after the stored
+    link `previous` of the snapshot before it (None: this is the first one, after link 0).
+    None when `previous` is stale: a chain made by another version of the fold cannot be
+    extended, only made again by a check."""
+    first = seed()
+    prefix = first.hex()[:16] + ":"
+    if previous is None:
+        before = first
+    elif stale(previous, prefix):
+        return None
+    else:
+        before = bytes.fromhex(previous.partition(":")[2])
+    return prefix + _next(before, seq, time, state, digest).hex()
 
 
 def _main(argv: list[str]) -> int:

@@ -4,20 +4,22 @@ What a check proves. `--full`: that the fold of the whole log (store/projections
 the one fold) equals every snapshot when it reaches the snapshot's seq, and the stored
 projections at the end. The default proves the same in two parts:
 
-1. Every event up to the last snapshot a previous check verified (its text columns
-   byte for byte, seq and version through sums) and every snapshot up to that one are
-   what that check folded, and the fold's code is the same: a SHA-256 chain over them
-   (store/chain.py), recomputed now over the whole log and compared with the chain that
-   check stored in `snapshots`. With nothing to trust, a child hashes the log while the
-   fold runs.
+1. Every event up to the last snapshot already proven (its text columns byte for byte,
+   seq and version through sums) and every snapshot up to that one are what was folded
+   when it was proven, and the fold's code is the same: a SHA-256 chain over them
+   (store/chain.py), recomputed now over the whole log and compared with the chain stored
+   in `snapshots`. A previous check stores it for every snapshot it verified; the append
+   that takes a snapshot proves and links it as it goes (snapshots.vouch: the fold of its
+   block from the snapshot before), and so does backfill from a proven start. With
+   nothing to trust, a child hashes the log while the fold runs.
 2. The fold from that snapshot over the rest of the log equals every later snapshot and
    the stored projections.
 
 Where the chain breaks (an event or a snapshot changed, or deleted, since it was
 verified), the fold starts from the last snapshot before the break; if that fold sees no
 difference the break itself is reported. A clean check stores the chain (if it can
-write): the next check folds only what came after. A check with no stored chain (the
-first, or after `system compact`) is a full one.
+write): the next check folds only what came after. A check with no current chain (a log
+written by an earlier version of the fold: the first check after an upgrade) is a full one.
 
 The fold itself: one pass over the log from the starting snapshot, comparing with each
 later snapshot when the fold reaches its seq, then, at the end, with the projection

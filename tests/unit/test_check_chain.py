@@ -85,15 +85,85 @@ def test_a_clean_check_stores_the_chain_and_the_next_folds_from_its_last_snapsho
     assert check(conn) == []
     assert check(conn, full=True) == []
     assert folds == [seqs[-1], 0]
-    # the log grows: the next check folds from the last verified snapshot, then stores the rest
+    # the log grows: each append that takes a snapshot proves it and links it, so the
+    # next check folds from the newest one, not from the one the last check reached
     cid = "f" * 64
     for n in range(3 * EVERY):
         append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
             "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
+    assert len(snapshot_seqs(conn)) >= len(seqs) + 2
+    assert conn.execute("SELECT COUNT(*) FROM snapshots WHERE chain IS NULL").fetchone()[0] == 0
     assert check(conn) == []
-    assert folds[2] == seqs[-1]
+    assert folds[2] == snapshot_seqs(conn)[-1] > seqs[-1]
+    conn.close()
+
+
+def test_a_log_the_runtime_wrote_needs_no_first_full_check(tmp_path: Path, folds: list[int],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_events, "SNAPSHOT_EVERY", EVERY)
+    log = Log(tmp_path / "root")
+    write_history(log, random.Random(5))
+    seqs = snapshot_seqs(log.conn)
+    assert len(seqs) >= 3
+    held = [tuple(r) for r in log.conn.execute("SELECT seq, time, state FROM snapshots ORDER BY seq")]
+    stored = [c for (c,) in log.conn.execute("SELECT chain FROM snapshots ORDER BY seq")]
+    assert stored == chain.links(log.conn, held)  # each append's link is the one a check computes
+    assert check(log.conn) == []
+    assert folds == [seqs[-1]]
+    log.conn.close()
+
+
+def test_an_append_whose_projections_are_not_the_logs_links_nothing(
+        log: Log, tmp_path: Path, folds: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_events, "SNAPSHOT_EVERY", EVERY)
+    conn = copy_of(log, tmp_path)
+    before = snapshot_seqs(conn)
+    sid = conn.execute("SELECT id FROM containers LIMIT 1").fetchone()[0]
+    conn.execute("UPDATE containers SET exit_code = 99 WHERE id = ?", (sid,))  # behind the log's back
+    cid = "e" * 64
+    n = 0
+    while len(snapshot_seqs(conn)) == len(before):
+        append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
+            "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
+        n += 1
+    assert conn.execute("SELECT chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()[0] is None
+    problems = check(conn)
+    assert folds == [before[-1]]
+    assert any(sid in line and "exit_code" in line for line in problems), problems
+    conn.close()
+
+
+def test_an_append_after_a_stale_link_links_nothing(log: Log, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_events, "SNAPSHOT_EVERY", EVERY)
+    conn = copy_of(log, tmp_path)
+    before = snapshot_seqs(conn)
+    conn.execute("UPDATE snapshots SET chain = 'another fold:' || substr(chain, 18) WHERE seq = ?", (before[-1],))
+    cid = "d" * 64
+    n = 0
+    while len(snapshot_seqs(conn)) == len(before):
+        append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
+            "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
+        n += 1
+    assert conn.execute("SELECT chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()[0] is None
+    conn.close()
+
+
+def test_backfill_links_what_it_folds_from_a_proven_start(log: Log, tmp_path: Path, folds: list[int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_events, "SNAPSHOT_EVERY", EVERY)
+    conn = copy_of(log, tmp_path)
+    seqs = snapshot_seqs(conn)
+    conn.execute("DELETE FROM snapshots WHERE seq > ?", (seqs[0],))
+    assert snapshots.backfill(conn) == len(seqs) - 1  # (at a block's first event: not append's seqs)
+    assert conn.execute("SELECT COUNT(*) FROM snapshots WHERE chain IS NULL").fetchone()[0] == 0
     assert check(conn) == []
-    assert folds[3] == snapshot_seqs(conn)[-1] > seqs[-1]
+    assert folds == [snapshot_seqs(conn)[-1]]
+    # from a snapshot nothing proved, backfill takes snapshots but vouches for none
+    conn.execute("UPDATE snapshots SET chain = NULL WHERE seq = ?", (seqs[0],))
+    conn.execute("DELETE FROM snapshots WHERE seq > ?", (seqs[0],))
+    assert snapshots.backfill(conn) == len(seqs) - 1
+    assert conn.execute("SELECT COUNT(*) FROM snapshots WHERE chain IS NULL").fetchone()[0] == len(seqs)
     conn.close()
 
 
