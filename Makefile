@@ -15,7 +15,7 @@ HOST_PACKAGES := busybox-static iptables sqlite3 python3 python3-venv libseccomp
 	docker-registry skopeo apache2-utils podman conmon containerd docker.io docker-compose chromium
 DEMO_ROOT ?= /var/lib/mydocker
 
-.PHONY: all host-deps install demo completion-install test soak unit lint typecheck bench bench-scale bench-audit clean
+.PHONY: all host-deps install demo completion-install test soak unit lint typecheck bench bench-scale bench-audit bench-warm clean
 
 all: install
 
@@ -106,6 +106,11 @@ bench-scale: install
 # (writes bench/AUDIT_RESULTS.md; ~10 minutes, most of it building the log).
 bench-audit: install
 	$(BIN)/python bench/audit.py
+
+# issue 16's proposed next design, measured: each command cold (as today) and through a
+# fork of a warm interpreter behind a unix socket (chg's way); ~2 minutes
+bench-warm: install
+	$(BIN)/python bench/warm_fork.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

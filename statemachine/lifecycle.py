@@ -9,6 +9,7 @@ The one writer that does not take the lock is the monitor recording `start` and
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -203,9 +204,28 @@ def remove(ctx: Context, ref: str, force: bool = False, remove_volumes: bool = F
     return cid
 
 
+def released(conn: sqlite3.Connection, container_id: str, recorder: tuple[int, int] | None = None) -> None:
+    """docker's wait returns once the container is cleaned up; a monitor records `die`
+    first (machine._record_die: so the log reads in order), then releases its volumes,
+    cgroups and network and honours --rm. Wait for the monitor to finish: the one seen
+    watching, or, if it had recorded the death before we looked, the last one the log
+    names (its start or adopt event)."""
+    from mydocker.statemachine.effects import MONITOR_GRACE
+
+    if recorder is None:
+        row = conn.execute(
+            "SELECT json_extract(payload, '$.monitor_pid'), json_extract(payload, '$.monitor_start') FROM events"
+            " WHERE stream_id = ? AND type IN ('start', 'adopt') ORDER BY version DESC LIMIT 1",
+            (container_id,)).fetchone()
+        recorder = (row[0], row[1]) if row is not None and row[0] else None
+    if recorder is not None and procinfo.is_same_process(*recorder):
+        procinfo.wait_exit(recorder[0], MONITOR_GRACE)
+
+
 def wait(ctx: Context, ref: str) -> int:
     """Block until the container is not running; its exit code."""
     view = queries.get(ctx.conn, ref)
+    recorder: tuple[int, int] | None = None  # the monitor last seen watching it
     while True:
         current = queries.by_id(ctx.conn, view.id)
         if current is None:
@@ -214,10 +234,12 @@ def wait(ctx: Context, ref: str) -> int:
             locks.forget(ctx.root, view.id)
             raise queries.NoSuchContainer(ref)
         if not alive(current):
+            released(ctx.conn, view.id, recorder)
             code = current.row["exit_code"]
             return 0 if code is None else code
         mpid, mstart = current.row["monitor_pid"], current.row["monitor_start"]
         if procinfo.is_same_process(mpid, mstart):
+            recorder = (mpid, mstart)
             procinfo.wait_exit(mpid, 1.0)
         else:
             # No monitor to wait on: if the container died unseen, say so.

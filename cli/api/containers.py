@@ -254,6 +254,12 @@ async def _follow(request: web.Request, view: Any, position: int, send: Any, kee
         await asyncio.sleep(POLL)
 
 
+def _released(ctx: ApiContext, container_id: str) -> None:
+    from mydocker.statemachine.lifecycle import released
+
+    released(ctx.conn, container_id)
+
+
 def _by_id(ctx: ApiContext, container_id: str) -> Any:
     from mydocker.statemachine import queries
 
@@ -364,6 +370,8 @@ async def wait(request: web.Request) -> web.StreamResponse:
         if transport is None or transport.is_closing():
             return response
         await asyncio.sleep(POLL)
+    if current is not None:  # as `mydocker wait`: once its monitor has released what it held
+        await in_thread(request, lambda ctx: _released(ctx, view.id))
     with contextlib.suppress(ConnectionError, RuntimeError):  # the client may have given up
         await response.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
         await response.write_eof()
