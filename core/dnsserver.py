@@ -324,34 +324,22 @@ class Server:
 def open_sockets(pid: int) -> tuple[int, int, int]:
     """(the UDP socket at 127.0.0.11:53, the forwarding socket, the TCP listener
     at 127.0.0.11:53), all made inside the network namespace of process pid, as
-    close-on-exec fds. Enters that namespace with this thread only, and comes
-    back before returning."""
+    close-on-exec fds (core.syscalls.thread_in_netns)."""
     from mydocker.core import syscalls as sc
 
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        theirs = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    with sc.thread_in_netns(f"/proc/{pid}/ns/net"):
+        listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        forward = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            sc.setns(theirs, sc.CLONE_NEWNET)
-            try:
-                listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                forward = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                try:
-                    listen.bind((ADDRESS, PORT))
-                    forward.bind(("0.0.0.0", 0))
-                    tcp.bind((ADDRESS, PORT))
-                    tcp.listen(MAX_TCP)
-                except OSError:
-                    for sock in (listen, forward, tcp):
-                        sock.close()
-                    raise
-            finally:
-                sc.setns(own, sc.CLONE_NEWNET)
-        finally:
-            os.close(theirs)
-    finally:
-        os.close(own)
+            listen.bind((ADDRESS, PORT))
+            forward.bind(("0.0.0.0", 0))
+            tcp.bind((ADDRESS, PORT))
+            tcp.listen(MAX_TCP)
+        except OSError:
+            for sock in (listen, forward, tcp):
+                sock.close()
+            raise
     return listen.detach(), forward.detach(), tcp.detach()
 
 

@@ -84,32 +84,17 @@ def _iproute(netns: str | None = None) -> Any:
 
 
 def _netlink_socket_in(netns_path: str) -> int:
-    """A NETLINK_ROUTE socket of the namespace at netns_path, as a close-on-exec fd.
-    Enters it with this thread only, and comes back before returning."""
-    import os
+    """A NETLINK_ROUTE socket of the namespace at netns_path, as a close-on-exec fd."""
     import socket
 
     from mydocker.core import syscalls as sc
 
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        try:
-            theirs = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise NetworkError(f"cannot open network namespace {netns_path}: {exc.strerror}") from exc
-        try:
-            try:
-                sc.setns(theirs, sc.CLONE_NEWNET)
-            except OSError as exc:
-                raise NetworkError(f"cannot enter network namespace {netns_path}: {exc.strerror}") from exc
-            try:
-                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, socket.NETLINK_ROUTE)
-            finally:
-                sc.setns(own, sc.CLONE_NEWNET)
-        finally:
-            os.close(theirs)
-    finally:
-        os.close(own)
+        with sc.thread_in_netns(netns_path):
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, socket.NETLINK_ROUTE)
+    except OSError as exc:
+        verb = "open" if exc.filename else "enter"
+        raise NetworkError(f"cannot {verb} network namespace {netns_path}: {exc.strerror}") from exc
     return sock.detach()
 
 

@@ -116,6 +116,37 @@ def setns(fd: int, nstype: int = 0) -> None:
     _check(_libc.setns(fd, nstype), "setns")
 
 
+class thread_in_netns:  # noqa: N801 - a context manager, named as one reads it: with thread_in_netns(...)
+    """This thread inside the network namespace at `path` for a `with` block, and back
+    in its own on the way out; other threads stay where they are. Sockets made inside
+    belong to that namespace for good, which is the point (netlink, the DNS server's).
+    An OSError from opening the path carries its filename; one from entering does not.
+    A plain class, not contextlib: the waiter that opens DNS sockets counts its memory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.own = -1
+
+    def __enter__(self) -> None:
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            theirs = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                setns(theirs, CLONE_NEWNET)
+            finally:
+                os.close(theirs)
+        except BaseException:
+            os.close(own)
+            raise
+        self.own = own
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            setns(self.own, CLONE_NEWNET)
+        finally:
+            os.close(self.own)
+
+
 # The new mount API's numbers are the same on every architecture (from 424 up).
 _SYS_OPEN_TREE, _SYS_MOVE_MOUNT = 428, 429
 OPEN_TREE_CLONE = 1

@@ -44,3 +44,12 @@ def test_a_vanished_namespace_is_a_network_error():
 
     with pytest.raises(network.NetworkError, match="cannot open network namespace"):
         network._iproute("/proc/0/ns/net")
+
+
+def test_a_path_that_is_no_network_namespace_cannot_be_entered_and_this_thread_stays_home():
+    from mydocker.core import network
+
+    ours = os.stat("/proc/thread-self/ns/net").st_ino
+    with pytest.raises(network.NetworkError, match="cannot enter network namespace /proc/self/ns/uts"):
+        network._iproute("/proc/self/ns/uts")
+    assert os.stat("/proc/thread-self/ns/net").st_ino == ours
