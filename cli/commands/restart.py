@@ -19,11 +19,15 @@ def parser() -> Parser:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from mydocker.cli.each import for_each
     from mydocker.cli.terminal import wait_monitor
-    from mydocker.statemachine import lifecycle
+    from mydocker.statemachine import lifecycle, queries
     from mydocker.statemachine.errors import UserError
 
     def restart(ref: str) -> str:
-        result = lifecycle.restart(ctx, ref, args.time)
+        queries.get(ctx.conn, ref)  # docker's: an unknown name is said plainly, what fails after it with a prefix
+        try:
+            result = lifecycle.restart(ctx, ref, args.time)
+        except UserError as exc:  # e.g. a `--network container:X` whose X is gone
+            raise UserError(f"Cannot restart container {ref}: {exc}") from None
         if not result.started:
             wait_monitor(result.monitor_pid)
             raise UserError(f"Cannot restart container {ref}: {result.message}")
