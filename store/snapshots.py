@@ -79,7 +79,10 @@ def vouch(conn: sqlite3.Connection, seq: int, time: str, blob: bytes, folded: bo
                         chain.block_digest(conn, start, seq))
     if link is None:
         return False
-    conn.execute("UPDATE snapshots SET chain = ?, checked_at = ? WHERE seq = ?", (link, events.now_iso(), seq))
+    try:
+        conn.execute("UPDATE snapshots SET chain = ?, checked_at = ? WHERE seq = ?", (link, events.now_iso(), seq))
+    except sqlite3.OperationalError:  # a full disk: the write goes on unproven, a check proves it later
+        return False
     return True
 
 
