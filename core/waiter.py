@@ -11,10 +11,9 @@ is detected and its container adopted exactly like a killed monitor.
 When the container exits, the waiter execs the exit command it was given, with
 the wait status appended: the statemachine's code that reads the OOM flag,
 records `die` and releases cgroups and network (as conmon runs `podman container
-cleanup`). Only that moment pays for the heavy imports. Before that exec it
-publishes the status it reaped (core.exits.STATUS_FILE, beside the log): a `stop`
-or `rm -f` waiting for the exit records `die` from it at once, not ~100 ms later
-when the exit command's interpreter has started.
+cleanup`). Only that moment pays for the heavy imports; a `stop` or `rm -f`
+waiting for the exit does not wait for them: the status is published first
+(core.exitstatus).
 
 Run as a script, this module imports nothing of mydocker but core.logs (stdlib).
 """
@@ -48,7 +47,7 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     dns_fds = [int(dns[k]) for k in ("listen", "forward", "tcp")] if dns else []  # type: ignore[call-overload]
     for fd in [*streams, *keep, *dns_fds]:
         os.set_inheritable(fd, True)
-    from mydocker.core.exits import STATUS_FILE
+    from mydocker.core.exitstatus import STATUS_FILE
 
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
             "exit_command": exit_command, "path": package_parent, "attach": attach,
@@ -237,35 +236,6 @@ def pump(streams: dict[int, str], log_path: str, attach: dict | None = None,
     return slot[0]
 
 
-def start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat (core.procinfo's, which a zombie does not get)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-        return int(raw[raw.rindex(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def publish(path: str, pid: int, started: int | None, status: int) -> None:
-    """The reaped status, for a command waiting on this exit (core.exits.await_status);
-    renamed into place, so a reader sees all of it or nothing. Best effort: without
-    it the reader waits for the exit command, as before."""
-    temporary = f"{path}.{os.getpid()}"
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, json.dumps({"pid": pid, "pid_start": started, "status": status}).encode())
-        finally:
-            os.close(fd)
-        os.rename(temporary, path)
-    except OSError:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-
-
 def main(argv: list[str]) -> None:
     args = json.loads(argv[2])
     if "sleep" in args:
@@ -282,6 +252,8 @@ def main(argv: list[str]) -> None:
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
     pid = int(args["pid"])
+    from mydocker.core.exitstatus import publish, start_time  # here: nothing resident meanwhile
+
     started = start_time(pid)  # a zombie's until reaped: names this run in the published status
     _, status = os.waitpid(pid, 0)
     if args.get("status"):

@@ -7,7 +7,7 @@ honour --rm exactly as the monitor always has (RecordingHooks.exited).
 
 A `stop`, `rm -f` or `restart` that was waiting for this exit has usually recorded
 the `die` already, from the status the waiter published before it exec'd this
-(core.exits.await_status), and released what the container held: the die row then
+(core.exitstatus), and released what the container held: the die row then
 finds the container stopped (or another run, or gone) and records nothing, and
 nothing here may release cgroups on its own, since a restart may already have made
 them again for its new run.

@@ -103,7 +103,7 @@ class KernelEffects:
         return self._await_monitor(view, killed=True)
 
     def _await_monitor(self, view: ContainerView, killed: bool) -> dict[str, Any]:
-        """The exit to record: the true one the waiter published (core.exits), or,
+        """The exit to record: the true one the waiter published (core.exitstatus), or,
         when none comes, once the monitor has recorded the real exit itself, what
         to record if it could not.
 
@@ -113,14 +113,14 @@ class KernelEffects:
         finds this die in the log and records nothing."""
         from dataclasses import asdict
 
-        from mydocker.core import exits
+        from mydocker.core import exits, exitstatus
 
         mpid = view.row["monitor_pid"]
         if procinfo.is_same_process(mpid, view.row["monitor_start"]):
             # A detached container's waiter publishes the status it reaped before it
             # execs the exit handler, a fresh interpreter ~100 ms from recording;
             # a foreground or adopted container's monitor has none to publish.
-            status = exits.await_status(container_dir(self.root, view.id), view.row["pid"], view.row["pid_start"],
+            status = exitstatus.await_status(container_dir(self.root, view.id), view.row["pid"], view.row["pid_start"],
                                         mpid, MONITOR_GRACE)
             if status is not None:
                 return asdict(exits.exit_info(status, b"", spec_of(view).cgroups))

@@ -1,5 +1,5 @@
 """The status the waiter publishes when the container's init exits (core.waiter),
-read by a `stop` or `rm -f` waiting for that exit (core.exits.await_status)
+read by a `stop` or `rm -f` waiting for that exit (core.exitstatus.await_status)
 instead of waiting for the exit handler's fresh interpreter."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from mydocker.core import exits, procinfo, waiter
+from mydocker.core import exitstatus, procinfo
 
 DRIVER = """
 import os, sys
@@ -55,28 +55,28 @@ def test_the_waiter_publishes_the_reaped_status_before_it_execs_the_exit_command
     published = json.loads(record.read_text())
     assert published["pid"] == child and published["pid_start"] == started
     assert os.waitstatus_to_exitcode(published["status"]) == 5
-    assert exits.published_status(tmp_path, child, started) == published["status"]
-    assert exits.published_status(tmp_path, child, started + 1) is None, "another run's status is not ours"
-    assert exits.published_status(tmp_path, child + 1, started) is None
+    assert exitstatus.published_status(tmp_path, child, started) == published["status"]
+    assert exitstatus.published_status(tmp_path, child, started + 1) is None, "another run's status is not ours"
+    assert exitstatus.published_status(tmp_path, child + 1, started) is None
 
 
 def test_publish_replaces_an_earlier_runs_status_whole(tmp_path: Path) -> None:
-    path = str(tmp_path / exits.STATUS_FILE)
-    waiter.publish(path, 10, 100, 0)
-    waiter.publish(path, 11, 200, 9)
-    assert exits.published_status(tmp_path, 10, 100) is None
-    assert exits.published_status(tmp_path, 11, 200) == 9
-    assert sorted(p.name for p in tmp_path.iterdir()) == [exits.STATUS_FILE], "no temporary file is left"
-    (tmp_path / exits.STATUS_FILE).write_text("{")  # torn or garbled: no status, not an error
-    assert exits.published_status(tmp_path, 11, 200) is None
+    path = str(tmp_path / exitstatus.STATUS_FILE)
+    exitstatus.publish(path, 10, 100, 0)
+    exitstatus.publish(path, 11, 200, 9)
+    assert exitstatus.published_status(tmp_path, 10, 100) is None
+    assert exitstatus.published_status(tmp_path, 11, 200) == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == [exitstatus.STATUS_FILE], "no temporary file is left"
+    (tmp_path / exitstatus.STATUS_FILE).write_text("{")  # torn or garbled: no status, not an error
+    assert exitstatus.published_status(tmp_path, 11, 200) is None
 
 
 def test_await_status_returns_the_status_once_published(tmp_path: Path) -> None:
     monitor = subprocess.Popen(["sleep", "60"])
     try:
-        publisher = threading.Timer(0.1, waiter.publish, (str(tmp_path / exits.STATUS_FILE), 42, 4242, 3 << 8))
+        publisher = threading.Timer(0.1, exitstatus.publish, (str(tmp_path / exitstatus.STATUS_FILE), 42, 4242, 3 << 8))
         publisher.start()
-        assert exits.await_status(tmp_path, 42, 4242, monitor.pid, 60) == 3 << 8
+        assert exitstatus.await_status(tmp_path, 42, 4242, monitor.pid, 60) == 3 << 8
         assert monitor.poll() is None, "the status came while the monitor still runs"
     finally:
         monitor.kill()
@@ -86,12 +86,12 @@ def test_await_status_returns_the_status_once_published(tmp_path: Path) -> None:
 def test_await_status_gives_up_when_the_monitor_ends_without_one(tmp_path: Path) -> None:
     """A killed waiter, a foreground monitor or a watcher publishes nothing: the
     caller falls back to what the monitor recorded (or to `monitor lost')."""
-    waiter.publish(str(tmp_path / exits.STATUS_FILE), 42, 1, 0)  # an earlier run's
+    exitstatus.publish(str(tmp_path / exitstatus.STATUS_FILE), 42, 1, 0)  # an earlier run's
     monitor = subprocess.Popen(["sleep", "0.2"])
-    assert exits.await_status(tmp_path, 42, 4242, monitor.pid, 600) is None
+    assert exitstatus.await_status(tmp_path, 42, 4242, monitor.pid, 600) is None
     monitor.wait()
     gone = monitor.pid
-    assert exits.await_status(tmp_path, 42, 4242, gone, 60) is None
+    assert exitstatus.await_status(tmp_path, 42, 4242, gone, 60) is None
 
 
 def test_start_time_of_a_zombie_is_the_one_it_had_alive() -> None:
@@ -99,6 +99,6 @@ def test_start_time_of_a_zombie_is_the_one_it_had_alive() -> None:
     alive = procinfo.start_time(child.pid)
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped: a zombie
     assert procinfo.start_time(child.pid) is None
-    assert waiter.start_time(child.pid) == alive
+    assert exitstatus.start_time(child.pid) == alive
     child.wait()
-    assert waiter.start_time(child.pid) is None
+    assert exitstatus.start_time(child.pid) is None
