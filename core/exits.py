@@ -54,4 +54,3 @@ def release_cgroups(paths: dict[str, str]) -> None:
         cgroups.remove(paths)
     except cgroups.CgroupError:
         pass  # left for rm / recovery, which retry the same idempotent removal
-

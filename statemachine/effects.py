@@ -120,8 +120,8 @@ class KernelEffects:
             # A detached container's waiter publishes the status it reaped before it
             # execs the exit handler, a fresh interpreter ~100 ms from recording;
             # a foreground or adopted container's monitor has none to publish.
-            status = exitstatus.await_status(container_dir(self.root, view.id), view.row["pid"], view.row["pid_start"],
-                                        mpid, MONITOR_GRACE)
+            status = exitstatus.await_status(container_dir(self.root, view.id), view.row["pid"],
+                                             view.row["pid_start"], mpid, MONITOR_GRACE)
             if status is not None:
                 return asdict(exits.exit_info(status, b"", spec_of(view).cgroups))
         if self.ctx is not None and has_network(view) and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
