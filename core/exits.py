@@ -4,6 +4,11 @@ then its cgroups released.
 The forked monitor does this when it waited itself; for a detached container the
 exit command core.waiter hands over to does it, and imports only this (not the
 monitor with the init, rootfs and security code) to record `die` sooner.
+
+The waiter also publishes the status it reaped (core.exitstatus) before it execs
+that exit command, whose fresh interpreter takes ~60-110 ms to start: a `stop` or
+`rm -f` waiting for the exit reads it there and records `die` itself, through
+exit_info, with the same true status and OOM flag.
 """
 
 from __future__ import annotations

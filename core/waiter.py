@@ -11,7 +11,9 @@ is detected and its container adopted exactly like a killed monitor.
 When the container exits, the waiter execs the exit command it was given, with
 the wait status appended: the statemachine's code that reads the OOM flag,
 records `die` and releases cgroups and network (as conmon runs `podman container
-cleanup`). Only that moment pays for the heavy imports.
+cleanup`). Only that moment pays for the heavy imports; a `stop` or `rm -f`
+waiting for the exit does not wait for them: the status is published first
+(core.exitstatus).
 
 Run as a script, this module imports nothing of mydocker but core.logs (stdlib).
 """
@@ -45,8 +47,11 @@ def hand_over(root: str, pid: int, log_path: str, streams: dict[int, str], keep:
     dns_fds = [int(dns[k]) for k in ("listen", "forward", "tcp")] if dns else []  # type: ignore[call-overload]
     for fd in [*streams, *keep, *dns_fds]:
         os.set_inheritable(fd, True)
+    from mydocker.core.exitstatus import STATUS_FILE
+
     args = {"pid": pid, "log": log_path, "streams": {str(fd): s for fd, s in streams.items()}, "keep": keep,
             "exit_command": exit_command, "path": package_parent, "attach": attach,
+            "status": os.path.join(os.path.dirname(log_path), STATUS_FILE),
             "log_options": log_options or {}, "health": health, "dns": dns}
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", here, root, json.dumps(args)])
@@ -246,7 +251,13 @@ def main(argv: list[str]) -> None:
         dns.close()  # type: ignore[attr-defined]
     for fd in [*streams, *args["keep"]]:
         os.close(fd)
-    _, status = os.waitpid(args["pid"], 0)
+    pid = int(args["pid"])
+    from mydocker.core.exitstatus import publish, start_time  # here: nothing resident meanwhile
+
+    started = start_time(pid)  # a zombie's until reaped: names this run in the published status
+    _, status = os.waitpid(pid, 0)
+    if args.get("status"):
+        publish(args["status"], pid, started, status)
     command = [*args["exit_command"], str(status)]
     os.execv(command[0], command)
 

@@ -2,8 +2,15 @@
 monitor's own process, when the container has exited.
 
 `python -m mydocker.statemachine.container_exit ROOT ID PID WAIT_STATUS`: read the
-OOM flag and release the cgroups (core.exits.finish), then record `die`, undo the
-network and honour --rm exactly as the monitor always has (RecordingHooks.exited).
+OOM flag (core.exits), then record `die`, release the cgroups, undo the network and
+honour --rm exactly as the monitor always has (RecordingHooks.exited).
+
+A `stop`, `rm -f` or `restart` that was waiting for this exit has usually recorded
+the `die` already, from the status the waiter published before it exec'd this
+(core.exitstatus), and released what the container held: the die row then
+finds the container stopped (or another run, or gone) and records nothing, and
+nothing here may release cgroups on its own, since a restart may already have made
+them again for its new run.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ def main(argv: list[str]) -> int:
         ctx.close()
     if view is None:
         return 0  # removed meanwhile: whoever removed it released everything
-    info = exits.finish(status, b"", spec_of(view).cgroups)
+    # the OOM flag, while the cgroups are there: the die row releases them (only if it records the die)
+    info = exits.exit_info(status, b"", spec_of(view).cgroups)
     hooks = RecordingHooks(root, view)
     hooks.pid = pid
     hooks.exited(info)

@@ -103,13 +103,27 @@ class KernelEffects:
         return self._await_monitor(view, killed=True)
 
     def _await_monitor(self, view: ContainerView, killed: bool) -> dict[str, Any]:
-        """Wait for the monitor to record the real exit; what to record if it cannot.
+        """The exit to record: the true one the waiter published (core.exitstatus), or,
+        when none comes, once the monitor has recorded the real exit itself, what
+        to record if it could not.
 
         The returned die payload is appended only if the log does not show the
-        container stopped by then (the monitor's, with the true status, wins)."""
+        container stopped by then (whoever records first wins, with the true
+        status unless the monitor was lost): the exit handler the waiter execs
+        finds this die in the log and records nothing."""
+        from dataclasses import asdict
+
+        from mydocker.core import exits, exitstatus
+
         mpid = view.row["monitor_pid"]
         if procinfo.is_same_process(mpid, view.row["monitor_start"]):
-            procinfo.wait_exit(mpid, MONITOR_GRACE)
+            # A detached container's waiter publishes the status it reaped before it
+            # execs the exit handler, a fresh interpreter ~100 ms from recording;
+            # a foreground or adopted container's monitor has none to publish.
+            status = exitstatus.await_status(container_dir(self.root, view.id), view.row["pid"],
+                                             view.row["pid_start"], mpid, MONITOR_GRACE)
+            if status is not None:
+                return asdict(exits.exit_info(status, b"", spec_of(view).cgroups))
         if self.ctx is not None and has_network(view) and not procinfo.is_same_process(mpid, view.row["monitor_start"]):
             from mydocker.statemachine import networks
 

@@ -260,9 +260,9 @@ class Container:
         self._record_now(Event("kill", {"signal": stop_signal(self.view.config), "timeout": timeout}))
         crash("stop.after-kill-event")
         died = self.effects.stop(self.view, timeout)
+        if died is not None:  # unless the monitor recorded it first: before the release, as _record_die
+            self._record_now(Event("die", died))
         self.effects.release(self.view)
-        if died is not None:  # the monitor was gone, so nobody else recorded the exit
-            self.pending.append(Event("die", died))
         self.pending.append(Event("stop", {"timeout": timeout}))
 
     def _kill(self, event: EventData) -> None:
@@ -401,9 +401,9 @@ class Container:
         self._record_now(Event("kill", {"signal": int(signal.SIGKILL)}))
         crash("rm.after-kill-event")
         died = self.effects.kill(self.view)
-        self.effects.release(self.view)
         if died is not None:  # now: teardown logs `destroying` at once, and the death came first
             self._record_now(Event("die", died))
+        self.effects.release(self.view)
 
     def _undo(self) -> dict[str, Any]:
         config = self.view.config
