@@ -113,6 +113,16 @@ def test_a_log_the_runtime_wrote_needs_no_first_full_check(tmp_path: Path, folds
     log.conn.close()
 
 
+def _append_until_a_snapshot(conn: sqlite3.Connection, cid: str) -> None:
+    """A new container's events, one append each, until one of them takes a snapshot."""
+    before = len(snapshot_seqs(conn))
+    n = 0
+    while len(snapshot_seqs(conn)) == before:
+        append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
+            "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
+        n += 1
+
+
 def test_an_append_whose_projections_are_not_the_logs_links_nothing(
         log: Log, tmp_path: Path, folds: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_events, "SNAPSHOT_EVERY", EVERY)
@@ -120,12 +130,7 @@ def test_an_append_whose_projections_are_not_the_logs_links_nothing(
     before = snapshot_seqs(conn)
     sid = conn.execute("SELECT id FROM containers LIMIT 1").fetchone()[0]
     conn.execute("UPDATE containers SET exit_code = 99 WHERE id = ?", (sid,))  # behind the log's back
-    cid = "e" * 64
-    n = 0
-    while len(snapshot_seqs(conn)) == len(before):
-        append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
-            "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
-        n += 1
+    _append_until_a_snapshot(conn, "e" * 64)
     assert conn.execute("SELECT chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()[0] is None
     problems = check(conn)
     assert folds == [before[-1]]
@@ -139,12 +144,7 @@ def test_an_append_after_a_stale_link_links_nothing(log: Log, tmp_path: Path,
     conn = copy_of(log, tmp_path)
     before = snapshot_seqs(conn)
     conn.execute("UPDATE snapshots SET chain = 'another fold:' || substr(chain, 18) WHERE seq = ?", (before[-1],))
-    cid = "d" * 64
-    n = 0
-    while len(snapshot_seqs(conn)) == len(before):
-        append(conn, "container", cid, n, [Event("create" if n == 0 else "rename", {
-            "name": f"late{n}", "image": "busybox", "image_id": "x", "command": [], "config": {}})])
-        n += 1
+    _append_until_a_snapshot(conn, "d" * 64)
     assert conn.execute("SELECT chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()[0] is None
     conn.close()
 
