@@ -27,14 +27,10 @@ _POLL = 0.002  # seconds between looks: the status follows the init's death by a
 
 
 def start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat, as core.procinfo.start_time reads it, but a
-    zombie's too: the waiter reads it just before it reaps the init."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-        return int(raw[raw.rindex(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
+    """The init's start time just before the waiter reaps it: a zombie's, then."""
+    from mydocker.core.procinfo import start_time as read
+
+    return read(pid, zombie=True)
 
 
 def publish(path: str, pid: int, started: int | None, status: int) -> None:

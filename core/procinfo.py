@@ -18,8 +18,9 @@ def boot_id() -> str:
         return f.read().strip()
 
 
-def start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat, or None when there is no such process."""
+def start_time(pid: int, zombie: bool = False) -> int | None:
+    """Field 22 of /proc/PID/stat, or None when there is no such process (nor, unless
+    `zombie`, when it has finished running and waits to be reaped)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
@@ -27,7 +28,7 @@ def start_time(pid: int) -> int | None:
         return None
     # comm (field 2) may hold spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(b")") + 2 :].split()
-    if fields[0] == b"Z":
+    if fields[0] == b"Z" and not zombie:
         return None  # a zombie has finished running
     return int(fields[19])
 
